@@ -1,6 +1,19 @@
 //! rootlog: a transparency log for the signed daily Merkle roots of a
-//! compliance archive's tenants. See README.md and DESIGN of the formats.
+//! compliance archive's tenants.
+//!
+//! Pure logic: [`merkle`] (RFC 6962 trees and proofs), [`note`] (signed notes,
+//! keys, checkpoints, cosignatures), [`statement`] (the daily-root leaf).
+//! The log: [`storage`] (sled), [`sequencer`] (group commit), [`api`] (HTTP),
+//! [`server`] (start and stop), [`identity`] (keys and origin on disk).
+//! Users: [`client`] (HTTP client and offline proof checks).
 
+pub mod api;
+pub mod client;
+pub mod identity;
 pub mod merkle;
+pub mod metrics;
 pub mod note;
+pub mod sequencer;
+pub mod server;
 pub mod statement;
+pub mod storage;

@@ -1,1 +1,171 @@
-fn main() {}
+//! The `rootlog` command: the log server and the tools its users run.
+//! Exit codes: 0 success (or verified), 1 failure (or not verified), 2 bad usage.
+
+mod cli;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "rootlog", version, about = "A transparency log for compliance archives' signed daily Merkle roots")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the log server.
+    Serve(ServeArgs),
+    /// Print the log's public key (vkey); reads only the key file, so it works while the server runs.
+    Vkey {
+        /// The log's data directory.
+        #[arg(long, default_value = "rootlog-data", env = "ROOTLOG_DATA")]
+        data: PathBuf,
+    },
+    /// Generate an Ed25519 signed-note key pair (for a tenant or a witness).
+    Keygen {
+        /// Key name; a tenant's key name must equal its tenant id.
+        #[arg(long)]
+        name: String,
+        /// Directory to write <name>.skey (mode 0600) and <name>.vkey into.
+        #[arg(long, default_value = ".")]
+        out_dir: PathBuf,
+    },
+    /// Register or look up tenants.
+    #[command(subcommand)]
+    Tenant(TenantCommand),
+    /// Build and sign a daily-root statement; prints the signed note.
+    Statement(StatementArgs),
+    /// Sign (or read) a statement, submit it, and print the entry with its proof.
+    Submit(SubmitArgs),
+    /// Compute the RFC 6962 root of a day's record hashes (one per line, hex or base64).
+    Root {
+        /// File with one 32-byte record hash per line; standard input if omitted.
+        input: Option<PathBuf>,
+    },
+}
+
+#[derive(Args)]
+pub struct ServeArgs {
+    /// Data directory (created on first start).
+    #[arg(long, default_value = "rootlog-data", env = "ROOTLOG_DATA")]
+    pub data: PathBuf,
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8080", env = "ROOTLOG_LISTEN")]
+    pub listen: SocketAddr,
+    /// The log's origin (a schema-less URL); fixed at first start.
+    #[arg(long, env = "ROOTLOG_ORIGIN")]
+    pub origin: Option<String>,
+    /// Most submissions integrated (and flushed) as one batch.
+    #[arg(long, default_value_t = 4096)]
+    pub max_batch: usize,
+    /// Milliseconds the sequencer waits for more submissions before committing a batch.
+    #[arg(long, default_value_t = 0)]
+    pub batch_wait_ms: u64,
+    /// Most checked submissions that may wait for the sequencer (beyond it: 503 with Retry-After).
+    #[arg(long, default_value_t = 65536)]
+    pub queue: usize,
+}
+
+#[derive(Subcommand)]
+enum TenantCommand {
+    /// Register a tenant with its vkey (needs the admin token).
+    Add {
+        /// The log's base URL.
+        #[arg(long, default_value = "http://127.0.0.1:8080", env = "ROOTLOG_URL")]
+        log: String,
+        /// Tenant id; also the name of its key.
+        #[arg(long)]
+        id: String,
+        /// The tenant's vkey, or @FILE to read it from a file.
+        #[arg(long)]
+        vkey: String,
+        /// Admin token; defaults to $ROOTLOG_ADMIN_TOKEN, then --token-file.
+        #[arg(long, env = "ROOTLOG_ADMIN_TOKEN", hide_env_values = true)]
+        token: Option<String>,
+        /// File holding the admin token (for example <data>/admin.token).
+        #[arg(long)]
+        token_file: Option<PathBuf>,
+    },
+    /// Show a tenant's registered keys.
+    Show {
+        #[arg(long, default_value = "http://127.0.0.1:8080", env = "ROOTLOG_URL")]
+        log: String,
+        #[arg(long)]
+        id: String,
+    },
+}
+
+#[derive(Args, Clone)]
+pub struct StatementArgs {
+    /// The tenant's skey file; its key name is the tenant id.
+    #[arg(long)]
+    pub key: PathBuf,
+    /// Tenant id (defaults to the key's name, which it must equal).
+    #[arg(long)]
+    pub tenant: Option<String>,
+    /// The day, YYYY-MM-DD.
+    #[arg(long)]
+    pub date: String,
+    /// Number of records that day.
+    #[arg(long)]
+    pub records: u64,
+    /// Base64 RFC 6962 root over that day's records (see `rootlog root`).
+    #[arg(long)]
+    pub root: String,
+    /// Optional hash-chain head at end of day: "<seq> <base64 hash>".
+    #[arg(long)]
+    pub chain: Option<String>,
+}
+
+#[derive(Args)]
+pub struct SubmitArgs {
+    /// The log's base URL.
+    #[arg(long, default_value = "http://127.0.0.1:8080", env = "ROOTLOG_URL")]
+    pub log: String,
+    /// The log's vkey: when given, the answer's checkpoint signature and proof are verified.
+    #[arg(long)]
+    pub log_key: Option<String>,
+    /// A signed statement file to submit as is.
+    #[arg(long, conflicts_with_all = ["key", "date", "records", "root", "chain", "tenant"])]
+    pub statement: Option<PathBuf>,
+    /// Build the statement from these flags instead (same as `rootlog statement`).
+    #[arg(long, requires_all = ["date", "records", "root"])]
+    pub key: Option<PathBuf>,
+    #[arg(long)]
+    pub tenant: Option<String>,
+    #[arg(long)]
+    pub date: Option<String>,
+    #[arg(long)]
+    pub records: Option<u64>,
+    #[arg(long)]
+    pub root: Option<String>,
+    #[arg(long)]
+    pub chain: Option<String>,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::try_from_env("ROOTLOG_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"))).with_writer(std::io::stderr).init();
+    let result = match cli.command {
+        Command::Serve(args) => cli::serve(args),
+        Command::Vkey { data } => cli::vkey(&data),
+        Command::Keygen { name, out_dir } => cli::keygen(&name, &out_dir),
+        Command::Tenant(TenantCommand::Add { log, id, vkey, token, token_file }) => cli::tenant_add(&log, &id, &vkey, token, token_file),
+        Command::Tenant(TenantCommand::Show { log, id }) => cli::tenant_show(&log, &id),
+        Command::Statement(args) => cli::statement(&args),
+        Command::Submit(args) => cli::submit(args),
+        Command::Root { input } => cli::root(input),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("rootlog: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}

@@ -1,0 +1,125 @@
+//! The log's HTTP API (axum). `ROUTES` is the list of every route the server
+//! registers; openapi.yaml documents exactly these (a test holds them equal).
+
+mod error;
+mod proofs;
+mod roots;
+mod tenants;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use tokio::sync::watch;
+use tower_http::timeout::TimeoutLayer;
+
+pub use error::{ApiError, ErrorCode};
+pub use tenants::TenantKeys;
+
+use crate::metrics::Metrics;
+use crate::sequencer::{Sequencer, SignedCheckpoint};
+use crate::storage::Store;
+
+/// Everything a handler needs.
+pub struct AppState {
+    pub store: Store,
+    pub origin: String,
+    pub log_vkey: String,
+    pub sequencer: Sequencer,
+    pub checkpoint: watch::Receiver<Arc<SignedCheckpoint>>,
+    pub tenants: TenantKeys,
+    pub admin_token: String,
+    pub metrics: Arc<Metrics>,
+}
+
+impl AppState {
+    /// The newest durable checkpoint.
+    pub fn latest(&self) -> Arc<SignedCheckpoint> {
+        self.checkpoint.borrow().clone()
+    }
+}
+
+/// Every (method, path) the server routes, in axum path syntax (which is also OpenAPI's).
+pub const ROUTES: &[(&str, &str)] = &[
+    ("GET", "/checkpoint"),
+    ("POST", "/v1/roots"),
+    ("GET", "/v1/roots/{tenant}/{date}"),
+    ("GET", "/v1/log/{date}"),
+    ("GET", "/v1/entries/{index}"),
+    ("GET", "/v1/proof/inclusion"),
+    ("GET", "/v1/proof/consistency"),
+    ("POST", "/v1/tenants"),
+    ("GET", "/v1/tenants/{id}"),
+    ("GET", "/healthz"),
+    ("GET", "/metrics"),
+];
+
+/// The largest request body any endpoint reads.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+/// The longest a request may take, including waiting for the sequencer.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Builds the router.
+pub fn router(state: Arc<AppState>) -> Router {
+    Router::new()
+        .route("/checkpoint", get(checkpoint))
+        .route("/v1/roots", post(roots::submit))
+        .route("/v1/roots/{tenant}/{date}", get(roots::show))
+        .route("/v1/log/{date}", get(roots::by_date))
+        .route("/v1/entries/{index}", get(roots::entry))
+        .route("/v1/proof/inclusion", get(proofs::inclusion))
+        .route("/v1/proof/consistency", get(proofs::consistency))
+        .route("/v1/tenants", post(tenants::register))
+        .route("/v1/tenants/{id}", get(tenants::show))
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
+        .fallback(no_route)
+        .method_not_allowed_fallback(wrong_method)
+        .layer(axum::middleware::map_response_with_state(state.clone(), count_errors))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))
+        .with_state(state)
+}
+
+async fn count_errors(State(state): State<Arc<AppState>>, response: Response) -> Response {
+    if let Some(ErrorCode(code)) = response.extensions().get::<ErrorCode>() {
+        state.metrics.reject(code);
+    }
+    response
+}
+
+async fn no_route() -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, "no_such_route", "no such endpoint; see openapi.yaml for the API")
+}
+
+async fn wrong_method() -> ApiError {
+    ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "this endpoint does not take that method; see openapi.yaml")
+}
+
+/// `GET /checkpoint`: the latest checkpoint as a signed note.
+async fn checkpoint(State(state): State<Arc<AppState>>) -> Response {
+    let latest = state.latest();
+    ([(header::CONTENT_TYPE, "text/plain; charset=utf-8"), (header::CACHE_CONTROL, "no-cache")], latest.note.clone()).into_response()
+}
+
+async fn healthz(State(state): State<Arc<AppState>>) -> Response {
+    let latest = state.latest();
+    let healthy = !state.sequencer.is_stopped();
+    let status = if healthy { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    let body = serde_json::json!({
+        "status": if healthy { "ok" } else { "sequencer_stopped" },
+        "origin": state.origin,
+        "tree_size": latest.size,
+        "queued": state.sequencer.queued(),
+    });
+    (status, Json(body)).into_response()
+}
+
+async fn metrics(State(state): State<Arc<AppState>>) -> Response {
+    let text = state.metrics.render(state.latest().size, state.sequencer.queued(), state.store.size_on_disk(), !state.sequencer.is_stopped());
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text).into_response()
+}

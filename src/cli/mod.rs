@@ -1,0 +1,174 @@
+//! The bodies of the `rootlog` subcommands. Each returns its exit code;
+//! errors become exit code 1 with a one-line message.
+
+use std::fs;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+
+use rootlog::client::LogClient;
+use rootlog::merkle::{leaf_hash, Frontier};
+use rootlog::note::{decode_hash_b64, encode_b64, parse_decimal_u64, Note, Signer, Verifier};
+use rootlog::sequencer::BatchConfig;
+use rootlog::server::{self, ServeConfig};
+use rootlog::statement::{parse_date, ChainHead, Statement};
+
+use crate::{ServeArgs, StatementArgs, SubmitArgs};
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")
+}
+
+pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let config = ServeConfig {
+        data: args.data,
+        listen: args.listen,
+        origin: args.origin,
+        batch: BatchConfig { max_batch: args.max_batch.max(1), max_wait: Duration::from_millis(args.batch_wait_ms), queue_capacity: args.queue.max(1) },
+    };
+    runtime()?.block_on(server::serve(config))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn vkey(data: &Path) -> anyhow::Result<ExitCode> {
+    println!("{}", rootlog::identity::read_signer(data)?.vkey());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A file name for a key name (key names may contain '/').
+fn key_file_stem(name: &str) -> String {
+    name.chars().map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') { c } else { '_' }).collect()
+}
+
+pub fn keygen(name: &str, out_dir: &Path) -> anyhow::Result<ExitCode> {
+    let signer = Signer::generate(name).map_err(|e| anyhow::anyhow!("{e}"))?;
+    fs::create_dir_all(out_dir)?;
+    let stem = key_file_stem(name);
+    let skey_path = out_dir.join(format!("{stem}.skey"));
+    let vkey_path = out_dir.join(format!("{stem}.vkey"));
+    rootlog::identity::write_private_file(&skey_path, format!("{}\n", signer.skey()).as_bytes())?;
+    fs::write(&vkey_path, format!("{}\n", signer.vkey())).with_context(|| format!("cannot write {}", vkey_path.display()))?;
+    eprintln!("wrote {} (private, mode 0600) and {}", skey_path.display(), vkey_path.display());
+    println!("{}", signer.vkey());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A value given directly or as @FILE.
+fn value_or_file(value: &str) -> anyhow::Result<String> {
+    match value.strip_prefix('@') {
+        Some(path) => Ok(fs::read_to_string(path).with_context(|| format!("cannot read {path}"))?.trim().to_string()),
+        None => Ok(value.trim().to_string()),
+    }
+}
+
+pub fn tenant_add(log: &str, id: &str, vkey: &str, token: Option<String>, token_file: Option<PathBuf>) -> anyhow::Result<ExitCode> {
+    let token = match (token, token_file) {
+        (Some(t), _) => t,
+        (None, Some(path)) => fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?.trim().to_string(),
+        (None, None) => bail!("the admin token is needed: set ROOTLOG_ADMIN_TOKEN, or pass --token or --token-file <data>/admin.token"),
+    };
+    let vkey = value_or_file(vkey)?;
+    let (status, body) = runtime()?.block_on(LogClient::new(log).add_tenant(&token, id, &vkey))?;
+    eprintln!("{}", if status == 201 { "registered" } else { "already registered with this key" });
+    println!("{}", serde_json::to_string_pretty(&body)?);
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn tenant_show(log: &str, id: &str) -> anyhow::Result<ExitCode> {
+    let body = runtime()?.block_on(LogClient::new(log).get_json(&format!("/v1/tenants/{id}")))?;
+    println!("{}", serde_json::to_string_pretty(&body)?);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn read_signer(path: &Path) -> anyhow::Result<Signer> {
+    let text = fs::read_to_string(path).with_context(|| format!("cannot read the key {}", path.display()))?;
+    Signer::from_skey(text.trim()).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+}
+
+fn parse_chain(chain: &str) -> anyhow::Result<ChainHead> {
+    let (seq, hash) = chain.trim().split_once(' ').context("--chain must be \"<seq> <base64 hash>\"")?;
+    let seq = parse_decimal_u64(seq).context("--chain sequence number must be a decimal")?;
+    let hash = decode_hash_b64(hash).context("--chain hash must be base64 of 32 bytes")?;
+    Ok(ChainHead { seq, hash })
+}
+
+/// Builds and signs a statement from flags.
+fn build_statement(args: &StatementArgs) -> anyhow::Result<Vec<u8>> {
+    let signer = read_signer(&args.key)?;
+    let tenant = args.tenant.clone().unwrap_or_else(|| signer.name().to_string());
+    if tenant != signer.name() {
+        bail!("the key is named {:?} but the tenant is {tenant:?}: a tenant's key name must equal its id", signer.name());
+    }
+    let date = parse_date(&args.date).with_context(|| format!("--date {:?} is not a calendar date YYYY-MM-DD", args.date))?;
+    let root = decode_hash_b64(&args.root).context("--root must be base64 of 32 bytes (see `rootlog root`)")?;
+    let chain = args.chain.as_deref().map(parse_chain).transpose()?;
+    let statement = Statement { tenant, date, records: args.records, root, chain };
+    let text = statement.to_text();
+    Statement::parse_text(&text).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut note = Note::new(text);
+    note.signatures.push(signer.sign(note.text.as_bytes()));
+    Ok(note.to_text().into_bytes())
+}
+
+pub fn statement(args: &StatementArgs) -> anyhow::Result<ExitCode> {
+    print!("{}", String::from_utf8_lossy(&build_statement(args)?));
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn submit(args: SubmitArgs) -> anyhow::Result<ExitCode> {
+    let note = match (&args.statement, &args.key) {
+        (Some(path), _) => fs::read(path).with_context(|| format!("cannot read {}", path.display()))?,
+        (None, Some(key)) => build_statement(&StatementArgs {
+            key: key.clone(),
+            tenant: args.tenant.clone(),
+            date: args.date.clone().unwrap_or_default(),
+            records: args.records.unwrap_or_default(),
+            root: args.root.clone().unwrap_or_default(),
+            chain: args.chain.clone(),
+        })?,
+        (None, None) => bail!("give --statement FILE, or --key with --date, --records and --root"),
+    };
+    let (status, entry) = runtime()?.block_on(LogClient::new(&args.log).submit(&note))?;
+    if let Some(vkey) = &args.log_key {
+        let log_key = Verifier::from_vkey(&value_or_file(vkey)?).map_err(|e| anyhow::anyhow!("--log-key: {e}"))?;
+        let checkpoint = entry.verify(&log_key, Some(&note)).map_err(|e| anyhow::anyhow!("the log's answer does not verify: {e}"))?;
+        eprintln!("verified: entry {} is in the log's signed checkpoint of size {}", entry.index, checkpoint.size);
+    }
+    eprintln!("{}", if status == 201 { "appended" } else { "already in the log (identical statement)" });
+    println!("{}", serde_json::to_string_pretty(&entry)?);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Parses one record hash: 64 hex digits or base64 of 32 bytes.
+fn parse_record_hash(line: &str) -> Option<[u8; 32]> {
+    if line.len() == 64 {
+        if let Ok(bytes) = hex::decode(line) {
+            return bytes.try_into().ok();
+        }
+    }
+    decode_hash_b64(line)
+}
+
+pub fn root(input: Option<PathBuf>) -> anyhow::Result<ExitCode> {
+    let mut text = String::new();
+    match &input {
+        Some(path) => text = fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?,
+        None => {
+            std::io::stdin().read_to_string(&mut text)?;
+        }
+    }
+    let mut tree = Frontier::new();
+    for (n, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() {
+            continue;
+        }
+        let hash = parse_record_hash(line).with_context(|| format!("line {}: {line:?} is not a 32-byte hash in hex or base64", n + 1))?;
+        tree.append(leaf_hash(&hash), |_, _| {});
+    }
+    println!("records {}\nroot {}", tree.size(), encode_b64(&tree.root()));
+    Ok(ExitCode::SUCCESS)
+}

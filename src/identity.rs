@@ -1,0 +1,123 @@
+//! The log's identity in its data directory: the Ed25519 log key, the origin
+//! recorded at first start, and the admin token.
+//!
+//! Layout of a data directory:
+//! - `log.skey` — the log's private key (Go note skey format, mode 0600);
+//! - `admin.token` — the admin bearer token, when `ROOTLOG_ADMIN_TOKEN` is not set (mode 0600);
+//! - `db/` — the sled database (see `storage`).
+//!
+//! The origin is fixed at first start: every checkpoint the log ever signs
+//! names it, and witnesses key their state by it.
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context};
+
+use crate::note::{is_valid_key_name, Signer};
+use crate::storage::Store;
+
+/// File name of the log key inside the data directory.
+pub const KEY_FILE: &str = "log.skey";
+/// File name of the generated admin token inside the data directory.
+pub const TOKEN_FILE: &str = "admin.token";
+/// Environment variable that sets the admin token.
+pub const TOKEN_ENV: &str = "ROOTLOG_ADMIN_TOKEN";
+/// The origin used when none is given at first start.
+pub const DEFAULT_ORIGIN: &str = "localhost/rootlog";
+
+/// An opened data directory.
+pub struct LogIdentity {
+    pub store: Store,
+    pub signer: Signer,
+    pub origin: String,
+}
+
+/// Writes `contents` to a new file readable only by its owner, durably.
+pub fn write_private_file(path: &Path, contents: &[u8]) -> anyhow::Result<()> {
+    let mut options = fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path).with_context(|| format!("cannot create {}", path.display()))?;
+    file.write_all(contents)?;
+    file.sync_all()?;
+    Ok(())
+}
+
+fn key_path(data: &Path) -> PathBuf {
+    data.join(KEY_FILE)
+}
+
+/// Reads the log key without opening the database (so it works while a server runs).
+pub fn read_signer(data: &Path) -> anyhow::Result<Signer> {
+    let path = key_path(data);
+    let text = fs::read_to_string(&path).with_context(|| format!("cannot read the log key {} (is --data the log's data directory?)", path.display()))?;
+    Signer::from_skey(text.trim()).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+}
+
+/// Opens the data directory, creating the key and recording the origin on first start.
+///
+/// On later starts `origin` (if given) must equal the recorded one: a log
+/// cannot change its name without breaking every checkpoint it signed.
+pub fn open(data: &Path, origin: Option<&str>) -> anyhow::Result<LogIdentity> {
+    fs::create_dir_all(data).with_context(|| format!("cannot create data directory {}", data.display()))?;
+    let store = Store::open(&data.join("db")).with_context(|| format!("cannot open the database in {}", data.join("db").display()))?;
+    let origin = match (store.origin()?, origin) {
+        (Some(recorded), Some(asked)) if recorded != asked => {
+            bail!("this data directory belongs to the log with origin {recorded:?}; refusing to serve it as {asked:?} (omit --origin or use another --data)")
+        }
+        (Some(recorded), _) => recorded,
+        (None, asked) => {
+            let origin = asked.unwrap_or(DEFAULT_ORIGIN).to_string();
+            if !is_valid_key_name(&origin) {
+                bail!("invalid origin {origin:?}: use a schema-less URL such as log.example.com/rootlog (no spaces, no '+')");
+            }
+            origin
+        }
+    };
+    let path = key_path(data);
+    let signer = if path.exists() {
+        let signer = read_signer(data)?;
+        if signer.name() != origin {
+            bail!("the log key {} is named {:?} but the log's origin is {origin:?}", path.display(), signer.name());
+        }
+        signer
+    } else {
+        if store.size()? > 0 {
+            bail!("{} is missing but the log has entries: restore the key from backup; a new key would not verify the log's checkpoints", path.display());
+        }
+        let signer = Signer::generate(&origin).map_err(|e| anyhow::anyhow!("cannot generate the log key: {e}"))?;
+        write_private_file(&path, format!("{}\n", signer.skey()).as_bytes())?;
+        tracing::info!(path = %path.display(), vkey = %signer.vkey(), "created the log key");
+        signer
+    };
+    if store.origin()?.is_none() {
+        store.set_origin(&origin)?;
+        tracing::info!(%origin, "recorded the log's origin");
+    }
+    Ok(LogIdentity { store, signer, origin })
+}
+
+/// The admin token: `ROOTLOG_ADMIN_TOKEN` if set, else `<data>/admin.token`,
+/// generated on first use. Returns the token and, when it came from the file, its path.
+pub fn admin_token(data: &Path) -> anyhow::Result<(String, Option<PathBuf>)> {
+    if let Ok(token) = std::env::var(TOKEN_ENV) {
+        if token.trim().len() < 16 {
+            bail!("{TOKEN_ENV} must be at least 16 characters");
+        }
+        return Ok((token.trim().to_string(), None));
+    }
+    let path = data.join(TOKEN_FILE);
+    if !path.exists() {
+        let mut bytes = [0u8; 32];
+        getrandom::fill(&mut bytes).map_err(|e| anyhow::anyhow!("no randomness for the admin token: {e}"))?;
+        write_private_file(&path, format!("{}\n", hex::encode(bytes)).as_bytes())?;
+    }
+    let token = fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
+    Ok((token.trim().to_string(), Some(path)))
+}

@@ -1,0 +1,273 @@
+//! The sequencer: the one writer of the log.
+//!
+//! Submissions that already passed every check that needs no log state
+//! (syntax, date window, tenant signatures) queue here. One integrator thread
+//! drains whatever has queued (group commit), decides for each submission
+//! whether it is new, an identical retry or a conflict for its (tenant, date),
+//! appends the new ones, signs one checkpoint for the batch, and commits it
+//! all with one atomic, flushed store write. Only then does it answer the
+//! waiting submitters. So:
+//!
+//! - an acknowledgement means the entry, its hashes, the tree size and a
+//!   checkpoint covering it are on disk;
+//! - the checkpoint is signed before the write but handed to nobody until the
+//!   write is flushed; a crash in between loses a signature nobody has seen,
+//!   and the next start signs from the tree that is on disk;
+//! - every checkpoint covers a prefix of the one tree on disk, so a consistency
+//!   proof exists between any two of them, across restarts too.
+//!
+//! A storage error stops the integrator (fail-stop): every waiting submitter
+//! gets an error, nothing is acknowledged, `/healthz` turns unhealthy, and a
+//! restart resumes from what is on disk.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::{mpsc, oneshot, watch};
+
+use crate::merkle::{Frontier, Hash};
+use crate::metrics::Metrics;
+use crate::note::{Checkpoint, Note, Signer};
+use crate::storage::{NewLeaf, Store, StoreError};
+
+/// A signed checkpoint the log has made durable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignedCheckpoint {
+    pub size: u64,
+    pub root: Hash,
+    /// The whole signed note.
+    pub note: String,
+}
+
+impl SignedCheckpoint {
+    /// Signs the checkpoint of a tree of `size` with `root`.
+    pub fn sign(signer: &Signer, origin: &str, size: u64, root: Hash) -> Self {
+        let mut note = Note::new(Checkpoint::new(origin, size, root).to_text());
+        note.signatures.push(signer.sign(note.text.as_bytes()));
+        SignedCheckpoint { size, root, note: note.to_text() }
+    }
+}
+
+/// A checked statement waiting for a place in the log.
+pub struct Submission {
+    pub bytes: Vec<u8>,
+    pub leaf_hash: Hash,
+    pub tenant: String,
+    pub date: String,
+    pub reply: oneshot::Sender<Result<Outcome, SequencerStopped>>,
+}
+
+/// What became of a submission.
+#[derive(Debug, Clone)]
+pub enum Outcome {
+    /// Newly appended at `index`; `checkpoint` covers it.
+    Appended { index: u64, checkpoint: Arc<SignedCheckpoint> },
+    /// The identical statement was already logged at `index`.
+    Existing { index: u64, checkpoint: Arc<SignedCheckpoint> },
+    /// A different statement for the same (tenant, date) is logged at `index`.
+    Conflict { index: u64, statement: Vec<u8> },
+}
+
+/// The integrator has stopped after a storage failure; nothing was acknowledged.
+#[derive(Debug, Clone, Copy, thiserror::Error)]
+#[error("the sequencer has stopped after a storage failure; the entry was not logged")]
+pub struct SequencerStopped;
+
+/// Why a submission could not be queued.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QueueError {
+    /// The queue is full; retry later.
+    Full,
+    /// The integrator has stopped.
+    Stopped,
+}
+
+/// Batch limits.
+#[derive(Debug, Clone, Copy)]
+pub struct BatchConfig {
+    /// The most submissions integrated in one batch.
+    pub max_batch: usize,
+    /// How long the integrator waits for more submissions after the first
+    /// before it commits (0: commit whatever has queued, which under load is
+    /// already a large batch because submissions queue during each flush).
+    pub max_wait: Duration,
+    /// The most submissions that may wait in the queue.
+    pub queue_capacity: usize,
+}
+
+impl Default for BatchConfig {
+    fn default() -> Self {
+        BatchConfig { max_batch: 4096, max_wait: Duration::ZERO, queue_capacity: 65536 }
+    }
+}
+
+/// The handle HTTP handlers submit through.
+#[derive(Clone)]
+pub struct Sequencer {
+    tx: mpsc::Sender<Submission>,
+    stopped: Arc<AtomicBool>,
+}
+
+struct Integrator {
+    store: Store,
+    signer: Signer,
+    origin: String,
+    frontier: Frontier,
+    latest: watch::Sender<Arc<SignedCheckpoint>>,
+    metrics: Arc<Metrics>,
+}
+
+impl Sequencer {
+    /// Starts the integrator thread over `store`, whose latest checkpoint is already in `latest`.
+    pub fn start(store: Store, signer: Signer, origin: String, latest: watch::Sender<Arc<SignedCheckpoint>>, metrics: Arc<Metrics>, config: BatchConfig) -> Result<(Self, std::thread::JoinHandle<()>), StoreError> {
+        let frontier = store.frontier()?;
+        let (tx, rx) = mpsc::channel(config.queue_capacity.max(1));
+        let stopped = Arc::new(AtomicBool::new(false));
+        let integrator = Integrator { store, signer, origin, frontier, latest, metrics };
+        let flag = stopped.clone();
+        let handle = std::thread::Builder::new()
+            .name("integrator".into())
+            .spawn(move || {
+                integrator.run(rx, config);
+                flag.store(true, Ordering::SeqCst);
+            })
+            .map_err(|e| StoreError::Corrupt(format!("cannot start the integrator thread: {e}")))?;
+        Ok((Sequencer { tx, stopped }, handle))
+    }
+
+    /// Queues a submission without waiting for room.
+    pub fn try_submit(&self, submission: Submission) -> Result<(), QueueError> {
+        self.tx.try_send(submission).map_err(|e| match e {
+            mpsc::error::TrySendError::Full(_) => QueueError::Full,
+            mpsc::error::TrySendError::Closed(_) => QueueError::Stopped,
+        })
+    }
+
+    /// True once the integrator has stopped.
+    pub fn is_stopped(&self) -> bool {
+        self.stopped.load(Ordering::SeqCst)
+    }
+
+    /// Submissions waiting in the queue.
+    pub fn queued(&self) -> usize {
+        self.tx.max_capacity() - self.tx.capacity()
+    }
+}
+
+/// The part of a note that is signed: everything up to and including the
+/// newline before the last blank line. Identical retries compare this, so a
+/// retry that carries an extra unknown signature is still the same statement.
+fn signed_text(note: &[u8]) -> &[u8] {
+    match note.windows(2).rposition(|w| w == b"\n\n") {
+        Some(split) => &note[..split + 1],
+        None => note,
+    }
+}
+
+enum Decision {
+    Append(u64),
+    Existing(u64),
+    Conflict(u64, Vec<u8>),
+}
+
+impl Integrator {
+    fn run(mut self, mut rx: mpsc::Receiver<Submission>, config: BatchConfig) {
+        while let Some(first) = rx.blocking_recv() {
+            let mut batch = vec![first];
+            let deadline = Instant::now() + config.max_wait;
+            while batch.len() < config.max_batch {
+                match rx.try_recv() {
+                    Ok(s) => batch.push(s),
+                    Err(mpsc::error::TryRecvError::Empty) if Instant::now() < deadline => std::thread::sleep(Duration::from_micros(200)),
+                    Err(_) => break,
+                }
+            }
+            if let Err(e) = self.integrate(batch) {
+                tracing::error!(error = %e, "integration failed; the sequencer stops and acknowledges nothing more; restart the server to resume from disk");
+                rx.close();
+                while let Ok(s) = rx.try_recv() {
+                    let _ = s.reply.send(Err(SequencerStopped));
+                }
+                return;
+            }
+        }
+    }
+
+    fn integrate(&mut self, batch: Vec<Submission>) -> Result<(), StoreError> {
+        let started = Instant::now();
+        let first_index = self.frontier.size();
+        // (tenant, date) -> (position in this batch, index it was given)
+        let mut in_batch: HashMap<(&str, &str), (usize, u64)> = HashMap::new();
+        let mut appended: Vec<usize> = Vec::new();
+        let mut nodes = Vec::new();
+        let mut decisions = Vec::with_capacity(batch.len());
+        for (i, sub) in batch.iter().enumerate() {
+            let decision = if let Some(&(j, index)) = in_batch.get(&(sub.tenant.as_str(), sub.date.as_str())) {
+                if signed_text(&batch[j].bytes) == signed_text(&sub.bytes) {
+                    Decision::Existing(index)
+                } else {
+                    Decision::Conflict(index, batch[j].bytes.clone())
+                }
+            } else if let Some(index) = self.store.index_of(&sub.tenant, &sub.date)? {
+                let existing = self.store.leaf(index)?.ok_or_else(|| StoreError::Corrupt(format!("index row points at missing leaf {index}")))?;
+                if signed_text(&existing) == signed_text(&sub.bytes) {
+                    Decision::Existing(index)
+                } else {
+                    Decision::Conflict(index, existing)
+                }
+            } else {
+                let index = self.frontier.size();
+                self.frontier.append(sub.leaf_hash, |id, h| nodes.push((id, *h)));
+                in_batch.insert((sub.tenant.as_str(), sub.date.as_str()), (i, index));
+                appended.push(i);
+                Decision::Append(index)
+            };
+            decisions.push(decision);
+        }
+
+        let checkpoint = if appended.is_empty() {
+            self.latest.borrow().clone()
+        } else {
+            let size = self.frontier.size();
+            let signed = Arc::new(SignedCheckpoint::sign(&self.signer, &self.origin, size, self.frontier.root()));
+            let leaves: Vec<NewLeaf<'_>> = appended
+                .iter()
+                .enumerate()
+                .map(|(k, &i)| NewLeaf { index: first_index + k as u64, bytes: &batch[i].bytes, hash: batch[i].leaf_hash, tenant: &batch[i].tenant, date: &batch[i].date })
+                .collect();
+            if let Err(e) = self.store.integrate(&leaves, &nodes, size, signed.note.as_bytes()) {
+                for sub in batch {
+                    let _ = sub.reply.send(Err(SequencerStopped));
+                }
+                return Err(e);
+            }
+            // Durable from here on: publish, then acknowledge.
+            self.latest.send_replace(signed.clone());
+            signed
+        };
+
+        self.metrics.record_batch(batch.len(), appended.len(), started.elapsed());
+        for (sub, decision) in batch.into_iter().zip(decisions) {
+            let outcome = match decision {
+                Decision::Append(index) => Outcome::Appended { index, checkpoint: checkpoint.clone() },
+                Decision::Existing(index) => Outcome::Existing { index, checkpoint: checkpoint.clone() },
+                Decision::Conflict(index, statement) => Outcome::Conflict { index, statement },
+            };
+            let _ = sub.reply.send(Ok(outcome));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::signed_text;
+
+    #[test]
+    fn signed_text_stops_at_last_blank_line() {
+        assert_eq!(signed_text(b"a\nb\n\n- sig\n"), b"a\nb\n");
+        assert_eq!(signed_text(b"a\n\nb\n\n- sig\n"), b"a\n\nb\n");
+    }
+}

@@ -1,0 +1,97 @@
+//! Starting and stopping the log server: open the data directory, make sure a
+//! checkpoint exists, start the sequencer, serve HTTP, and on SIGTERM/SIGINT
+//! stop taking requests, let the sequencer drain, and flush.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Context;
+use tokio::sync::watch;
+
+use crate::api::{self, AppState, TenantKeys};
+use crate::identity;
+use crate::metrics::Metrics;
+use crate::sequencer::{BatchConfig, Sequencer, SignedCheckpoint};
+
+/// How to run a log server.
+#[derive(Debug, Clone)]
+pub struct ServeConfig {
+    pub data: PathBuf,
+    pub listen: SocketAddr,
+    pub origin: Option<String>,
+    pub batch: BatchConfig,
+}
+
+/// Reads the newest stored checkpoint, or signs and stores one for the tree on
+/// disk if there is none yet (the empty tree at first start). Each signing is
+/// of the tree on disk, so it is consistent with every earlier checkpoint.
+fn latest_checkpoint(id: &identity::LogIdentity) -> anyhow::Result<SignedCheckpoint> {
+    let size = id.store.size()?;
+    if let Some((stored_size, note)) = id.store.latest_checkpoint()? {
+        if stored_size == size {
+            let note = String::from_utf8(note).context("stored checkpoint is not UTF-8")?;
+            let root = id.store.frontier()?.root();
+            return Ok(SignedCheckpoint { size, root, note });
+        }
+    }
+    let root = id.store.frontier()?.root();
+    let signed = SignedCheckpoint::sign(&id.signer, &id.origin, size, root);
+    id.store.put_checkpoint(size, signed.note.as_bytes())?;
+    Ok(signed)
+}
+
+/// Runs the server until a shutdown signal.
+pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
+    let id = identity::open(&config.data, config.origin.as_deref())?;
+    let (admin_token, token_path) = identity::admin_token(&config.data)?;
+    let latest = Arc::new(latest_checkpoint(&id)?);
+    let (latest_tx, latest_rx) = watch::channel(latest.clone());
+    let metrics = Arc::new(Metrics::default());
+    let tenants = TenantKeys::load(&id.store)?;
+    let log_vkey = id.signer.vkey();
+    let (sequencer, integrator) = Sequencer::start(id.store.clone(), id.signer, id.origin.clone(), latest_tx, metrics.clone(), config.batch)?;
+    let state = Arc::new(AppState { store: id.store.clone(), origin: id.origin.clone(), log_vkey: log_vkey.clone(), sequencer, checkpoint: latest_rx, tenants, admin_token, metrics });
+
+    let listener = tokio::net::TcpListener::bind(config.listen).await.with_context(|| format!("cannot listen on {}", config.listen))?;
+    let addr = listener.local_addr()?;
+    tracing::info!(origin = %id.origin, tree_size = latest.size, vkey = %log_vkey, "log ready");
+    if let Some(path) = token_path {
+        tracing::info!(path = %path.display(), "admin token file (set ROOTLOG_ADMIN_TOKEN to choose one)");
+    }
+    // One machine-readable line on stdout, so scripts and tests learn the port.
+    println!("rootlog: listening on http://{addr}");
+
+    let app = api::router(state.clone());
+    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).with_graceful_shutdown(shutdown_signal()).await?;
+
+    // No handler holds a sequencer handle any more: dropping ours lets the
+    // integrator finish what is queued and exit.
+    drop(state);
+    let _ = tokio::task::spawn_blocking(move || integrator.join()).await;
+    id.store.flush()?;
+    tracing::info!("stopped cleanly");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutting down: finishing in-flight requests");
+}

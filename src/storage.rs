@@ -1,0 +1,304 @@
+//! Durable state of one log in one embedded sled tree.
+//!
+//! Everything lives in a single sled tree under one-byte key prefixes, because
+//! sled applies a `Batch` to one tree atomically: an integration (new leaves,
+//! the perfect Merkle nodes they complete, every index row, the new tree size
+//! and the checkpoint that covers it) is one `apply_batch` followed by one
+//! `flush`. After a crash the tree is either entirely before or entirely after
+//! a batch; there is no partial entry to repair.
+//!
+//! | prefix | key                          | value                              |
+//! |--------|------------------------------|------------------------------------|
+//! | `M`    | name                         | metadata (origin, tree size)       |
+//! | `L`    | index (u64 BE)               | the submitted note bytes           |
+//! | `N`    | level (u8), index (u64 BE)   | 32-byte hash of a perfect subtree  |
+//! | `H`    | leaf hash                    | index (u64 BE)                     |
+//! | `T`    | tenant `/` date              | index (u64 BE)                     |
+//! | `D`    | date `/` tenant              | index (u64 BE)                     |
+//! | `K`    | tenant id                    | tenant record (JSON)               |
+//! | `C`    | tree size (u64 BE)           | signed checkpoint note             |
+//!
+//! Only perfect-subtree nodes are stored (about two hashes per leaf), so any
+//! proof is O(log n) point reads and start-up reads O(log n) nodes to rebuild
+//! the right edge: it never re-hashes the log.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::merkle::{Frontier, Hash, NodeId};
+
+const META: u8 = b'M';
+const LEAF: u8 = b'L';
+const NODE: u8 = b'N';
+const BY_HASH: u8 = b'H';
+const BY_TENANT_DATE: u8 = b'T';
+const BY_DATE: u8 = b'D';
+const TENANT: u8 = b'K';
+const CHECKPOINT: u8 = b'C';
+
+const META_ORIGIN: &[u8] = b"origin";
+const META_SIZE: &[u8] = b"size";
+
+/// A storage failure. The log treats these as fatal for the sequencer: it
+/// stops rather than guess what reached the disk.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("storage: {0}")]
+    Sled(#[from] sled::Error),
+    #[error("storage is inconsistent: {0}")]
+    Corrupt(String),
+}
+
+/// One registered tenant key.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct TenantKey {
+    pub vkey: String,
+    /// `active` for now; retired and revoked keys come with the key lifecycle.
+    pub status: String,
+    /// RFC 3339 time the key was registered.
+    pub added_at: String,
+}
+
+/// A registered tenant.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct TenantRecord {
+    pub id: String,
+    pub active: bool,
+    pub keys: Vec<TenantKey>,
+    pub created_at: String,
+}
+
+/// One new leaf of an integration.
+pub struct NewLeaf<'a> {
+    pub index: u64,
+    pub bytes: &'a [u8],
+    pub hash: Hash,
+    pub tenant: &'a str,
+    pub date: &'a str,
+}
+
+/// How registering a tenant turned out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TenantInsert {
+    Created(TenantRecord),
+    /// Already registered with the same key.
+    Unchanged(TenantRecord),
+    /// Already registered with other keys.
+    Conflict(TenantRecord),
+}
+
+/// The log's durable state.
+#[derive(Clone)]
+pub struct Store {
+    db: sled::Db,
+}
+
+fn be(n: u64) -> [u8; 8] {
+    n.to_be_bytes()
+}
+
+fn key(prefix: u8, rest: &[u8]) -> Vec<u8> {
+    let mut k = Vec::with_capacity(1 + rest.len());
+    k.push(prefix);
+    k.extend_from_slice(rest);
+    k
+}
+
+fn node_key(id: NodeId) -> [u8; 10] {
+    let mut k = [0u8; 10];
+    k[0] = NODE;
+    k[1] = id.level;
+    k[2..].copy_from_slice(&id.index.to_be_bytes());
+    k
+}
+
+fn tenant_date_key(tenant: &str, date: &str) -> Vec<u8> {
+    key(BY_TENANT_DATE, format!("{tenant}/{date}").as_bytes())
+}
+
+fn date_key(date: &str, tenant: &str) -> Vec<u8> {
+    key(BY_DATE, format!("{date}/{tenant}").as_bytes())
+}
+
+fn decode_u64(v: &[u8]) -> Result<u64, StoreError> {
+    let bytes: [u8; 8] = v.try_into().map_err(|_| StoreError::Corrupt(format!("expected 8 bytes, found {}", v.len())))?;
+    Ok(u64::from_be_bytes(bytes))
+}
+
+impl Store {
+    /// Opens (creating if needed) the database in `dir`.
+    pub fn open(dir: &Path) -> Result<Self, StoreError> {
+        let db = sled::Config::new().path(dir).cache_capacity(256 * 1024 * 1024).open()?;
+        Ok(Store { db })
+    }
+
+    /// The origin recorded at first start, if any.
+    pub fn origin(&self) -> Result<Option<String>, StoreError> {
+        match self.db.get(key(META, META_ORIGIN))? {
+            None => Ok(None),
+            Some(v) => String::from_utf8(v.to_vec()).map(Some).map_err(|_| StoreError::Corrupt("origin is not UTF-8".into())),
+        }
+    }
+
+    /// Records the origin once, durably.
+    pub fn set_origin(&self, origin: &str) -> Result<(), StoreError> {
+        self.db.insert(key(META, META_ORIGIN), origin.as_bytes())?;
+        self.db.flush()?;
+        Ok(())
+    }
+
+    /// The number of leaves durably in the tree.
+    pub fn size(&self) -> Result<u64, StoreError> {
+        match self.db.get(key(META, META_SIZE))? {
+            None => Ok(0),
+            Some(v) => decode_u64(&v),
+        }
+    }
+
+    /// The note bytes of leaf `index`.
+    pub fn leaf(&self, index: u64) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.db.get(key(LEAF, &be(index)))?.map(|v| v.to_vec()))
+    }
+
+    /// The index of the leaf with this leaf hash.
+    pub fn index_of_hash(&self, hash: &Hash) -> Result<Option<u64>, StoreError> {
+        self.db.get(key(BY_HASH, hash))?.map(|v| decode_u64(&v)).transpose()
+    }
+
+    /// The index of the statement of `tenant` for `date`.
+    pub fn index_of(&self, tenant: &str, date: &str) -> Result<Option<u64>, StoreError> {
+        self.db.get(tenant_date_key(tenant, date))?.map(|v| decode_u64(&v)).transpose()
+    }
+
+    /// Every (tenant, index) published for `date`, in tenant order.
+    pub fn entries_on(&self, date: &str) -> Result<Vec<(String, u64)>, StoreError> {
+        let prefix = date_key(date, "");
+        let mut out = Vec::new();
+        for row in self.db.scan_prefix(&prefix) {
+            let (k, v) = row?;
+            let tenant = String::from_utf8(k[prefix.len()..].to_vec()).map_err(|_| StoreError::Corrupt("tenant id in date index is not UTF-8".into()))?;
+            out.push((tenant, decode_u64(&v)?));
+        }
+        Ok(out)
+    }
+
+    /// Stored perfect-subtree hashes, in the order asked.
+    pub fn read_nodes(&self, ids: &[NodeId]) -> Result<Vec<Hash>, StoreError> {
+        ids.iter()
+            .map(|&id| {
+                let v = self.db.get(node_key(id))?.ok_or_else(|| StoreError::Corrupt(format!("missing node level {} index {}", id.level, id.index)))?;
+                v.as_ref().try_into().map_err(|_| StoreError::Corrupt(format!("node level {} index {} is not 32 bytes", id.level, id.index)))
+            })
+            .collect()
+    }
+
+    /// Rebuilds the right edge of the stored tree from O(log n) stored nodes.
+    pub fn frontier(&self) -> Result<Frontier, StoreError> {
+        let size = self.size()?;
+        let nodes = self.read_nodes(&crate::merkle::root_plan(size))?;
+        Frontier::from_parts(size, nodes).ok_or_else(|| StoreError::Corrupt("right edge does not match tree size".into()))
+    }
+
+    /// The newest stored checkpoint: (tree size, signed note).
+    pub fn latest_checkpoint(&self) -> Result<Option<(u64, Vec<u8>)>, StoreError> {
+        match self.db.scan_prefix([CHECKPOINT]).next_back() {
+            None => Ok(None),
+            Some(row) => {
+                let (k, v) = row?;
+                Ok(Some((decode_u64(&k[1..])?, v.to_vec())))
+            }
+        }
+    }
+
+    /// Every stored checkpoint, oldest first.
+    pub fn checkpoints(&self) -> impl Iterator<Item = Result<(u64, Vec<u8>), StoreError>> + '_ {
+        self.db.scan_prefix([CHECKPOINT]).map(|row| {
+            let (k, v) = row?;
+            Ok((decode_u64(&k[1..])?, v.to_vec()))
+        })
+    }
+
+    /// Durably stores a checkpoint on its own (used for the empty tree at first start).
+    pub fn put_checkpoint(&self, size: u64, note: &[u8]) -> Result<(), StoreError> {
+        self.db.insert(key(CHECKPOINT, &be(size)), note)?;
+        self.db.flush()?;
+        Ok(())
+    }
+
+    /// Appends one integration atomically and durably.
+    ///
+    /// `leaves` must continue the stored tree (the first index equals the
+    /// stored size), `nodes` are the perfect nodes they complete, and the
+    /// checkpoint covers `new_size`. Returns only after the batch is flushed
+    /// to disk: callers may acknowledge once this returns Ok.
+    pub fn integrate(&self, leaves: &[NewLeaf<'_>], nodes: &[(NodeId, Hash)], new_size: u64, checkpoint: &[u8]) -> Result<(), StoreError> {
+        let mut batch = sled::Batch::default();
+        for leaf in leaves {
+            let index = be(leaf.index);
+            batch.insert(key(LEAF, &index), leaf.bytes);
+            batch.insert(key(BY_HASH, &leaf.hash), &index);
+            batch.insert(tenant_date_key(leaf.tenant, leaf.date), &index);
+            batch.insert(date_key(leaf.date, leaf.tenant), &index);
+        }
+        for (id, hash) in nodes {
+            batch.insert(&node_key(*id), hash);
+        }
+        batch.insert(key(META, META_SIZE), &be(new_size));
+        batch.insert(key(CHECKPOINT, &be(new_size)), checkpoint);
+        self.db.apply_batch(batch)?;
+        self.db.flush()?;
+        Ok(())
+    }
+
+    /// A registered tenant.
+    pub fn tenant(&self, id: &str) -> Result<Option<TenantRecord>, StoreError> {
+        match self.db.get(key(TENANT, id.as_bytes()))? {
+            None => Ok(None),
+            Some(v) => serde_json::from_slice(&v).map(Some).map_err(|e| StoreError::Corrupt(format!("tenant record {id}: {e}"))),
+        }
+    }
+
+    /// Every registered tenant.
+    pub fn tenants(&self) -> Result<Vec<TenantRecord>, StoreError> {
+        self.db
+            .scan_prefix([TENANT])
+            .map(|row| {
+                let (_, v) = row?;
+                serde_json::from_slice(&v).map_err(|e| StoreError::Corrupt(format!("tenant record: {e}")))
+            })
+            .collect()
+    }
+
+    /// Registers a tenant with one key unless it exists; durable before it returns.
+    /// Compare-and-swap makes two racing registrations agree on one winner.
+    pub fn insert_tenant(&self, record: TenantRecord) -> Result<TenantInsert, StoreError> {
+        let k = key(TENANT, record.id.as_bytes());
+        let value = serde_json::to_vec(&record).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        match self.db.compare_and_swap(&k, None as Option<&[u8]>, Some(value))? {
+            Ok(()) => {
+                self.db.flush()?;
+                Ok(TenantInsert::Created(record))
+            }
+            Err(cas) => {
+                let existing: TenantRecord = match cas.current {
+                    Some(v) => serde_json::from_slice(&v).map_err(|e| StoreError::Corrupt(format!("tenant record: {e}")))?,
+                    None => return Err(StoreError::Corrupt("tenant vanished during registration".into())),
+                };
+                let same = existing.keys.len() == record.keys.len() && existing.keys.iter().zip(&record.keys).all(|(a, b)| a.vkey == b.vkey);
+                Ok(if same { TenantInsert::Unchanged(existing) } else { TenantInsert::Conflict(existing) })
+            }
+        }
+    }
+
+    /// Flushes everything written so far to disk.
+    pub fn flush(&self) -> Result<(), StoreError> {
+        self.db.flush()?;
+        Ok(())
+    }
+
+    /// Bytes on disk, as sled reports them.
+    pub fn size_on_disk(&self) -> u64 {
+        self.db.size_on_disk().unwrap_or(0)
+    }
+}
