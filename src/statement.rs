@@ -305,3 +305,38 @@ fn hash_field(value: &str, what: &str) -> Result<Hash, StatementError> {
 fn bad_format(why: &str) -> StatementError {
     StatementError::BadFormat(why.to_string())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tenant_id_grammar() {
+        assert!(is_valid_tenant_id("a"));
+        assert!(is_valid_tenant_id("0a._-"));
+        assert!(is_valid_tenant_id(&"a".repeat(63)));
+        assert!(!is_valid_tenant_id(&"a".repeat(64)));
+        assert!(!is_valid_tenant_id(""));
+        assert!(!is_valid_tenant_id("-a"));
+        assert!(!is_valid_tenant_id("aB"));
+    }
+
+    #[test]
+    fn dates_round_trip() {
+        let d = parse_date("2000-02-29").unwrap();
+        assert_eq!(format_date(d), "2000-02-29");
+        assert_eq!(parse_date("1900-02-29"), None);
+        assert_eq!(parse_date("2026-1-01"), None);
+        assert_eq!(parse_date("२०२६-01-01"), None);
+    }
+
+    #[test]
+    fn empty_day_statement() {
+        let text = format!(
+            "daily-root/v1\ntenant t\ndate 2026-01-01\nrecords 0\nroot {}\n",
+            encode_b64(&EMPTY_ROOT)
+        );
+        let st = Statement::parse_text(&text).unwrap();
+        assert_eq!(st.to_text(), text);
+    }
+}
