@@ -160,7 +160,7 @@ fn armored_witness_production_cosignatures_verify() {
         assert!(cosig.verify(ANDROID_TEXT.as_bytes(), &sig.signature));
 
         let note = Note::parse(format!("{ANDROID_TEXT}\n{line}\n").as_bytes()).unwrap();
-        assert_eq!(open(&note, &[cosig.clone()]).unwrap(), vec![0]);
+        assert_eq!(open(&note, std::slice::from_ref(&cosig)).unwrap(), vec![0]);
         // The plain 0x01 verifier does not know the 0x04 key ID.
         assert_eq!(open(&note, &[plain]), Err(NoteError::UnverifiedNote));
         // A different body fails.
@@ -509,7 +509,7 @@ fn signed_checkpoint_round_trip_with_log_key_and_cosignature() {
     assert_eq!(parsed, note);
     assert_eq!(open(&parsed, &[log.verifier()]).unwrap(), vec![0]);
     let wv = Verifier::cosignature_from_vkey(&witness.vkey()).unwrap();
-    assert_eq!(open(&parsed, &[wv.clone()]).unwrap(), vec![1]);
+    assert_eq!(open(&parsed, std::slice::from_ref(&wv)).unwrap(), vec![1]);
     assert_eq!(open(&parsed, &[log.verifier(), wv]).unwrap(), vec![0, 1]);
     assert_eq!(Checkpoint::parse(&parsed.text).unwrap(), cp);
 }
