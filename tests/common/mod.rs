@@ -1,0 +1,173 @@
+//! Shared helpers for integration tests: spawn the real `rootlog` binary on
+//! 127.0.0.1 with a temporary data directory, and build signed statements.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use rootlog::merkle::{leaf_hash, Hash};
+use rootlog::note::{Note, Signer, Verifier};
+use rootlog::statement::{parse_date, ChainHead, Statement};
+
+pub const ADMIN_TOKEN: &str = "integration-test-admin-token";
+
+pub fn rootlog_bin() -> &'static str {
+    env!("CARGO_BIN_EXE_rootlog")
+}
+
+/// A running `rootlog serve`; killed when dropped.
+pub struct Server {
+    child: Option<Child>,
+    pub url: String,
+    pub data: PathBuf,
+}
+
+impl Server {
+    /// Starts a server on an ephemeral port over `data`.
+    pub fn start(data: &Path, extra: &[&str]) -> Server {
+        Self::try_start(data, extra).expect("server did not start")
+    }
+
+    /// Starts a server, or returns what it printed if it exited instead.
+    pub fn try_start(data: &Path, extra: &[&str]) -> Result<Server, String> {
+        let mut child = Command::new(rootlog_bin())
+            .args(["serve", "--listen", "127.0.0.1:0", "--data"])
+            .arg(data)
+            .args(extra)
+            .env("ROOTLOG_ADMIN_TOKEN", ADMIN_TOKEN)
+            .env("ROOTLOG_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| e.to_string())?;
+        let stdout = child.stdout.take().ok_or("no stdout")?;
+        let stderr = child.stderr.take().ok_or("no stderr")?;
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(url) = line.strip_prefix("rootlog: listening on ") {
+                    let _ = tx.send(url.to_string());
+                }
+            }
+        });
+        let (etx, erx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut all = String::new();
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                all.push_str(&line);
+                all.push('\n');
+                let _ = etx.send(line);
+            }
+        });
+        match rx.recv_timeout(Duration::from_secs(30)) {
+            Ok(url) => Ok(Server { child: Some(child), url, data: data.to_path_buf() }),
+            Err(_) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                let printed: Vec<String> = erx.try_iter().collect();
+                Err(printed.join("\n"))
+            }
+        }
+    }
+
+    /// SIGKILL: no chance to flush or finish anything.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// SIGTERM and wait for a clean exit.
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status();
+            for _ in 0..200 {
+                if let Ok(Some(_)) = child.try_wait() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    pub fn client(&self) -> rootlog::client::LogClient {
+        rootlog::client::LogClient::new(&self.url)
+    }
+
+    /// The log's verifier, read with `rootlog vkey` like a user would.
+    pub fn log_key(&self) -> Verifier {
+        let out = Command::new(rootlog_bin()).arg("vkey").arg("--data").arg(&self.data).output().expect("rootlog vkey runs");
+        assert!(out.status.success(), "rootlog vkey failed: {}", String::from_utf8_lossy(&out.stderr));
+        Verifier::from_vkey(String::from_utf8_lossy(&out.stdout).trim()).expect("valid log vkey")
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// A tenant with its key.
+pub struct Tenant {
+    pub id: String,
+    pub signer: Signer,
+}
+
+impl Tenant {
+    pub fn new(id: &str) -> Tenant {
+        Tenant { id: id.to_string(), signer: Signer::generate(id).expect("key") }
+    }
+
+    pub fn statement_text(&self, date: &str, records: u64, root: Hash, chain: Option<ChainHead>) -> String {
+        Statement { tenant: self.id.clone(), date: parse_date(date).expect("date"), records, root, chain }.to_text()
+    }
+
+    /// A signed statement note for `date` whose root is derived from `seed`.
+    pub fn statement(&self, date: &str, seed: u64) -> Vec<u8> {
+        let root = leaf_hash(&seed.to_be_bytes());
+        sign_text(&self.signer, &self.statement_text(date, seed + 1, root, None))
+    }
+}
+
+/// Signs arbitrary note text.
+pub fn sign_text(signer: &Signer, text: &str) -> Vec<u8> {
+    let mut note = Note::new(text.to_string());
+    note.signatures.push(signer.sign(text.as_bytes()));
+    note.to_text().into_bytes()
+}
+
+/// The n-th day after 2020-01-01, as YYYY-MM-DD.
+pub fn day(n: u64) -> String {
+    let date = time::Date::from_calendar_date(2020, time::Month::January, 1).expect("date") + time::Duration::days(n as i64);
+    rootlog::statement::format_date(date)
+}
+
+pub async fn register(server: &Server, tenant: &Tenant) {
+    let (status, _) = server.client().add_tenant(ADMIN_TOKEN, &tenant.id, &tenant.signer.vkey()).await.expect("register tenant");
+    assert_eq!(status, 201);
+}
+
+/// Every file under a directory with its bytes, to compare a data directory before and after.
+pub fn snapshot(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).expect("read dir").flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                out.push((path.clone(), std::fs::read(&path).unwrap_or_default()));
+            }
+        }
+    }
+    out.sort();
+    out
+}
