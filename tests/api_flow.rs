@@ -9,18 +9,20 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use common::{day, register, Server, Tenant};
-use rootlog::client::{verify_checkpoint, EntryProof};
+use rootlog::client::verify_checkpoint;
 use rootlog::merkle::verify_consistency;
 use rootlog::note::{decode_hash_b64, Checkpoint};
 
 const TENANTS: usize = 10;
 const STATEMENTS: usize = 1000;
-const CLIENTS: usize = 8;
+const CLIENTS: usize = 32;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn submit_prove_restart() {
     let dir = tempfile::tempdir().unwrap();
-    let mut server = Server::start(dir.path(), &["--origin", "test.example/flow"]);
+    // A short batch wait groups the concurrent clients' submissions, so there
+    // are a few hundred checkpoints rather than one per entry.
+    let mut server = Server::start(dir.path(), &["--origin", "test.example/flow", "--batch-wait-ms", "50"]);
     let log_key = server.log_key();
     let client = server.client();
 
@@ -124,14 +126,14 @@ async fn submit_prove_restart() {
     assert_eq!(by_index["statement"].as_str().unwrap().as_bytes(), note.as_slice());
     let on_date = client.get_json(&format!("/v1/log/{date}")).await.unwrap();
     assert_eq!(on_date["roots"].as_array().unwrap().len(), TENANTS);
-    let leaf = urlencode(&entry.leaf_hash);
-    let inclusion = client.get_json(&format!("/v1/proof/inclusion?leaf_hash={leaf}&size=700")).await.unwrap();
-    let proof = EntryProof { index: inclusion["index"].as_u64().unwrap(), statement: None, leaf_hash: entry.leaf_hash.clone(), checkpoint: String::new(), inclusion_proof: serde_json::from_value(inclusion["inclusion_proof"].clone()).unwrap() };
-    let at700 = &checkpoints.range(..=700).next_back().unwrap().1;
-    if at700.size == 700 && proof.index < 700 {
-        let hashes = rootlog::client::decode_proof(&proof.inclusion_proof).unwrap();
-        rootlog::merkle::verify_inclusion(proof.index, 700, &decode_hash_b64(&entry.leaf_hash).unwrap(), &hashes, &at700.root).unwrap();
-    }
+    // Inclusion by leaf hash at an older checkpoint's size.
+    let older = checkpoints.values().find(|c| c.size > STATEMENTS as u64 / 2).unwrap();
+    let early = answers.iter().find(|a| a.2.index < older.size).unwrap();
+    let leaf = urlencode(&early.2.leaf_hash);
+    let inclusion = client.get_json(&format!("/v1/proof/inclusion?leaf_hash={leaf}&size={}", older.size)).await.unwrap();
+    assert_eq!(inclusion["index"], early.2.index);
+    let hashes = rootlog::client::decode_proof(&serde_json::from_value::<Vec<String>>(inclusion["inclusion_proof"].clone()).unwrap()).unwrap();
+    rootlog::merkle::verify_inclusion(early.2.index, older.size, &decode_hash_b64(&early.2.leaf_hash).unwrap(), &hashes, &older.root).unwrap();
 
     // Restart: everything is where it was.
     server.stop();
