@@ -17,7 +17,7 @@ mod node;
 mod proof;
 mod verify;
 
-pub use frontier::Frontier;
+pub use frontier::{Frontier, TreeFull};
 pub use hash::{empty_root, hash_from_slice, leaf_hash, node_hash, Hash, EMPTY_ROOT, HASH_SIZE};
 pub use node::NodeId;
 pub use proof::{consistency_plan, inclusion_plan, root_plan, ProofError, ProofPlan};
