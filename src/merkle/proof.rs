@@ -149,9 +149,11 @@ fn push_path(plan: &mut ProofPlan, node: NodeId, size: u64) {
     let index = node.index;
     // Index of the last (possibly partial) unit at this level.
     let last = (size - 1) >> base;
-    // Below `inner` levels the paths to `index` and to `last` share nothing,
-    // so every sibling there hangs off the path itself; above it the path
-    // runs along the right edge, which only has left siblings.
+    // Below level `inner` the paths to `index` and to `last` are separate, so
+    // every level has a sibling (only the topmost can be cut short by the end
+    // of the tree: the ephemeral element). From `inner` up they share the
+    // right edge, which has a (left) sibling only where `index` has a 1 bit;
+    // a 1 bit there implies the level is below 64, so the cast is lossless.
     let inner = 64 - (index ^ last).leading_zeros();
     for up in 0..inner {
         let level = base + up;
