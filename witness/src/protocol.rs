@@ -158,7 +158,7 @@ pub fn verify_log_signatures(log: &TrustedLog, note: &Note) -> Result<Note, Refu
         text: note.text.clone(),
         signatures: verified
             .into_iter()
-            .map(|i| note.signatures[i].clone())
+            .filter_map(|i| note.signatures.get(i).cloned())
             .collect(),
     })
 }

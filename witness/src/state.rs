@@ -12,6 +12,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
+use rootlog::note::Note;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -43,18 +44,24 @@ pub struct Evidence {
 
 impl Evidence {
     /// Identifies the conflict (not the request): the same pair of signed
-    /// checkpoints for the same reason is stored once, so replaying a
-    /// signed checkpoint with ever-new proofs cannot fill the disk.
+    /// checkpoint texts for the same reason is stored once, so replaying a
+    /// signed checkpoint with ever-new proofs, or after the witness
+    /// re-cosigned its own checkpoint, cannot fill the disk.
     pub fn id(&self) -> String {
+        // The checkpoint text (signed part) of a note; the whole string if
+        // it does not parse (a record written by hand).
+        let body = |note: &str| -> String {
+            Note::parse(note.as_bytes()).map_or_else(|_| note.to_string(), |n| n.text)
+        };
         let mut h = Sha256::new();
         for part in [
-            self.origin.as_bytes(),
-            self.stored_checkpoint.as_bytes(),
-            self.conflicting_checkpoint.as_bytes(),
-            self.reason.as_bytes(),
+            self.origin.clone(),
+            body(&self.stored_checkpoint),
+            body(&self.conflicting_checkpoint),
+            self.reason.clone(),
         ] {
             h.update((part.len() as u64).to_be_bytes());
-            h.update(part);
+            h.update(part.as_bytes());
         }
         hex::encode(&h.finalize()[..16])
     }

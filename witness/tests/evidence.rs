@@ -145,6 +145,23 @@ async fn forked_checkpoints_become_evidence() {
         serde_json::from_str(&get(&c, &format!("{}/evidence", w.url)).await.body).unwrap();
     assert_eq!(again, listed);
 
+    // After a re-cosign (new stored bytes, same checkpoint), the same fork is
+    // still the same conflict: no new record.
+    assert_eq!(
+        post(&c, &w.url, body(16, &[], &honest.checkpoint(16)))
+            .await
+            .status,
+        200
+    );
+    assert_eq!(
+        post(&c, &w.url, body(16, &[], &fork.checkpoint(16)))
+            .await
+            .status,
+        409
+    );
+    let m = get(&c, &format!("{}/metrics", w.url)).await.body;
+    assert!(m.contains("rootlog_witness_evidence_total 2"), "{m}");
+
     // Honest growth is still cosigned.
     honest.grow_to(40);
     let a = post(
