@@ -1,0 +1,20 @@
+//! rootlog-witness: an independent witness that speaks c2sp.org/tlog-witness
+//! v1.0.0 and cosigns (cosignature/v1, Ed25519) only checkpoints consistent
+//! with everything it cosigned before.
+//!
+//! Pure logic: [`protocol`] (request parsing and the add-checkpoint
+//! decision), [`tiles`] (tlog-tiles arithmetic). State: [`state`] (sled
+//! CAS and evidence files), [`key`] (the witness key). The shared
+//! check-and-store step: [`witness`]. Serving: [`http`], [`watch`] with
+//! [`tile_client`]. Setup: [`config`], [`metrics`].
+
+pub mod config;
+pub mod http;
+pub mod key;
+pub mod metrics;
+pub mod protocol;
+pub mod state;
+pub mod tile_client;
+pub mod tiles;
+pub mod watch;
+pub mod witness;

@@ -1,0 +1,214 @@
+//! The witness's durable state in its data directory:
+//! - `db/` — sled, one entry per origin: the checkpoint note last cosigned
+//!   (log signatures plus the witness's cosignature), replaced only by
+//!   compare-and-swap against the exact bytes that were checked;
+//! - `evidence/<id>.json` — evidence of log misbehaviour, one file per
+//!   distinct conflict, written atomically and fsynced. Plain files so that
+//!   `rootlog-witness evidence` and anyone with a shell can read them while
+//!   the server holds the database lock.
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use rootlog::note::Note;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::protocol::Stored;
+
+/// Sub-directory of the data directory holding evidence files.
+pub const EVIDENCE_DIR: &str = "evidence";
+/// Sub-directory of the data directory holding the sled database.
+pub const DB_DIR: &str = "db";
+
+/// One record of log misbehaviour. Both notes carry the log's signature, so
+/// anyone holding the log's vkey can check it (see README.md).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Evidence {
+    pub origin: String,
+    /// The checkpoint the witness had cosigned, as stored (log signature and cosignature).
+    pub stored_checkpoint: String,
+    /// The conflicting checkpoint, with the log signatures that verified.
+    pub conflicting_checkpoint: String,
+    /// The `old` size of the request.
+    pub old: u64,
+    /// The consistency proof offered, base64 hashes.
+    pub proof: Vec<String>,
+    /// `same_size_different_root` or `consistency_proof_failed`.
+    pub reason: String,
+    /// RFC 3339 UTC time the witness saw the conflict.
+    pub observed_at: String,
+}
+
+impl Evidence {
+    /// Identifies the conflict (not the request): the same pair of signed
+    /// checkpoint texts for the same reason is stored once, so replaying a
+    /// signed checkpoint with ever-new proofs, or after the witness
+    /// re-cosigned its own checkpoint, cannot fill the disk.
+    pub fn id(&self) -> String {
+        // The checkpoint text (signed part) of a note; the whole string if
+        // it does not parse (a record written by hand).
+        let body = |note: &str| -> String {
+            Note::parse(note.as_bytes()).map_or_else(|_| note.to_string(), |n| n.text)
+        };
+        let mut h = Sha256::new();
+        for part in [
+            self.origin.clone(),
+            body(&self.stored_checkpoint),
+            body(&self.conflicting_checkpoint),
+            self.reason.clone(),
+        ] {
+            h.update((part.len() as u64).to_be_bytes());
+            h.update(part.as_bytes());
+        }
+        hex::encode(&h.finalize()[..16])
+    }
+}
+
+/// Why the store failed; always reported as a 500 and logged.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Db(#[from] sled::Error),
+    #[error("I/O error: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("stored checkpoint for {origin:?} is corrupt: {why}")]
+    Corrupt { origin: String, why: String },
+}
+
+/// The value read for an origin: its exact bytes (for the CAS) and their parse.
+pub struct Current {
+    pub raw: sled::IVec,
+    pub stored: Stored,
+}
+
+/// The opened state.
+pub struct Store {
+    db: sled::Db,
+    evidence_dir: PathBuf,
+}
+
+impl Store {
+    /// Opens (creating) `<data>/db` and `<data>/evidence`.
+    pub fn open(data: &Path) -> anyhow::Result<Self> {
+        let db_path = data.join(DB_DIR);
+        let db = sled::open(&db_path).with_context(|| {
+            format!(
+                "cannot open the database {} (is another rootlog-witness using this data directory?)",
+                db_path.display()
+            )
+        })?;
+        let evidence_dir = data.join(EVIDENCE_DIR);
+        fs::create_dir_all(&evidence_dir)
+            .with_context(|| format!("cannot create {}", evidence_dir.display()))?;
+        Ok(Store { db, evidence_dir })
+    }
+
+    /// The checkpoint last cosigned for `origin`, if any.
+    pub fn get(&self, origin: &str) -> Result<Option<Current>, StoreError> {
+        let Some(raw) = self.db.get(origin.as_bytes())? else {
+            return Ok(None);
+        };
+        let stored = Stored::parse(&raw).map_err(|why| StoreError::Corrupt {
+            origin: origin.to_string(),
+            why,
+        })?;
+        Ok(Some(Current { raw, stored }))
+    }
+
+    /// Replaces the value for `origin` with `new` only if it still is
+    /// `expected` (`None`: absent), then flushes to disk. Returns false, and
+    /// changes nothing, when another writer got there first.
+    pub fn compare_and_swap(
+        &self,
+        origin: &str,
+        expected: Option<&sled::IVec>,
+        new: &[u8],
+    ) -> Result<bool, StoreError> {
+        let swapped = self
+            .db
+            .compare_and_swap(origin.as_bytes(), expected, Some(new))?
+            .is_ok();
+        if swapped {
+            // The reply promises the cosigned state is durable.
+            self.db.flush()?;
+        }
+        Ok(swapped)
+    }
+
+    /// Stores `evidence` durably unless the same conflict is already stored.
+    /// Returns true if it was new.
+    pub fn record_evidence(&self, evidence: &Evidence) -> Result<bool, StoreError> {
+        let path = self.evidence_dir.join(format!("{}.json", evidence.id()));
+        if path.exists() {
+            return Ok(false);
+        }
+        let json = serde_json::to_vec_pretty(evidence)
+            .map_err(|e| std::io::Error::other(e.to_string()))?;
+        // Write, fsync, rename, fsync the directory: a crash leaves either no
+        // file or the whole file, never a torn one.
+        let tmp = self
+            .evidence_dir
+            .join(format!(".{}.tmp-{}", evidence.id(), std::process::id()));
+        {
+            let mut f = fs::File::create(&tmp)?;
+            f.write_all(&json)?;
+            f.write_all(b"\n")?;
+            f.sync_all()?;
+        }
+        fs::rename(&tmp, &path)?;
+        fs::File::open(&self.evidence_dir)?.sync_all()?;
+        Ok(true)
+    }
+
+    /// The number of evidence records stored.
+    pub fn evidence_count(&self) -> Result<usize, StoreError> {
+        Ok(list_evidence(&self.evidence_dir)?.len())
+    }
+
+    /// Every evidence record, oldest first.
+    pub fn evidence(&self) -> Result<Vec<Evidence>, StoreError> {
+        list_evidence(&self.evidence_dir)
+    }
+}
+
+/// Reads the evidence files of a data directory without opening the
+/// database (so it works while the server runs), oldest first.
+pub fn read_evidence(data: &Path) -> anyhow::Result<Vec<Evidence>> {
+    let dir = data.join(EVIDENCE_DIR);
+    if !dir.exists() {
+        return Ok(Vec::new());
+    }
+    list_evidence(&dir).with_context(|| format!("cannot read evidence in {}", dir.display()))
+}
+
+fn list_evidence(dir: &Path) -> Result<Vec<Evidence>, StoreError> {
+    let mut out = Vec::new();
+    for entry in fs::read_dir(dir)? {
+        let path = entry?.path();
+        let is_record = path.extension().is_some_and(|e| e == "json")
+            && !path
+                .file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with('.'));
+        if !is_record {
+            continue;
+        }
+        let bytes = fs::read(&path)?;
+        match serde_json::from_slice::<Evidence>(&bytes) {
+            Ok(e) => out.push(e),
+            // A file someone else put there is reported, not fatal.
+            Err(e) => {
+                tracing::warn!(path = %path.display(), error = %e, "ignoring unreadable evidence file")
+            }
+        }
+    }
+    // RFC 3339 UTC strings of one format sort by time.
+    out.sort_by(|a, b| {
+        a.observed_at
+            .cmp(&b.observed_at)
+            .then_with(|| a.id().cmp(&b.id()))
+    });
+    Ok(out)
+}

@@ -1,0 +1,325 @@
+//! tlog-tiles arithmetic (c2sp.org/tlog-tiles, tile height 8): tile paths,
+//! the widths a tree size implies, and where a perfect Merkle node lives in
+//! the tiles. Pure functions, no I/O, so both the witness's watch mode and a
+//! log serving tiles can share them.
+//!
+//! A tile `(level t, index N)` holds up to 256 hashes: entry `j` is the
+//! perfect node `(8t, 256N + j)`. A node `(h, i)` with `h = 8t + r` is not
+//! stored itself when `r > 0`; it is the fold of the `2^r` level-`8t` entries
+//! below it, all of which sit in one tile because `2^r` divides 256.
+
+use rootlog::merkle::{node_hash, Hash, NodeId, HASH_SIZE};
+
+/// Hashes per full tile (tile height 8).
+pub const TILE_WIDTH: u16 = 256;
+/// Bytes of a full tile.
+pub const FULL_TILE_BYTES: usize = TILE_WIDTH as usize * HASH_SIZE;
+/// Tree levels covered by one tile level.
+pub const TILE_HEIGHT: u32 = 8;
+
+/// One hash tile, identified by its tile level and index.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TileId {
+    pub level: u8,
+    pub index: u64,
+}
+
+/// Where a perfect node lives: `count` consecutive entries of `tile`
+/// starting at `offset`, which fold into the node's hash.
+///
+/// Invariant: `offset + count <= 256` and `count` is a power of two.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NodeLocation {
+    pub tile: TileId,
+    pub offset: u16,
+    pub count: u16,
+}
+
+/// The `N` part of a tile path: zero-padded 3-digit segments, all but the
+/// last prefixed with `x` (0 → `000`, 1000 → `x001/000`, 1234067 → `x001/x234/067`).
+pub fn encode_index(index: u64) -> String {
+    let mut segments = vec![format!("{:03}", index % 1000)];
+    let mut rest = index / 1000;
+    while rest > 0 {
+        segments.push(format!("x{:03}", rest % 1000));
+        rest /= 1000;
+    }
+    segments.reverse();
+    segments.join("/")
+}
+
+/// The path (without a leading slash) of a hash tile: `tile/<L>/<N>` for a
+/// full tile (`width == 256`), `tile/<L>/<N>.p/<W>` for a partial one.
+pub fn tile_path(tile: TileId, width: u16) -> String {
+    let n = encode_index(tile.index);
+    if width >= TILE_WIDTH {
+        format!("tile/{}/{n}", tile.level)
+    } else {
+        format!("tile/{}/{n}.p/{width}", tile.level)
+    }
+}
+
+/// The number of level-`8·level` nodes a tree of `size` leaves has complete:
+/// `floor(size / 256^level)`.
+fn entries_at(level: u8, size: u64) -> u64 {
+    size.checked_shr(TILE_HEIGHT * u32::from(level))
+        .unwrap_or(0)
+}
+
+/// How many hashes tile `tile` holds in the tree of `size` leaves: 256 for a
+/// full tile, 1..=255 for the partial one, 0 if the tile does not exist yet.
+pub fn tile_width(tile: TileId, size: u64) -> u16 {
+    let entries = entries_at(tile.level, size);
+    let first = tile.index.saturating_mul(u64::from(TILE_WIDTH));
+    if entries <= first {
+        return 0;
+    }
+    // Bounded by 256, so the cast cannot truncate.
+    (entries - first).min(u64::from(TILE_WIDTH)) as u16
+}
+
+/// Every tile a log of `size` leaves must serve, with its width, level by
+/// level (full tiles first, then the partial one if any).
+///
+/// Spec example: 70000 leaves → 273 full level-0 tiles and one of width
+/// 112, one full level-1 tile and one of width 17, one level-2 tile of width 1.
+pub fn tiles_for_size(size: u64) -> Vec<(TileId, u16)> {
+    let mut out = Vec::new();
+    for level in 0u8..8 {
+        let entries = entries_at(level, size);
+        if entries == 0 {
+            break;
+        }
+        let full = entries / u64::from(TILE_WIDTH);
+        for index in 0..full {
+            out.push((TileId { level, index }, TILE_WIDTH));
+        }
+        let partial = (entries % u64::from(TILE_WIDTH)) as u16;
+        if partial > 0 {
+            out.push((TileId { level, index: full }, partial));
+        }
+    }
+    out
+}
+
+/// Where the perfect node `node` lives in the tiles.
+///
+/// With `h = 8t + r`: tile level `t`, tile index `i >> (8 − r)`, entries
+/// `[(i << r) mod 256, +2^r)`. Nodes above level 63 do not exist in a
+/// 64-bit tree and give `None`.
+pub fn node_location(node: NodeId) -> Option<NodeLocation> {
+    let h = u32::from(node.level);
+    if h >= 64 {
+        return None;
+    }
+    let t = h / TILE_HEIGHT;
+    let r = h % TILE_HEIGHT;
+    let tile = TileId {
+        level: t as u8,
+        index: node.index >> (TILE_HEIGHT - r),
+    };
+    // The low (8 − r) bits of the index pick the group of 2^r entries.
+    let offset = ((node.index << r) & 0xff) as u16;
+    Some(NodeLocation {
+        tile,
+        offset,
+        count: 1 << r,
+    })
+}
+
+/// The smallest tile width that contains `location` (its last entry).
+pub fn width_needed(location: &NodeLocation) -> u16 {
+    location.offset + location.count
+}
+
+/// Splits tile bytes into hashes; `None` unless the length is a whole number of hashes.
+pub fn parse_tile(bytes: &[u8]) -> Option<Vec<Hash>> {
+    if bytes.len() % HASH_SIZE != 0 || bytes.len() > FULL_TILE_BYTES {
+        return None;
+    }
+    Some(
+        bytes
+            .chunks_exact(HASH_SIZE)
+            .map(|c| {
+                let mut h = [0u8; HASH_SIZE];
+                h.copy_from_slice(c);
+                h
+            })
+            .collect(),
+    )
+}
+
+/// The hash of the node at `location`, folded from the tile's entries
+/// (pairwise, level by level, as the tree is built); `None` if the tile is
+/// too short.
+pub fn hash_at(location: &NodeLocation, tile_hashes: &[Hash]) -> Option<Hash> {
+    let start = usize::from(location.offset);
+    let end = start + usize::from(location.count);
+    let mut level: Vec<Hash> = tile_hashes.get(start..end)?.to_vec();
+    // count is a power of two, so each round pairs every hash.
+    while level.len() > 1 {
+        level = level
+            .chunks_exact(2)
+            .map(|pair| node_hash(&pair[0], &pair[1]))
+            .collect();
+    }
+    level.first().copied()
+}
+
+/// Folds subtree roots, given left to right, into the root of their
+/// concatenation: `H(0x01 || h1 || H(0x01 || h2 || ...))`; `None` if empty.
+pub fn fold_right(hashes: &[Hash]) -> Option<Hash> {
+    hashes
+        .iter()
+        .rev()
+        .copied()
+        .reduce(|right, left| node_hash(&left, &right))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rootlog::merkle::{leaf_hash, Frontier};
+    use std::collections::HashMap;
+
+    #[test]
+    fn index_encoding_matches_the_spec() {
+        assert_eq!(encode_index(0), "000");
+        assert_eq!(encode_index(7), "007");
+        assert_eq!(encode_index(999), "999");
+        assert_eq!(encode_index(1000), "x001/000");
+        assert_eq!(encode_index(1234067), "x001/x234/067");
+        assert_eq!(encode_index(u64::MAX), "x018/x446/x744/x073/x709/x551/615");
+    }
+
+    #[test]
+    fn paths() {
+        let t = TileId {
+            level: 0,
+            index: 1234067,
+        };
+        assert_eq!(tile_path(t, 256), "tile/0/x001/x234/067");
+        assert_eq!(tile_path(t, 17), "tile/0/x001/x234/067.p/17");
+        assert_eq!(
+            tile_path(TileId { level: 2, index: 0 }, 1),
+            "tile/2/000.p/1"
+        );
+    }
+
+    #[test]
+    fn spec_example_70000() {
+        let tiles = tiles_for_size(70000);
+        let count = |level: u8, width: u16| {
+            tiles
+                .iter()
+                .filter(|(t, w)| t.level == level && *w == width)
+                .count()
+        };
+        assert_eq!(count(0, 256), 273);
+        assert_eq!(count(0, 112), 1);
+        assert_eq!(count(1, 256), 1);
+        assert_eq!(count(1, 17), 1);
+        assert_eq!(count(2, 1), 1);
+        assert_eq!(tiles.len(), 273 + 1 + 1 + 1 + 1);
+        assert!(tiles.contains(&(
+            TileId {
+                level: 0,
+                index: 273
+            },
+            112
+        )));
+        assert!(tiles.contains(&(TileId { level: 1, index: 1 }, 17)));
+        assert_eq!(
+            tile_width(
+                TileId {
+                    level: 0,
+                    index: 273
+                },
+                70000
+            ),
+            112
+        );
+        assert_eq!(
+            tile_width(
+                TileId {
+                    level: 0,
+                    index: 274
+                },
+                70000
+            ),
+            0
+        );
+        assert_eq!(tile_width(TileId { level: 2, index: 0 }, 70000), 1);
+        assert_eq!(tile_width(TileId { level: 3, index: 0 }, 70000), 0);
+        assert_eq!(tile_width(TileId { level: 7, index: 0 }, u64::MAX), 255);
+        assert!(tiles_for_size(0).is_empty());
+    }
+
+    #[test]
+    fn node_locations() {
+        // Level-0 node: one entry of a level-0 tile.
+        let loc = node_location(NodeId::new(0, 1234)).unwrap();
+        assert_eq!(loc.tile, TileId { level: 0, index: 4 });
+        assert_eq!((loc.offset, loc.count), (1234 % 256, 1));
+        // Level 3, index 37: leaves [296, 304) = entries 40..48 of tile 0/1.
+        let loc = node_location(NodeId::new(3, 37)).unwrap();
+        assert_eq!(loc.tile, TileId { level: 0, index: 1 });
+        assert_eq!((loc.offset, loc.count), (40, 8));
+        assert_eq!(width_needed(&loc), 48);
+        // Level 8 is stored in level-1 tiles.
+        let loc = node_location(NodeId::new(8, 300)).unwrap();
+        assert_eq!(loc.tile, TileId { level: 1, index: 1 });
+        assert_eq!((loc.offset, loc.count), (44, 1));
+        // Level 15, index 3: level-8 entries [384, 512), the second half of tile 1/1.
+        let loc = node_location(NodeId::new(15, 3)).unwrap();
+        assert_eq!(loc.tile, TileId { level: 1, index: 1 });
+        assert_eq!((loc.offset, loc.count), (128, 128));
+        let loc = node_location(NodeId::new(63, 1)).unwrap();
+        assert_eq!(loc.tile.level, 7);
+        assert!(node_location(NodeId::new(64, 0)).is_none());
+    }
+
+    /// Every perfect node of a real tree is recovered from tiles built from it.
+    #[test]
+    fn nodes_from_tiles_match_the_tree() {
+        let size = 70_000u64;
+        let mut nodes: HashMap<NodeId, Hash> = HashMap::new();
+        let mut frontier = Frontier::new();
+        for i in 0..size {
+            frontier.append(leaf_hash(&i.to_be_bytes()), |id, h| {
+                nodes.insert(id, *h);
+            });
+        }
+        let tile_of = |tile: TileId, width: u16| -> Vec<Hash> {
+            (0..u64::from(width))
+                .map(|j| nodes[&NodeId::new(tile.level * 8, tile.index * 256 + j)])
+                .collect()
+        };
+        let tiles: HashMap<TileId, Vec<Hash>> = tiles_for_size(size)
+            .into_iter()
+            .map(|(t, w)| (t, tile_of(t, w)))
+            .collect();
+        for (&id, want) in nodes.iter().filter(|(id, _)| id.level <= 16) {
+            let loc = node_location(id).unwrap();
+            let tile = &tiles[&loc.tile];
+            assert!(usize::from(width_needed(&loc)) <= tile.len(), "{id:?}");
+            assert_eq!(hash_at(&loc, tile).as_ref(), Some(want), "{id:?}");
+        }
+        let root: Vec<Hash> = rootlog::merkle::root_plan(size)
+            .iter()
+            .map(|id| nodes[id])
+            .collect();
+        assert_eq!(fold_right(&root), Some(frontier.root()));
+    }
+
+    #[test]
+    fn tile_parsing_and_short_tiles() {
+        assert_eq!(parse_tile(&[0u8; 64]).unwrap().len(), 2);
+        assert!(parse_tile(&[0u8; 63]).is_none());
+        assert!(parse_tile(&[0u8; FULL_TILE_BYTES + 32]).is_none());
+        assert_eq!(parse_tile(&[]).unwrap().len(), 0);
+        let loc = node_location(NodeId::new(1, 3)).unwrap();
+        assert_eq!(hash_at(&loc, &[[0u8; 32]; 7]), None);
+        assert!(hash_at(&loc, &[[0u8; 32]; 8]).is_some());
+    }
+}

@@ -1,0 +1,218 @@
+//! The witness's one check-and-store step, shared by `POST /add-checkpoint`
+//! and watch mode: read the stored state, decide (`protocol::check`), then
+//! cosign and compare-and-swap it, or record evidence and refuse.
+//!
+//! Invariant: a cosignature is returned only after the state it vouches for
+//! is durably stored, and the stored state only moves from a checkpoint to
+//! one proven consistent with it (or the first one for an origin).
+
+use std::collections::BTreeMap;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use rootlog::note::{encode_b64, NoteSignature, Signer};
+use sha2::{Digest, Sha256};
+
+use crate::config::Config;
+use crate::metrics::Metrics;
+use crate::protocol::{self, AddCheckpoint, Misbehaviour, Refusal, Stored, TrustedLog};
+use crate::state::{Current, Evidence, Store, StoreError};
+
+/// How often a request re-checks after losing a compare-and-swap race
+/// before answering 409. Each lost race means another request succeeded.
+const MAX_ATTEMPTS: usize = 16;
+
+/// The witness: its key, the logs it follows, its state and its counters.
+pub struct Witness {
+    signer: Signer,
+    logs: BTreeMap<String, TrustedLog>,
+    /// Lowercase hex SHA-256 of each origin → origin (the monitoring path).
+    by_hash: BTreeMap<String, String>,
+    store: Store,
+    pub metrics: Metrics,
+}
+
+impl Witness {
+    pub fn new(signer: Signer, config: &Config, store: Store) -> anyhow::Result<Self> {
+        let logs: BTreeMap<String, TrustedLog> = config
+            .logs
+            .iter()
+            .map(|(o, c)| (o.clone(), c.log.clone()))
+            .collect();
+        let by_hash = logs.keys().map(|o| (origin_hash(o), o.clone())).collect();
+        let metrics = Metrics::default();
+        metrics.set_evidence(store.evidence_count()? as u64);
+        Ok(Witness {
+            signer,
+            logs,
+            by_hash,
+            store,
+            metrics,
+        })
+    }
+
+    pub fn name(&self) -> &str {
+        self.signer.name()
+    }
+
+    /// The witness's 0x01 vkey (the form witnesses publish).
+    pub fn vkey(&self) -> String {
+        self.signer.vkey()
+    }
+
+    pub fn logs(&self) -> &BTreeMap<String, TrustedLog> {
+        &self.logs
+    }
+
+    /// The checkpoint last cosigned for `origin`.
+    pub fn stored(&self, origin: &str) -> Result<Option<Stored>, StoreError> {
+        Ok(self.store.get(origin)?.map(|c| c.stored))
+    }
+
+    /// The cosigned checkpoint of the followed log whose origin hashes to `hex`.
+    pub fn checkpoint_by_hash(&self, hex: &str) -> Result<Option<String>, StoreError> {
+        let Some(origin) = self.by_hash.get(hex) else {
+            return Ok(None);
+        };
+        Ok(self.stored(origin)?.map(|s| s.note.to_text()))
+    }
+
+    pub fn evidence(&self) -> Result<Vec<Evidence>, StoreError> {
+        self.store.evidence()
+    }
+
+    /// Checks `req` and, if it may be cosigned, stores it and returns the
+    /// cosignature. Blocking (sled and fsync): call it off the async runtime.
+    pub fn add_checkpoint(
+        &self,
+        req: &AddCheckpoint,
+        source: &str,
+    ) -> Result<NoteSignature, Refusal> {
+        let origin = req.checkpoint.origin.as_str();
+        let result = self.try_add(req);
+        match &result {
+            Ok(_) => {
+                self.metrics.cosigned();
+                tracing::info!(
+                    source,
+                    origin,
+                    size = req.checkpoint.size,
+                    old = req.old,
+                    "cosigned checkpoint"
+                );
+            }
+            Err(r) => {
+                tracing::warn!(source, origin, status = r.status, reason = %r.reason, "refused checkpoint");
+            }
+        }
+        result
+    }
+
+    fn try_add(&self, req: &AddCheckpoint) -> Result<NoteSignature, Refusal> {
+        let origin = req.checkpoint.origin.as_str();
+        let Some(log) = self.logs.get(origin) else {
+            return Err(Refusal::new(404, format!("unknown log origin {origin:?}")));
+        };
+        let mut last_size = 0;
+        for _ in 0..MAX_ATTEMPTS {
+            let current = self.store.get(origin).map_err(internal)?;
+            let stored = current.as_ref().map(|c| &c.stored);
+            last_size = stored.map_or(0, |s| s.checkpoint.size);
+            let note = match protocol::check(log, stored, req) {
+                Ok(note) => note,
+                Err(refusal) => {
+                    if let (Some(m), Some(c)) = (refusal.misbehaviour, current.as_ref()) {
+                        self.record_evidence(log, c, req, m);
+                    }
+                    return Err(refusal);
+                }
+            };
+            let cosignature = self.signer.cosign(note.text.as_bytes(), now());
+            let mut cosigned = note;
+            cosigned.signatures.push(cosignature.clone());
+            let expected = current.as_ref().map(|c: &Current| &c.raw);
+            if self
+                .store
+                .compare_and_swap(origin, expected, cosigned.to_text().as_bytes())
+                .map_err(internal)?
+            {
+                return Ok(cosignature);
+            }
+            // Another request changed the state between our read and our
+            // swap: decide again against what it stored.
+        }
+        Err(Refusal {
+            stored_size: Some(last_size),
+            ..Refusal::new(409, "the stored checkpoint kept changing; retry")
+        })
+    }
+
+    /// Stores evidence that the log signed `req`'s checkpoint although it
+    /// conflicts with the cosigned one, and reports it loudly.
+    fn record_evidence(
+        &self,
+        log: &TrustedLog,
+        current: &Current,
+        req: &AddCheckpoint,
+        why: Misbehaviour,
+    ) {
+        // The refusal came after the signature check, so this succeeds; keep
+        // only the verified log signatures so the record is self-contained.
+        let Ok(conflicting) = protocol::verify_log_signatures(log, &req.note) else {
+            return;
+        };
+        let evidence = Evidence {
+            origin: log.origin.clone(),
+            stored_checkpoint: current.stored.note.to_text(),
+            conflicting_checkpoint: conflicting.to_text(),
+            old: req.old,
+            proof: req.proof.iter().map(|h| encode_b64(h)).collect(),
+            reason: why.as_str().to_string(),
+            observed_at: rfc3339_now(),
+        };
+        match self.store.record_evidence(&evidence) {
+            Ok(new) => {
+                if new {
+                    self.metrics.evidence_recorded();
+                }
+                tracing::error!(
+                    origin = %log.origin,
+                    reason = why.as_str(),
+                    stored_size = current.stored.checkpoint.size,
+                    conflicting_size = req.checkpoint.size,
+                    id = %evidence.id(),
+                    new,
+                    "LOG MISBEHAVIOUR: the log signed a checkpoint inconsistent with one this witness cosigned; evidence stored, not cosigning"
+                );
+            }
+            Err(e) => tracing::error!(
+                origin = %log.origin,
+                reason = why.as_str(),
+                error = %e,
+                "LOG MISBEHAVIOUR seen but the evidence could not be stored"
+            ),
+        }
+    }
+}
+
+/// Lowercase hex SHA-256 of an origin: the monitoring path segment.
+pub fn origin_hash(origin: &str) -> String {
+    hex::encode(Sha256::digest(origin.as_bytes()))
+}
+
+fn internal(e: StoreError) -> Refusal {
+    tracing::error!(error = %e, "storage error");
+    Refusal::new(500, "the witness could not access its storage; see its log")
+}
+
+/// Seconds since the Unix epoch (0 if the clock is before it).
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+fn rfc3339_now() -> String {
+    time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_else(|_| now().to_string())
+}
