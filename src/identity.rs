@@ -43,7 +43,9 @@ pub fn write_private_file(path: &Path, contents: &[u8]) -> anyhow::Result<()> {
         use std::os::unix::fs::OpenOptionsExt;
         options.mode(0o600);
     }
-    let mut file = options.open(path).with_context(|| format!("cannot create {}", path.display()))?;
+    let mut file = options
+        .open(path)
+        .with_context(|| format!("cannot create {}", path.display()))?;
     file.write_all(contents)?;
     file.sync_all()?;
     Ok(())
@@ -56,7 +58,12 @@ fn key_path(data: &Path) -> PathBuf {
 /// Reads the log key without opening the database (so it works while a server runs).
 pub fn read_signer(data: &Path) -> anyhow::Result<Signer> {
     let path = key_path(data);
-    let text = fs::read_to_string(&path).with_context(|| format!("cannot read the log key {} (is --data the log's data directory?)", path.display()))?;
+    let text = fs::read_to_string(&path).with_context(|| {
+        format!(
+            "cannot read the log key {} (is --data the log's data directory?)",
+            path.display()
+        )
+    })?;
     Signer::from_skey(text.trim()).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
 }
 
@@ -65,8 +72,10 @@ pub fn read_signer(data: &Path) -> anyhow::Result<Signer> {
 /// On later starts `origin` (if given) must equal the recorded one: a log
 /// cannot change its name without breaking every checkpoint it signed.
 pub fn open(data: &Path, origin: Option<&str>) -> anyhow::Result<LogIdentity> {
-    fs::create_dir_all(data).with_context(|| format!("cannot create data directory {}", data.display()))?;
-    let store = Store::open(&data.join("db")).with_context(|| format!("cannot open the database in {}", data.join("db").display()))?;
+    fs::create_dir_all(data)
+        .with_context(|| format!("cannot create data directory {}", data.display()))?;
+    let store = Store::open(&data.join("db"))
+        .with_context(|| format!("cannot open the database in {}", data.join("db").display()))?;
     let origin = match (store.origin()?, origin) {
         (Some(recorded), Some(asked)) if recorded != asked => {
             bail!("this data directory belongs to the log with origin {recorded:?}; refusing to serve it as {asked:?} (omit --origin or use another --data)")
@@ -84,14 +93,19 @@ pub fn open(data: &Path, origin: Option<&str>) -> anyhow::Result<LogIdentity> {
     let signer = if path.exists() {
         let signer = read_signer(data)?;
         if signer.name() != origin {
-            bail!("the log key {} is named {:?} but the log's origin is {origin:?}", path.display(), signer.name());
+            bail!(
+                "the log key {} is named {:?} but the log's origin is {origin:?}",
+                path.display(),
+                signer.name()
+            );
         }
         signer
     } else {
         if store.size()? > 0 {
             bail!("{} is missing but the log has entries: restore the key from backup; a new key would not verify the log's checkpoints", path.display());
         }
-        let signer = Signer::generate(&origin).map_err(|e| anyhow::anyhow!("cannot generate the log key: {e}"))?;
+        let signer = Signer::generate(&origin)
+            .map_err(|e| anyhow::anyhow!("cannot generate the log key: {e}"))?;
         write_private_file(&path, format!("{}\n", signer.skey()).as_bytes())?;
         tracing::info!(path = %path.display(), vkey = %signer.vkey(), "created the log key");
         signer
@@ -100,7 +114,11 @@ pub fn open(data: &Path, origin: Option<&str>) -> anyhow::Result<LogIdentity> {
         store.set_origin(&origin)?;
         tracing::info!(%origin, "recorded the log's origin");
     }
-    Ok(LogIdentity { store, signer, origin })
+    Ok(LogIdentity {
+        store,
+        signer,
+        origin,
+    })
 }
 
 /// The admin token: `ROOTLOG_ADMIN_TOKEN` if set, else `<data>/admin.token`,
@@ -115,9 +133,11 @@ pub fn admin_token(data: &Path) -> anyhow::Result<(String, Option<PathBuf>)> {
     let path = data.join(TOKEN_FILE);
     if !path.exists() {
         let mut bytes = [0u8; 32];
-        getrandom::fill(&mut bytes).map_err(|e| anyhow::anyhow!("no randomness for the admin token: {e}"))?;
+        getrandom::fill(&mut bytes)
+            .map_err(|e| anyhow::anyhow!("no randomness for the admin token: {e}"))?;
         write_private_file(&path, format!("{}\n", hex::encode(bytes)).as_bytes())?;
     }
-    let token = fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
+    let token =
+        fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
     Ok((token.trim().to_string(), Some(path)))
 }

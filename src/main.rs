@@ -10,7 +10,11 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "rootlog", version, about = "A transparency log for compliance archives' signed daily Merkle roots")]
+#[command(
+    name = "rootlog",
+    version,
+    about = "A transparency log for compliance archives' signed daily Merkle roots"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -150,12 +154,24 @@ pub struct SubmitArgs {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::try_from_env("ROOTLOG_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"))).with_writer(std::io::stderr).init();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("ROOTLOG_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
     let result = match cli.command {
         Command::Serve(args) => cli::serve(args),
         Command::Vkey { data } => cli::vkey(&data),
         Command::Keygen { name, out_dir } => cli::keygen(&name, &out_dir),
-        Command::Tenant(TenantCommand::Add { log, id, vkey, token, token_file }) => cli::tenant_add(&log, &id, &vkey, token, token_file),
+        Command::Tenant(TenantCommand::Add {
+            log,
+            id,
+            vkey,
+            token,
+            token_file,
+        }) => cli::tenant_add(&log, &id, &vkey, token, token_file),
         Command::Tenant(TenantCommand::Show { log, id }) => cli::tenant_show(&log, &id),
         Command::Statement(args) => cli::statement(&args),
         Command::Submit(args) => cli::submit(args),

@@ -46,7 +46,11 @@ impl SignedCheckpoint {
     pub fn sign(signer: &Signer, origin: &str, size: u64, root: Hash) -> Self {
         let mut note = Note::new(Checkpoint::new(origin, size, root).to_text());
         note.signatures.push(signer.sign(note.text.as_bytes()));
-        SignedCheckpoint { size, root, note: note.to_text() }
+        SignedCheckpoint {
+            size,
+            root,
+            note: note.to_text(),
+        }
     }
 }
 
@@ -63,9 +67,15 @@ pub struct Submission {
 #[derive(Debug, Clone)]
 pub enum Outcome {
     /// Newly appended at `index`; `checkpoint` covers it.
-    Appended { index: u64, checkpoint: Arc<SignedCheckpoint> },
+    Appended {
+        index: u64,
+        checkpoint: Arc<SignedCheckpoint>,
+    },
     /// The identical statement was already logged at `index`.
-    Existing { index: u64, checkpoint: Arc<SignedCheckpoint> },
+    Existing {
+        index: u64,
+        checkpoint: Arc<SignedCheckpoint>,
+    },
     /// A different statement for the same (tenant, date) is logged at `index`.
     Conflict { index: u64, statement: Vec<u8> },
 }
@@ -99,7 +109,11 @@ pub struct BatchConfig {
 
 impl Default for BatchConfig {
     fn default() -> Self {
-        BatchConfig { max_batch: 4096, max_wait: Duration::ZERO, queue_capacity: 65536 }
+        BatchConfig {
+            max_batch: 4096,
+            max_wait: Duration::ZERO,
+            queue_capacity: 65536,
+        }
     }
 }
 
@@ -121,11 +135,25 @@ struct Integrator {
 
 impl Sequencer {
     /// Starts the integrator thread over `store`, whose latest checkpoint is already in `latest`.
-    pub fn start(store: Store, signer: Signer, origin: String, latest: watch::Sender<Arc<SignedCheckpoint>>, metrics: Arc<Metrics>, config: BatchConfig) -> Result<(Self, std::thread::JoinHandle<()>), StoreError> {
+    pub fn start(
+        store: Store,
+        signer: Signer,
+        origin: String,
+        latest: watch::Sender<Arc<SignedCheckpoint>>,
+        metrics: Arc<Metrics>,
+        config: BatchConfig,
+    ) -> Result<(Self, std::thread::JoinHandle<()>), StoreError> {
         let frontier = store.frontier()?;
         let (tx, rx) = mpsc::channel(config.queue_capacity.max(1));
         let stopped = Arc::new(AtomicBool::new(false));
-        let integrator = Integrator { store, signer, origin, frontier, latest, metrics };
+        let integrator = Integrator {
+            store,
+            signer,
+            origin,
+            frontier,
+            latest,
+            metrics,
+        };
         let flag = stopped.clone();
         let handle = std::thread::Builder::new()
             .name("integrator".into())
@@ -180,7 +208,9 @@ impl Integrator {
             while batch.len() < config.max_batch {
                 match rx.try_recv() {
                     Ok(s) => batch.push(s),
-                    Err(mpsc::error::TryRecvError::Empty) if Instant::now() < deadline => std::thread::sleep(Duration::from_micros(200)),
+                    Err(mpsc::error::TryRecvError::Empty) if Instant::now() < deadline => {
+                        std::thread::sleep(Duration::from_micros(200))
+                    }
                     Err(_) => break,
                 }
             }
@@ -204,14 +234,18 @@ impl Integrator {
         let mut nodes = Vec::new();
         let mut decisions = Vec::with_capacity(batch.len());
         for (i, sub) in batch.iter().enumerate() {
-            let decision = if let Some(&(j, index)) = in_batch.get(&(sub.tenant.as_str(), sub.date.as_str())) {
+            let decision = if let Some(&(j, index)) =
+                in_batch.get(&(sub.tenant.as_str(), sub.date.as_str()))
+            {
                 if signed_text(&batch[j].bytes) == signed_text(&sub.bytes) {
                     Decision::Existing(index)
                 } else {
                     Decision::Conflict(index, batch[j].bytes.clone())
                 }
             } else if let Some(index) = self.store.index_of(&sub.tenant, &sub.date)? {
-                let existing = self.store.leaf(index)?.ok_or_else(|| StoreError::Corrupt(format!("index row points at missing leaf {index}")))?;
+                let existing = self.store.leaf(index)?.ok_or_else(|| {
+                    StoreError::Corrupt(format!("index row points at missing leaf {index}"))
+                })?;
                 if signed_text(&existing) == signed_text(&sub.bytes) {
                     Decision::Existing(index)
                 } else {
@@ -219,7 +253,8 @@ impl Integrator {
                 }
             } else {
                 let index = self.frontier.size();
-                self.frontier.append(sub.leaf_hash, |id, h| nodes.push((id, *h)));
+                self.frontier
+                    .append(sub.leaf_hash, |id, h| nodes.push((id, *h)));
                 in_batch.insert((sub.tenant.as_str(), sub.date.as_str()), (i, index));
                 appended.push(i);
                 Decision::Append(index)
@@ -231,13 +266,27 @@ impl Integrator {
             self.latest.borrow().clone()
         } else {
             let size = self.frontier.size();
-            let signed = Arc::new(SignedCheckpoint::sign(&self.signer, &self.origin, size, self.frontier.root()));
+            let signed = Arc::new(SignedCheckpoint::sign(
+                &self.signer,
+                &self.origin,
+                size,
+                self.frontier.root(),
+            ));
             let leaves: Vec<NewLeaf<'_>> = appended
                 .iter()
                 .enumerate()
-                .map(|(k, &i)| NewLeaf { index: first_index + k as u64, bytes: &batch[i].bytes, hash: batch[i].leaf_hash, tenant: &batch[i].tenant, date: &batch[i].date })
+                .map(|(k, &i)| NewLeaf {
+                    index: first_index + k as u64,
+                    bytes: &batch[i].bytes,
+                    hash: batch[i].leaf_hash,
+                    tenant: &batch[i].tenant,
+                    date: &batch[i].date,
+                })
                 .collect();
-            if let Err(e) = self.store.integrate(&leaves, &nodes, size, signed.note.as_bytes()) {
+            if let Err(e) = self
+                .store
+                .integrate(&leaves, &nodes, size, signed.note.as_bytes())
+            {
                 for sub in batch {
                     let _ = sub.reply.send(Err(SequencerStopped));
                 }
@@ -248,11 +297,18 @@ impl Integrator {
             signed
         };
 
-        self.metrics.record_batch(batch.len(), appended.len(), started.elapsed());
+        self.metrics
+            .record_batch(batch.len(), appended.len(), started.elapsed());
         for (sub, decision) in batch.into_iter().zip(decisions) {
             let outcome = match decision {
-                Decision::Append(index) => Outcome::Appended { index, checkpoint: checkpoint.clone() },
-                Decision::Existing(index) => Outcome::Existing { index, checkpoint: checkpoint.clone() },
+                Decision::Append(index) => Outcome::Appended {
+                    index,
+                    checkpoint: checkpoint.clone(),
+                },
+                Decision::Existing(index) => Outcome::Existing {
+                    index,
+                    checkpoint: checkpoint.clone(),
+                },
                 Decision::Conflict(index, statement) => Outcome::Conflict { index, statement },
             };
             let _ = sub.reply.send(Ok(outcome));

@@ -50,10 +50,28 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     let metrics = Arc::new(Metrics::default());
     let tenants = TenantKeys::load(&id.store)?;
     let log_vkey = id.signer.vkey();
-    let (sequencer, integrator) = Sequencer::start(id.store.clone(), id.signer, id.origin.clone(), latest_tx, metrics.clone(), config.batch)?;
-    let state = Arc::new(AppState { store: id.store.clone(), origin: id.origin.clone(), log_vkey: log_vkey.clone(), sequencer, checkpoint: latest_rx, tenants, admin_token, metrics });
+    let (sequencer, integrator) = Sequencer::start(
+        id.store.clone(),
+        id.signer,
+        id.origin.clone(),
+        latest_tx,
+        metrics.clone(),
+        config.batch,
+    )?;
+    let state = Arc::new(AppState {
+        store: id.store.clone(),
+        origin: id.origin.clone(),
+        log_vkey: log_vkey.clone(),
+        sequencer,
+        checkpoint: latest_rx,
+        tenants,
+        admin_token,
+        metrics,
+    });
 
-    let listener = tokio::net::TcpListener::bind(config.listen).await.with_context(|| format!("cannot listen on {}", config.listen))?;
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
     let addr = listener.local_addr()?;
     tracing::info!(origin = %id.origin, tree_size = latest.size, vkey = %log_vkey, "log ready");
     if let Some(path) = token_path {
@@ -63,7 +81,12 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     println!("rootlog: listening on http://{addr}");
 
     let app = api::router(state.clone());
-    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).with_graceful_shutdown(shutdown_signal()).await?;
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await?;
 
     // No handler holds a sequencer handle any more: dropping ours lets the
     // integrator finish what is queued and exit.

@@ -122,14 +122,19 @@ fn date_key(date: &str, tenant: &str) -> Vec<u8> {
 }
 
 fn decode_u64(v: &[u8]) -> Result<u64, StoreError> {
-    let bytes: [u8; 8] = v.try_into().map_err(|_| StoreError::Corrupt(format!("expected 8 bytes, found {}", v.len())))?;
+    let bytes: [u8; 8] = v
+        .try_into()
+        .map_err(|_| StoreError::Corrupt(format!("expected 8 bytes, found {}", v.len())))?;
     Ok(u64::from_be_bytes(bytes))
 }
 
 impl Store {
     /// Opens (creating if needed) the database in `dir`.
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
-        let db = sled::Config::new().path(dir).cache_capacity(256 * 1024 * 1024).open()?;
+        let db = sled::Config::new()
+            .path(dir)
+            .cache_capacity(256 * 1024 * 1024)
+            .open()?;
         Ok(Store { db })
     }
 
@@ -137,7 +142,9 @@ impl Store {
     pub fn origin(&self) -> Result<Option<String>, StoreError> {
         match self.db.get(key(META, META_ORIGIN))? {
             None => Ok(None),
-            Some(v) => String::from_utf8(v.to_vec()).map(Some).map_err(|_| StoreError::Corrupt("origin is not UTF-8".into())),
+            Some(v) => String::from_utf8(v.to_vec())
+                .map(Some)
+                .map_err(|_| StoreError::Corrupt("origin is not UTF-8".into())),
         }
     }
 
@@ -163,12 +170,18 @@ impl Store {
 
     /// The index of the leaf with this leaf hash.
     pub fn index_of_hash(&self, hash: &Hash) -> Result<Option<u64>, StoreError> {
-        self.db.get(key(BY_HASH, hash))?.map(|v| decode_u64(&v)).transpose()
+        self.db
+            .get(key(BY_HASH, hash))?
+            .map(|v| decode_u64(&v))
+            .transpose()
     }
 
     /// The index of the statement of `tenant` for `date`.
     pub fn index_of(&self, tenant: &str, date: &str) -> Result<Option<u64>, StoreError> {
-        self.db.get(tenant_date_key(tenant, date))?.map(|v| decode_u64(&v)).transpose()
+        self.db
+            .get(tenant_date_key(tenant, date))?
+            .map(|v| decode_u64(&v))
+            .transpose()
     }
 
     /// Every (tenant, index) published for `date`, in tenant order.
@@ -177,7 +190,8 @@ impl Store {
         let mut out = Vec::new();
         for row in self.db.scan_prefix(&prefix) {
             let (k, v) = row?;
-            let tenant = String::from_utf8(k[prefix.len()..].to_vec()).map_err(|_| StoreError::Corrupt("tenant id in date index is not UTF-8".into()))?;
+            let tenant = String::from_utf8(k[prefix.len()..].to_vec())
+                .map_err(|_| StoreError::Corrupt("tenant id in date index is not UTF-8".into()))?;
             out.push((tenant, decode_u64(&v)?));
         }
         Ok(out)
@@ -187,8 +201,18 @@ impl Store {
     pub fn read_nodes(&self, ids: &[NodeId]) -> Result<Vec<Hash>, StoreError> {
         ids.iter()
             .map(|&id| {
-                let v = self.db.get(node_key(id))?.ok_or_else(|| StoreError::Corrupt(format!("missing node level {} index {}", id.level, id.index)))?;
-                v.as_ref().try_into().map_err(|_| StoreError::Corrupt(format!("node level {} index {} is not 32 bytes", id.level, id.index)))
+                let v = self.db.get(node_key(id))?.ok_or_else(|| {
+                    StoreError::Corrupt(format!(
+                        "missing node level {} index {}",
+                        id.level, id.index
+                    ))
+                })?;
+                v.as_ref().try_into().map_err(|_| {
+                    StoreError::Corrupt(format!(
+                        "node level {} index {} is not 32 bytes",
+                        id.level, id.index
+                    ))
+                })
             })
             .collect()
     }
@@ -197,7 +221,8 @@ impl Store {
     pub fn frontier(&self) -> Result<Frontier, StoreError> {
         let size = self.size()?;
         let nodes = self.read_nodes(&crate::merkle::root_plan(size))?;
-        Frontier::from_parts(size, nodes).ok_or_else(|| StoreError::Corrupt("right edge does not match tree size".into()))
+        Frontier::from_parts(size, nodes)
+            .ok_or_else(|| StoreError::Corrupt("right edge does not match tree size".into()))
     }
 
     /// The newest stored checkpoint: (tree size, signed note).
@@ -232,7 +257,13 @@ impl Store {
     /// stored size), `nodes` are the perfect nodes they complete, and the
     /// checkpoint covers `new_size`. Returns only after the batch is flushed
     /// to disk: callers may acknowledge once this returns Ok.
-    pub fn integrate(&self, leaves: &[NewLeaf<'_>], nodes: &[(NodeId, Hash)], new_size: u64, checkpoint: &[u8]) -> Result<(), StoreError> {
+    pub fn integrate(
+        &self,
+        leaves: &[NewLeaf<'_>],
+        nodes: &[(NodeId, Hash)],
+        new_size: u64,
+        checkpoint: &[u8],
+    ) -> Result<(), StoreError> {
         let mut batch = sled::Batch::default();
         for leaf in leaves {
             let index = be(leaf.index);
@@ -255,7 +286,9 @@ impl Store {
     pub fn tenant(&self, id: &str) -> Result<Option<TenantRecord>, StoreError> {
         match self.db.get(key(TENANT, id.as_bytes()))? {
             None => Ok(None),
-            Some(v) => serde_json::from_slice(&v).map(Some).map_err(|e| StoreError::Corrupt(format!("tenant record {id}: {e}"))),
+            Some(v) => serde_json::from_slice(&v)
+                .map(Some)
+                .map_err(|e| StoreError::Corrupt(format!("tenant record {id}: {e}"))),
         }
     }
 
@@ -265,7 +298,8 @@ impl Store {
             .scan_prefix([TENANT])
             .map(|row| {
                 let (_, v) = row?;
-                serde_json::from_slice(&v).map_err(|e| StoreError::Corrupt(format!("tenant record: {e}")))
+                serde_json::from_slice(&v)
+                    .map_err(|e| StoreError::Corrupt(format!("tenant record: {e}")))
             })
             .collect()
     }
@@ -275,18 +309,35 @@ impl Store {
     pub fn insert_tenant(&self, record: TenantRecord) -> Result<TenantInsert, StoreError> {
         let k = key(TENANT, record.id.as_bytes());
         let value = serde_json::to_vec(&record).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        match self.db.compare_and_swap(&k, None as Option<&[u8]>, Some(value))? {
+        match self
+            .db
+            .compare_and_swap(&k, None as Option<&[u8]>, Some(value))?
+        {
             Ok(()) => {
                 self.db.flush()?;
                 Ok(TenantInsert::Created(record))
             }
             Err(cas) => {
                 let existing: TenantRecord = match cas.current {
-                    Some(v) => serde_json::from_slice(&v).map_err(|e| StoreError::Corrupt(format!("tenant record: {e}")))?,
-                    None => return Err(StoreError::Corrupt("tenant vanished during registration".into())),
+                    Some(v) => serde_json::from_slice(&v)
+                        .map_err(|e| StoreError::Corrupt(format!("tenant record: {e}")))?,
+                    None => {
+                        return Err(StoreError::Corrupt(
+                            "tenant vanished during registration".into(),
+                        ))
+                    }
                 };
-                let same = existing.keys.len() == record.keys.len() && existing.keys.iter().zip(&record.keys).all(|(a, b)| a.vkey == b.vkey);
-                Ok(if same { TenantInsert::Unchanged(existing) } else { TenantInsert::Conflict(existing) })
+                let same = existing.keys.len() == record.keys.len()
+                    && existing
+                        .keys
+                        .iter()
+                        .zip(&record.keys)
+                        .all(|(a, b)| a.vkey == b.vkey);
+                Ok(if same {
+                    TenantInsert::Unchanged(existing)
+                } else {
+                    TenantInsert::Conflict(existing)
+                })
             }
         }
     }

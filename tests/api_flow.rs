@@ -22,15 +22,25 @@ async fn submit_prove_restart() {
     let dir = tempfile::tempdir().unwrap();
     // A short batch wait groups the concurrent clients' submissions, so there
     // are a few hundred checkpoints rather than one per entry.
-    let mut server = Server::start(dir.path(), &["--origin", "test.example/flow", "--batch-wait-ms", "50"]);
+    let mut server = Server::start(
+        dir.path(),
+        &["--origin", "test.example/flow", "--batch-wait-ms", "50"],
+    );
     let log_key = server.log_key();
     let client = server.client();
 
     // A new log has signed the empty tree.
     let empty = verify_checkpoint(&log_key, &client.checkpoint().await.unwrap()).unwrap();
-    assert_eq!((empty.origin.as_str(), empty.size, empty.root), ("test.example/flow", 0, rootlog::merkle::EMPTY_ROOT));
+    assert_eq!(
+        (empty.origin.as_str(), empty.size, empty.root),
+        ("test.example/flow", 0, rootlog::merkle::EMPTY_ROOT)
+    );
 
-    let tenants: Arc<Vec<Tenant>> = Arc::new((0..TENANTS).map(|i| Tenant::new(&format!("tenant-{i}"))).collect());
+    let tenants: Arc<Vec<Tenant>> = Arc::new(
+        (0..TENANTS)
+            .map(|i| Tenant::new(&format!("tenant-{i}")))
+            .collect(),
+    );
     for t in tenants.iter() {
         register(&server, t).await;
     }
@@ -47,7 +57,9 @@ async fn submit_prove_restart() {
                 let note = tenants[n % TENANTS].statement(&day((n / TENANTS) as u64), n as u64);
                 let (status, entry) = client.submit(&note).await.unwrap();
                 assert_eq!(status, 201, "statement {n}");
-                let checkpoint = entry.verify(&log_key, Some(&note)).unwrap_or_else(|e| panic!("statement {n}: {e}"));
+                let checkpoint = entry
+                    .verify(&log_key, Some(&note))
+                    .unwrap_or_else(|e| panic!("statement {n}: {e}"));
                 answers.push((n, note, entry, checkpoint));
             }
             answers
@@ -77,7 +89,11 @@ async fn submit_prove_restart() {
     checkpoints.insert(latest.size, latest.clone());
 
     // Consistency between every pair of non-empty checkpoints seen.
-    let sized: Vec<Checkpoint> = checkpoints.values().filter(|c| c.size > 0).cloned().collect();
+    let sized: Vec<Checkpoint> = checkpoints
+        .values()
+        .filter(|c| c.size > 0)
+        .cloned()
+        .collect();
     let mut pairs = Vec::new();
     for i in 0..sized.len() {
         for j in i..sized.len() {
@@ -93,14 +109,18 @@ async fn submit_prove_restart() {
         checks.push(tokio::spawn(async move {
             for (old, new) in pairs.iter().skip(w).step_by(16) {
                 let proof = client.consistency(old.size, new.size).await.unwrap();
-                verify_consistency(old.size, new.size, &old.root, &new.root, &proof).unwrap_or_else(|e| panic!("{} -> {}: {e}", old.size, new.size));
+                verify_consistency(old.size, new.size, &old.root, &new.root, &proof)
+                    .unwrap_or_else(|e| panic!("{} -> {}: {e}", old.size, new.size));
             }
         }));
     }
     for c in checks {
         c.await.unwrap();
     }
-    eprintln!("checked {} checkpoints, {pair_count} consistency pairs", sized.len());
+    eprintln!(
+        "checked {} checkpoints, {pair_count} consistency pairs",
+        sized.len()
+    );
 
     // Retries are idempotent; a different statement for a taken (tenant, date) is refused.
     let (n, note, entry, _) = &answers[123];
@@ -108,10 +128,18 @@ async fn submit_prove_restart() {
     assert_eq!((status, again.index), (200, entry.index));
     let conflicting = tenants[n % TENANTS].statement(&day((n / TENANTS) as u64), 999_999);
     match client.submit(&conflicting).await {
-        Err(rootlog::client::ClientError::Api { status: 409, code, body, .. }) => {
+        Err(rootlog::client::ClientError::Api {
+            status: 409,
+            code,
+            body,
+            ..
+        }) => {
             assert_eq!(code, "conflict");
             assert_eq!(body["existing"]["index"], entry.index);
-            assert_eq!(body["existing"]["statement"].as_str().unwrap().as_bytes(), note.as_slice());
+            assert_eq!(
+                body["existing"]["statement"].as_str().unwrap().as_bytes(),
+                note.as_slice()
+            );
         }
         other => panic!("expected 409, got {other:?}"),
     }
@@ -122,18 +150,43 @@ async fn submit_prove_restart() {
     let by_name = client.root(&tenant.id, &date).await.unwrap();
     assert_eq!(by_name.index, entry.index);
     by_name.verify(&log_key, Some(note)).unwrap();
-    let by_index = client.get_json(&format!("/v1/entries/{}", entry.index)).await.unwrap();
-    assert_eq!(by_index["statement"].as_str().unwrap().as_bytes(), note.as_slice());
+    let by_index = client
+        .get_json(&format!("/v1/entries/{}", entry.index))
+        .await
+        .unwrap();
+    assert_eq!(
+        by_index["statement"].as_str().unwrap().as_bytes(),
+        note.as_slice()
+    );
     let on_date = client.get_json(&format!("/v1/log/{date}")).await.unwrap();
     assert_eq!(on_date["roots"].as_array().unwrap().len(), TENANTS);
     // Inclusion by leaf hash at an older checkpoint's size.
-    let older = checkpoints.values().find(|c| c.size > STATEMENTS as u64 / 2).unwrap();
+    let older = checkpoints
+        .values()
+        .find(|c| c.size > STATEMENTS as u64 / 2)
+        .unwrap();
     let early = answers.iter().find(|a| a.2.index < older.size).unwrap();
     let leaf = urlencode(&early.2.leaf_hash);
-    let inclusion = client.get_json(&format!("/v1/proof/inclusion?leaf_hash={leaf}&size={}", older.size)).await.unwrap();
+    let inclusion = client
+        .get_json(&format!(
+            "/v1/proof/inclusion?leaf_hash={leaf}&size={}",
+            older.size
+        ))
+        .await
+        .unwrap();
     assert_eq!(inclusion["index"], early.2.index);
-    let hashes = rootlog::client::decode_proof(&serde_json::from_value::<Vec<String>>(inclusion["inclusion_proof"].clone()).unwrap()).unwrap();
-    rootlog::merkle::verify_inclusion(early.2.index, older.size, &decode_hash_b64(&early.2.leaf_hash).unwrap(), &hashes, &older.root).unwrap();
+    let hashes = rootlog::client::decode_proof(
+        &serde_json::from_value::<Vec<String>>(inclusion["inclusion_proof"].clone()).unwrap(),
+    )
+    .unwrap();
+    rootlog::merkle::verify_inclusion(
+        early.2.index,
+        older.size,
+        &decode_hash_b64(&early.2.leaf_hash).unwrap(),
+        &hashes,
+        &older.root,
+    )
+    .unwrap();
 
     // Restart: everything is where it was.
     server.stop();
@@ -142,13 +195,21 @@ async fn submit_prove_restart() {
     let after = verify_checkpoint(&log_key, &client.checkpoint().await.unwrap()).unwrap();
     assert_eq!((after.size, after.root), (latest.size, latest.root));
     for (n, note, entry, _) in answers.iter().step_by(7) {
-        let stored = client.root(&tenants[n % TENANTS].id, &day((n / TENANTS) as u64)).await.unwrap();
+        let stored = client
+            .root(&tenants[n % TENANTS].id, &day((n / TENANTS) as u64))
+            .await
+            .unwrap();
         assert_eq!(stored.index, entry.index);
-        assert_eq!(stored.statement.as_deref().map(str::as_bytes), Some(note.as_slice()));
+        assert_eq!(
+            stored.statement.as_deref().map(str::as_bytes),
+            Some(note.as_slice())
+        );
         stored.verify(&log_key, Some(note)).unwrap();
     }
 }
 
 fn urlencode(s: &str) -> String {
-    s.replace('+', "%2B").replace('/', "%2F").replace('=', "%3D")
+    s.replace('+', "%2B")
+        .replace('/', "%2F")
+        .replace('=', "%3D")
 }

@@ -45,8 +45,12 @@ fn parse_line(line: &str) -> NoteSignature {
 #[test]
 fn vectors_file_contains_every_known_answer() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/vectors/signed-note.md");
-    let md = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("the shared vectors must be beside the repo: {}: {e}", path.display()));
+    let md = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "the shared vectors must be beside the repo: {}: {e}",
+            path.display()
+        )
+    });
     for s in [
         PETER_SKEY,
         PETER_VKEY,

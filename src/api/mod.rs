@@ -79,9 +79,15 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/metrics", get(metrics))
         .fallback(no_route)
         .method_not_allowed_fallback(wrong_method)
-        .layer(axum::middleware::map_response_with_state(state.clone(), count_errors))
+        .layer(axum::middleware::map_response_with_state(
+            state.clone(),
+            count_errors,
+        ))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            REQUEST_TIMEOUT,
+        ))
         .with_state(state)
 }
 
@@ -93,23 +99,42 @@ async fn count_errors(State(state): State<Arc<AppState>>, response: Response) ->
 }
 
 async fn no_route() -> ApiError {
-    ApiError::new(StatusCode::NOT_FOUND, "no_such_route", "no such endpoint; see openapi.yaml for the API")
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "no_such_route",
+        "no such endpoint; see openapi.yaml for the API",
+    )
 }
 
 async fn wrong_method() -> ApiError {
-    ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "this endpoint does not take that method; see openapi.yaml")
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "this endpoint does not take that method; see openapi.yaml",
+    )
 }
 
 /// `GET /checkpoint`: the latest checkpoint as a signed note.
 async fn checkpoint(State(state): State<Arc<AppState>>) -> Response {
     let latest = state.latest();
-    ([(header::CONTENT_TYPE, "text/plain; charset=utf-8"), (header::CACHE_CONTROL, "no-cache")], latest.note.clone()).into_response()
+    (
+        [
+            (header::CONTENT_TYPE, "text/plain; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        latest.note.clone(),
+    )
+        .into_response()
 }
 
 async fn healthz(State(state): State<Arc<AppState>>) -> Response {
     let latest = state.latest();
     let healthy = !state.sequencer.is_stopped();
-    let status = if healthy { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    let status = if healthy {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
     let body = serde_json::json!({
         "status": if healthy { "ok" } else { "sequencer_stopped" },
         "origin": state.origin,
@@ -120,6 +145,18 @@ async fn healthz(State(state): State<Arc<AppState>>) -> Response {
 }
 
 async fn metrics(State(state): State<Arc<AppState>>) -> Response {
-    let text = state.metrics.render(state.latest().size, state.sequencer.queued(), state.store.size_on_disk(), !state.sequencer.is_stopped());
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text).into_response()
+    let text = state.metrics.render(
+        state.latest().size,
+        state.sequencer.queued(),
+        state.store.size_on_disk(),
+        !state.sequencer.is_stopped(),
+    );
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        text,
+    )
+        .into_response()
 }

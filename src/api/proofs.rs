@@ -15,17 +15,23 @@ use crate::storage::Store;
 
 /// Reads the inclusion proof of `index` at tree `size` (index < size <= stored size).
 pub fn read_inclusion(store: &Store, index: u64, size: u64) -> Result<Vec<String>, ApiError> {
-    let plan = inclusion_plan(index, size).map_err(|e| ApiError::bad_request("index_out_of_range", e.to_string()))?;
+    let plan = inclusion_plan(index, size)
+        .map_err(|e| ApiError::bad_request("index_out_of_range", e.to_string()))?;
     let hashes = store.read_nodes(&plan.nodes)?;
-    let proof = plan.assemble(&hashes).map_err(|e| ApiError::from(crate::storage::StoreError::Corrupt(e.to_string())))?;
+    let proof = plan
+        .assemble(&hashes)
+        .map_err(|e| ApiError::from(crate::storage::StoreError::Corrupt(e.to_string())))?;
     Ok(proof.iter().map(|h| encode_b64(h)).collect())
 }
 
 /// Reads the consistency proof from `old` to `new` (0 < old <= new <= stored size).
 pub fn read_consistency(store: &Store, old: u64, new: u64) -> Result<Vec<String>, ApiError> {
-    let plan = consistency_plan(old, new).map_err(|e| ApiError::bad_request("bad_size", e.to_string()))?;
+    let plan =
+        consistency_plan(old, new).map_err(|e| ApiError::bad_request("bad_size", e.to_string()))?;
     let hashes = store.read_nodes(&plan.nodes)?;
-    let proof = plan.assemble(&hashes).map_err(|e| ApiError::from(crate::storage::StoreError::Corrupt(e.to_string())))?;
+    let proof = plan
+        .assemble(&hashes)
+        .map_err(|e| ApiError::from(crate::storage::StoreError::Corrupt(e.to_string())))?;
     Ok(proof.iter().map(|h| encode_b64(h)).collect())
 }
 
@@ -37,7 +43,8 @@ pub fn read_leaf_hash(store: &Store, index: u64) -> Result<Hash, ApiError> {
 type Params = Result<Query<HashMap<String, String>>, QueryRejection>;
 
 fn params(q: Params) -> Result<HashMap<String, String>, ApiError> {
-    q.map(|Query(m)| m).map_err(|e| ApiError::bad_request("bad_query", e.body_text()))
+    q.map(|Query(m)| m)
+        .map_err(|e| ApiError::bad_request("bad_query", e.body_text()))
 }
 
 /// Parses an optional decimal query parameter.
@@ -57,7 +64,10 @@ pub fn parse_hash_param(name: &str, value: &str) -> Result<Hash, ApiError> {
 fn tree_size(state: &AppState, asked: Option<u64>) -> Result<u64, ApiError> {
     let current = state.latest().size;
     match asked {
-        Some(size) if size > current => Err(ApiError::bad_request("size_out_of_range", format!("size {size} is beyond the log's checkpointed size {current}"))),
+        Some(size) if size > current => Err(ApiError::bad_request(
+            "size_out_of_range",
+            format!("size {size} is beyond the log's checkpointed size {current}"),
+        )),
         Some(size) => Ok(size),
         None => Ok(current),
     }
@@ -72,24 +82,48 @@ pub struct InclusionAnswer {
 }
 
 /// `GET /v1/proof/inclusion?index=&size=` or `?leaf_hash=&size=`
-pub async fn inclusion(State(state): State<Arc<AppState>>, q: Params) -> Result<Json<InclusionAnswer>, ApiError> {
+pub async fn inclusion(
+    State(state): State<Arc<AppState>>,
+    q: Params,
+) -> Result<Json<InclusionAnswer>, ApiError> {
     let params = params(q)?;
     let size = tree_size(&state, number(&params, "size")?)?;
     let index = match (number(&params, "index")?, params.get("leaf_hash")) {
-        (Some(_), Some(_)) => return Err(ApiError::bad_request("bad_query", "give index or leaf_hash, not both")),
-        (None, None) => return Err(ApiError::bad_request("bad_query", "give index=<n> or leaf_hash=<base64>")),
+        (Some(_), Some(_)) => {
+            return Err(ApiError::bad_request(
+                "bad_query",
+                "give index or leaf_hash, not both",
+            ))
+        }
+        (None, None) => {
+            return Err(ApiError::bad_request(
+                "bad_query",
+                "give index=<n> or leaf_hash=<base64>",
+            ))
+        }
         (Some(index), None) => index,
         (None, Some(h)) => {
             let hash = parse_hash_param("leaf_hash", h)?;
-            state.store.index_of_hash(&hash)?.ok_or_else(|| ApiError::not_found("no entry has that leaf hash"))?
+            state
+                .store
+                .index_of_hash(&hash)?
+                .ok_or_else(|| ApiError::not_found("no entry has that leaf hash"))?
         }
     };
     if index >= size {
-        return Err(ApiError::bad_request("index_out_of_range", format!("index {index} is not below tree size {size}")));
+        return Err(ApiError::bad_request(
+            "index_out_of_range",
+            format!("index {index} is not below tree size {size}"),
+        ));
     }
     let inclusion_proof = read_inclusion(&state.store, index, size)?;
     let leaf_hash = encode_b64(&read_leaf_hash(&state.store, index)?);
-    Ok(Json(InclusionAnswer { index, tree_size: size, leaf_hash, inclusion_proof }))
+    Ok(Json(InclusionAnswer {
+        index,
+        tree_size: size,
+        leaf_hash,
+        inclusion_proof,
+    }))
 }
 
 #[derive(Serialize)]
@@ -100,13 +134,25 @@ pub struct ConsistencyAnswer {
 }
 
 /// `GET /v1/proof/consistency?old=&new=`
-pub async fn consistency(State(state): State<Arc<AppState>>, q: Params) -> Result<Json<ConsistencyAnswer>, ApiError> {
+pub async fn consistency(
+    State(state): State<Arc<AppState>>,
+    q: Params,
+) -> Result<Json<ConsistencyAnswer>, ApiError> {
     let params = params(q)?;
-    let old = number(&params, "old")?.ok_or_else(|| ApiError::bad_request("bad_query", "give old=<size> (and optionally new=<size>)"))?;
+    let old = number(&params, "old")?.ok_or_else(|| {
+        ApiError::bad_request("bad_query", "give old=<size> (and optionally new=<size>)")
+    })?;
     let new = tree_size(&state, number(&params, "new")?)?;
     if old == 0 || old > new {
-        return Err(ApiError::bad_request("bad_size", format!("need 0 < old <= new, got old={old} new={new}")));
+        return Err(ApiError::bad_request(
+            "bad_size",
+            format!("need 0 < old <= new, got old={old} new={new}"),
+        ));
     }
     let consistency_proof = read_consistency(&state.store, old, new)?;
-    Ok(Json(ConsistencyAnswer { old, new, consistency_proof }))
+    Ok(Json(ConsistencyAnswer {
+        old,
+        new,
+        consistency_proof,
+    }))
 }

@@ -18,7 +18,10 @@ use super::{ApiError, AppState};
 use crate::merkle::leaf_hash;
 use crate::note::{encode_b64, parse_decimal_u64};
 use crate::sequencer::{Outcome, QueueError, SignedCheckpoint, Submission};
-use crate::statement::{check_date, format_date, is_valid_tenant_id, parse_date, parse_submission, verify_tenant_signatures, Statement};
+use crate::statement::{
+    check_date, format_date, is_valid_tenant_id, parse_date, parse_submission,
+    verify_tenant_signatures, Statement,
+};
 
 /// An entry with its proof against a checkpoint.
 #[derive(Serialize)]
@@ -31,7 +34,12 @@ pub struct ProvenEntry {
     pub inclusion_proof: Vec<String>,
 }
 
-fn prove(state: &AppState, index: u64, checkpoint: &SignedCheckpoint, statement: Option<String>) -> Result<ProvenEntry, ApiError> {
+fn prove(
+    state: &AppState,
+    index: u64,
+    checkpoint: &SignedCheckpoint,
+    statement: Option<String>,
+) -> Result<ProvenEntry, ApiError> {
     Ok(ProvenEntry {
         index,
         statement,
@@ -42,21 +50,42 @@ fn prove(state: &AppState, index: u64, checkpoint: &SignedCheckpoint, statement:
 }
 
 fn check_content_type(headers: &HeaderMap) -> Result<(), ApiError> {
-    let Some(value) = headers.get(header::CONTENT_TYPE) else { return Ok(()) };
-    let mime = value.to_str().unwrap_or("").split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    let Some(value) = headers.get(header::CONTENT_TYPE) else {
+        return Ok(());
+    };
+    let mime = value
+        .to_str()
+        .unwrap_or("")
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
     if mime.is_empty() || mime == "text/plain" || mime == "application/octet-stream" {
         Ok(())
     } else {
-        Err(ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", format!("send the statement note as text/plain, not {mime}")))
+        Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            format!("send the statement note as text/plain, not {mime}"),
+        ))
     }
 }
 
 /// `POST /v1/roots`: checks a statement, queues it, and answers once it is durable.
-pub async fn submit(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Result<Bytes, BytesRejection>) -> Result<Response, ApiError> {
+pub async fn submit(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
     check_content_type(&headers)?;
     let body = body.map_err(|e| {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "statement_too_large", "a statement note is at most 16384 bytes")
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "statement_too_large",
+                "a statement note is at most 16384 bytes",
+            )
         } else {
             ApiError::bad_request("bad_body", e.body_text())
         }
@@ -67,26 +96,69 @@ pub async fn submit(State(state): State<Arc<AppState>>, headers: HeaderMap, body
     verify_tenant_signatures(&note, &statement.tenant, &keys)?;
 
     let (reply, answer) = oneshot::channel();
-    let submission = Submission { leaf_hash: leaf_hash(&body), bytes: body.to_vec(), tenant: statement.tenant.clone(), date: statement.date_string(), reply };
-    state.sequencer.try_submit(submission).map_err(|e| match e {
-        QueueError::Full => ApiError::unavailable("overloaded", "the submission queue is full; retry after a second", 1),
-        QueueError::Stopped => ApiError::unavailable("sequencer_stopped", "the log stopped sequencing after a storage failure; nothing was logged", 30),
-    })?;
+    let submission = Submission {
+        leaf_hash: leaf_hash(&body),
+        bytes: body.to_vec(),
+        tenant: statement.tenant.clone(),
+        date: statement.date_string(),
+        reply,
+    };
+    state
+        .sequencer
+        .try_submit(submission)
+        .map_err(|e| match e {
+            QueueError::Full => ApiError::unavailable(
+                "overloaded",
+                "the submission queue is full; retry after a second",
+                1,
+            ),
+            QueueError::Stopped => ApiError::unavailable(
+                "sequencer_stopped",
+                "the log stopped sequencing after a storage failure; nothing was logged",
+                30,
+            ),
+        })?;
     let outcome = match answer.await {
         Ok(Ok(outcome)) => outcome,
-        _ => return Err(ApiError::unavailable("sequencer_stopped", "the log stopped sequencing after a storage failure; nothing was logged", 30)),
+        _ => {
+            return Err(ApiError::unavailable(
+                "sequencer_stopped",
+                "the log stopped sequencing after a storage failure; nothing was logged",
+                30,
+            ))
+        }
     };
     match outcome {
         Outcome::Appended { index, checkpoint } => {
-            state.metrics.submissions_appended.fetch_add(1, Ordering::Relaxed);
-            Ok((StatusCode::CREATED, Json(prove(&state, index, &checkpoint, None)?)).into_response())
+            state
+                .metrics
+                .submissions_appended
+                .fetch_add(1, Ordering::Relaxed);
+            Ok((
+                StatusCode::CREATED,
+                Json(prove(&state, index, &checkpoint, None)?),
+            )
+                .into_response())
         }
         Outcome::Existing { index, checkpoint } => {
-            state.metrics.submissions_existing.fetch_add(1, Ordering::Relaxed);
-            Ok((StatusCode::OK, Json(prove(&state, index, &checkpoint, None)?)).into_response())
+            state
+                .metrics
+                .submissions_existing
+                .fetch_add(1, Ordering::Relaxed);
+            Ok((
+                StatusCode::OK,
+                Json(prove(&state, index, &checkpoint, None)?),
+            )
+                .into_response())
         }
-        Outcome::Conflict { index, statement: existing } => {
-            state.metrics.submissions_conflict.fetch_add(1, Ordering::Relaxed);
+        Outcome::Conflict {
+            index,
+            statement: existing,
+        } => {
+            state
+                .metrics
+                .submissions_conflict
+                .fetch_add(1, Ordering::Relaxed);
             let existing = json!({ "index": index, "statement": String::from_utf8_lossy(&existing), "leaf_hash": encode_b64(&leaf_hash(&existing)) });
             Err(ApiError::new(StatusCode::CONFLICT, "conflict", format!("tenant {} already has a different statement for {} at index {index}; a day's root cannot be replaced", statement.tenant, statement.date_string())).with_details(json!({ "existing": existing })))
         }
@@ -95,28 +167,63 @@ pub async fn submit(State(state): State<Arc<AppState>>, headers: HeaderMap, body
 
 fn parse_tenant_date(tenant: &str, date: &str) -> Result<String, ApiError> {
     if !is_valid_tenant_id(tenant) {
-        return Err(ApiError::bad_request("bad_tenant_id", format!("tenant id {tenant:?} must match [a-z0-9][a-z0-9._-]{{0,62}}")));
+        return Err(ApiError::bad_request(
+            "bad_tenant_id",
+            format!("tenant id {tenant:?} must match [a-z0-9][a-z0-9._-]{{0,62}}"),
+        ));
     }
-    parse_date(date).map(format_date).ok_or_else(|| ApiError::bad_request("bad_date", format!("{date:?} is not a calendar date YYYY-MM-DD")))
+    parse_date(date).map(format_date).ok_or_else(|| {
+        ApiError::bad_request(
+            "bad_date",
+            format!("{date:?} is not a calendar date YYYY-MM-DD"),
+        )
+    })
 }
 
 fn leaf_text(state: &AppState, index: u64) -> Result<String, ApiError> {
-    let bytes = state.store.leaf(index)?.ok_or_else(|| ApiError::from(crate::storage::StoreError::Corrupt(format!("leaf {index} is missing"))))?;
-    String::from_utf8(bytes).map_err(|_| ApiError::from(crate::storage::StoreError::Corrupt(format!("leaf {index} is not UTF-8"))))
+    let bytes = state.store.leaf(index)?.ok_or_else(|| {
+        ApiError::from(crate::storage::StoreError::Corrupt(format!(
+            "leaf {index} is missing"
+        )))
+    })?;
+    String::from_utf8(bytes).map_err(|_| {
+        ApiError::from(crate::storage::StoreError::Corrupt(format!(
+            "leaf {index} is not UTF-8"
+        )))
+    })
 }
 
 /// `GET /v1/roots/{tenant}/{date}`
-pub async fn show(State(state): State<Arc<AppState>>, Path((tenant, date)): Path<(String, String)>) -> Result<Json<ProvenEntry>, ApiError> {
+pub async fn show(
+    State(state): State<Arc<AppState>>,
+    Path((tenant, date)): Path<(String, String)>,
+) -> Result<Json<ProvenEntry>, ApiError> {
     let date = parse_tenant_date(&tenant, &date)?;
     let checkpoint = state.latest();
-    let index = state.store.index_of(&tenant, &date)?.filter(|&i| i < checkpoint.size).ok_or_else(|| ApiError::not_found(format!("tenant {tenant:?} has no statement for {date} in the log")))?;
+    let index = state
+        .store
+        .index_of(&tenant, &date)?
+        .filter(|&i| i < checkpoint.size)
+        .ok_or_else(|| {
+            ApiError::not_found(format!(
+                "tenant {tenant:?} has no statement for {date} in the log"
+            ))
+        })?;
     let statement = leaf_text(&state, index)?;
     Ok(Json(prove(&state, index, &checkpoint, Some(statement))?))
 }
 
 /// `GET /v1/log/{date}`: every root published for that date.
-pub async fn by_date(State(state): State<Arc<AppState>>, Path(date): Path<String>) -> Result<Json<serde_json::Value>, ApiError> {
-    let date = parse_date(&date).map(format_date).ok_or_else(|| ApiError::bad_request("bad_date", format!("{date:?} is not a calendar date YYYY-MM-DD")))?;
+pub async fn by_date(
+    State(state): State<Arc<AppState>>,
+    Path(date): Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let date = parse_date(&date).map(format_date).ok_or_else(|| {
+        ApiError::bad_request(
+            "bad_date",
+            format!("{date:?} is not a calendar date YYYY-MM-DD"),
+        )
+    })?;
     let size = state.latest().size;
     let mut roots = Vec::new();
     for (tenant, index) in state.store.entries_on(&date)? {
@@ -124,18 +231,32 @@ pub async fn by_date(State(state): State<Arc<AppState>>, Path(date): Path<String
             continue;
         }
         let text = leaf_text(&state, index)?;
-        let root = parse_submission(text.as_bytes()).map(|(_, s): (_, Statement)| encode_b64(&s.root)).unwrap_or_default();
+        let root = parse_submission(text.as_bytes())
+            .map(|(_, s): (_, Statement)| encode_b64(&s.root))
+            .unwrap_or_default();
         roots.push(json!({ "tenant": tenant, "index": index, "leaf_hash": encode_b64(&read_leaf_hash(&state.store, index)?), "root": root }));
     }
     Ok(Json(json!({ "date": date, "roots": roots })))
 }
 
 /// `GET /v1/entries/{index}`
-pub async fn entry(State(state): State<Arc<AppState>>, Path(index): Path<String>) -> Result<Json<serde_json::Value>, ApiError> {
-    let index = parse_decimal_u64(&index).ok_or_else(|| ApiError::bad_request("bad_number", format!("index {index:?} is not a decimal number without sign or leading zeros")))?;
+pub async fn entry(
+    State(state): State<Arc<AppState>>,
+    Path(index): Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let index = parse_decimal_u64(&index).ok_or_else(|| {
+        ApiError::bad_request(
+            "bad_number",
+            format!("index {index:?} is not a decimal number without sign or leading zeros"),
+        )
+    })?;
     let size = state.latest().size;
     if index >= size {
-        return Err(ApiError::not_found(format!("no entry {index}: the log has {size} entries")));
+        return Err(ApiError::not_found(format!(
+            "no entry {index}: the log has {size} entries"
+        )));
     }
-    Ok(Json(json!({ "index": index, "statement": leaf_text(&state, index)?, "leaf_hash": encode_b64(&read_leaf_hash(&state.store, index)?) })))
+    Ok(Json(
+        json!({ "index": index, "statement": leaf_text(&state, index)?, "leaf_hash": encode_b64(&read_leaf_hash(&state.store, index)?) }),
+    ))
 }

@@ -19,7 +19,10 @@ use rootlog::statement::{parse_date, ChainHead, Statement};
 use crate::{ServeArgs, StatementArgs, SubmitArgs};
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
 }
 
 pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
@@ -27,7 +30,11 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         data: args.data,
         listen: args.listen,
         origin: args.origin,
-        batch: BatchConfig { max_batch: args.max_batch.max(1), max_wait: Duration::from_millis(args.batch_wait_ms), queue_capacity: args.queue.max(1) },
+        batch: BatchConfig {
+            max_batch: args.max_batch.max(1),
+            max_wait: Duration::from_millis(args.batch_wait_ms),
+            queue_capacity: args.queue.max(1),
+        },
     };
     runtime()?.block_on(server::serve(config))?;
     Ok(ExitCode::SUCCESS)
@@ -40,7 +47,15 @@ pub fn vkey(data: &Path) -> anyhow::Result<ExitCode> {
 
 /// A file name for a key name (key names may contain '/').
 fn key_file_stem(name: &str) -> String {
-    name.chars().map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') { c } else { '_' }).collect()
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
 }
 
 pub fn keygen(name: &str, out_dir: &Path) -> anyhow::Result<ExitCode> {
@@ -50,8 +65,13 @@ pub fn keygen(name: &str, out_dir: &Path) -> anyhow::Result<ExitCode> {
     let skey_path = out_dir.join(format!("{stem}.skey"));
     let vkey_path = out_dir.join(format!("{stem}.vkey"));
     rootlog::identity::write_private_file(&skey_path, format!("{}\n", signer.skey()).as_bytes())?;
-    fs::write(&vkey_path, format!("{}\n", signer.vkey())).with_context(|| format!("cannot write {}", vkey_path.display()))?;
-    eprintln!("wrote {} (private, mode 0600) and {}", skey_path.display(), vkey_path.display());
+    fs::write(&vkey_path, format!("{}\n", signer.vkey()))
+        .with_context(|| format!("cannot write {}", vkey_path.display()))?;
+    eprintln!(
+        "wrote {} (private, mode 0600) and {}",
+        skey_path.display(),
+        vkey_path.display()
+    );
     println!("{}", signer.vkey());
     Ok(ExitCode::SUCCESS)
 }
@@ -59,12 +79,21 @@ pub fn keygen(name: &str, out_dir: &Path) -> anyhow::Result<ExitCode> {
 /// A value given directly or as @FILE.
 fn value_or_file(value: &str) -> anyhow::Result<String> {
     match value.strip_prefix('@') {
-        Some(path) => Ok(fs::read_to_string(path).with_context(|| format!("cannot read {path}"))?.trim().to_string()),
+        Some(path) => Ok(fs::read_to_string(path)
+            .with_context(|| format!("cannot read {path}"))?
+            .trim()
+            .to_string()),
         None => Ok(value.trim().to_string()),
     }
 }
 
-pub fn tenant_add(log: &str, id: &str, vkey: &str, token: Option<String>, token_file: Option<PathBuf>) -> anyhow::Result<ExitCode> {
+pub fn tenant_add(
+    log: &str,
+    id: &str,
+    vkey: &str,
+    token: Option<String>,
+    token_file: Option<PathBuf>,
+) -> anyhow::Result<ExitCode> {
     let token = match (token, token_file) {
         (Some(t), _) => t,
         (None, Some(path)) => fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?.trim().to_string(),
@@ -72,7 +101,14 @@ pub fn tenant_add(log: &str, id: &str, vkey: &str, token: Option<String>, token_
     };
     let vkey = value_or_file(vkey)?;
     let (status, body) = runtime()?.block_on(LogClient::new(log).add_tenant(&token, id, &vkey))?;
-    eprintln!("{}", if status == 201 { "registered" } else { "already registered with this key" });
+    eprintln!(
+        "{}",
+        if status == 201 {
+            "registered"
+        } else {
+            "already registered with this key"
+        }
+    );
     println!("{}", serde_json::to_string_pretty(&body)?);
     Ok(ExitCode::SUCCESS)
 }
@@ -84,12 +120,16 @@ pub fn tenant_show(log: &str, id: &str) -> anyhow::Result<ExitCode> {
 }
 
 fn read_signer(path: &Path) -> anyhow::Result<Signer> {
-    let text = fs::read_to_string(path).with_context(|| format!("cannot read the key {}", path.display()))?;
+    let text = fs::read_to_string(path)
+        .with_context(|| format!("cannot read the key {}", path.display()))?;
     Signer::from_skey(text.trim()).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
 }
 
 fn parse_chain(chain: &str) -> anyhow::Result<ChainHead> {
-    let (seq, hash) = chain.trim().split_once(' ').context("--chain must be \"<seq> <base64 hash>\"")?;
+    let (seq, hash) = chain
+        .trim()
+        .split_once(' ')
+        .context("--chain must be \"<seq> <base64 hash>\"")?;
     let seq = parse_decimal_u64(seq).context("--chain sequence number must be a decimal")?;
     let hash = decode_hash_b64(hash).context("--chain hash must be base64 of 32 bytes")?;
     Ok(ChainHead { seq, hash })
@@ -98,14 +138,25 @@ fn parse_chain(chain: &str) -> anyhow::Result<ChainHead> {
 /// Builds and signs a statement from flags.
 fn build_statement(args: &StatementArgs) -> anyhow::Result<Vec<u8>> {
     let signer = read_signer(&args.key)?;
-    let tenant = args.tenant.clone().unwrap_or_else(|| signer.name().to_string());
+    let tenant = args
+        .tenant
+        .clone()
+        .unwrap_or_else(|| signer.name().to_string());
     if tenant != signer.name() {
         bail!("the key is named {:?} but the tenant is {tenant:?}: a tenant's key name must equal its id", signer.name());
     }
-    let date = parse_date(&args.date).with_context(|| format!("--date {:?} is not a calendar date YYYY-MM-DD", args.date))?;
-    let root = decode_hash_b64(&args.root).context("--root must be base64 of 32 bytes (see `rootlog root`)")?;
+    let date = parse_date(&args.date)
+        .with_context(|| format!("--date {:?} is not a calendar date YYYY-MM-DD", args.date))?;
+    let root = decode_hash_b64(&args.root)
+        .context("--root must be base64 of 32 bytes (see `rootlog root`)")?;
     let chain = args.chain.as_deref().map(parse_chain).transpose()?;
-    let statement = Statement { tenant, date, records: args.records, root, chain };
+    let statement = Statement {
+        tenant,
+        date,
+        records: args.records,
+        root,
+        chain,
+    };
     let text = statement.to_text();
     Statement::parse_text(&text).map_err(|e| anyhow::anyhow!("{e}"))?;
     let mut note = Note::new(text);
@@ -120,7 +171,9 @@ pub fn statement(args: &StatementArgs) -> anyhow::Result<ExitCode> {
 
 pub fn submit(args: SubmitArgs) -> anyhow::Result<ExitCode> {
     let note = match (&args.statement, &args.key) {
-        (Some(path), _) => fs::read(path).with_context(|| format!("cannot read {}", path.display()))?,
+        (Some(path), _) => {
+            fs::read(path).with_context(|| format!("cannot read {}", path.display()))?
+        }
         (None, Some(key)) => build_statement(&StatementArgs {
             key: key.clone(),
             tenant: args.tenant.clone(),
@@ -133,11 +186,24 @@ pub fn submit(args: SubmitArgs) -> anyhow::Result<ExitCode> {
     };
     let (status, entry) = runtime()?.block_on(LogClient::new(&args.log).submit(&note))?;
     if let Some(vkey) = &args.log_key {
-        let log_key = Verifier::from_vkey(&value_or_file(vkey)?).map_err(|e| anyhow::anyhow!("--log-key: {e}"))?;
-        let checkpoint = entry.verify(&log_key, Some(&note)).map_err(|e| anyhow::anyhow!("the log's answer does not verify: {e}"))?;
-        eprintln!("verified: entry {} is in the log's signed checkpoint of size {}", entry.index, checkpoint.size);
+        let log_key = Verifier::from_vkey(&value_or_file(vkey)?)
+            .map_err(|e| anyhow::anyhow!("--log-key: {e}"))?;
+        let checkpoint = entry
+            .verify(&log_key, Some(&note))
+            .map_err(|e| anyhow::anyhow!("the log's answer does not verify: {e}"))?;
+        eprintln!(
+            "verified: entry {} is in the log's signed checkpoint of size {}",
+            entry.index, checkpoint.size
+        );
     }
-    eprintln!("{}", if status == 201 { "appended" } else { "already in the log (identical statement)" });
+    eprintln!(
+        "{}",
+        if status == 201 {
+            "appended"
+        } else {
+            "already in the log (identical statement)"
+        }
+    );
     println!("{}", serde_json::to_string_pretty(&entry)?);
     Ok(ExitCode::SUCCESS)
 }
@@ -155,7 +221,10 @@ fn parse_record_hash(line: &str) -> Option<[u8; 32]> {
 pub fn root(input: Option<PathBuf>) -> anyhow::Result<ExitCode> {
     let mut text = String::new();
     match &input {
-        Some(path) => text = fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?,
+        Some(path) => {
+            text = fs::read_to_string(path)
+                .with_context(|| format!("cannot read {}", path.display()))?
+        }
         None => {
             std::io::stdin().read_to_string(&mut text)?;
         }
@@ -166,7 +235,12 @@ pub fn root(input: Option<PathBuf>) -> anyhow::Result<ExitCode> {
         if line.is_empty() {
             continue;
         }
-        let hash = parse_record_hash(line).with_context(|| format!("line {}: {line:?} is not a 32-byte hash in hex or base64", n + 1))?;
+        let hash = parse_record_hash(line).with_context(|| {
+            format!(
+                "line {}: {line:?} is not a 32-byte hash in hex or base64",
+                n + 1
+            )
+        })?;
         tree.append(leaf_hash(&hash), |_, _| {});
     }
     println!("records {}\nroot {}", tree.size(), encode_b64(&tree.root()));

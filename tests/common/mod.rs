@@ -63,7 +63,11 @@ impl Server {
             }
         });
         match rx.recv_timeout(Duration::from_secs(30)) {
-            Ok(url) => Ok(Server { child: Some(child), url, data: data.to_path_buf() }),
+            Ok(url) => Ok(Server {
+                child: Some(child),
+                url,
+                data: data.to_path_buf(),
+            }),
             Err(_) => {
                 let _ = child.kill();
                 let _ = child.wait();
@@ -84,7 +88,10 @@ impl Server {
     /// SIGTERM and wait for a clean exit.
     pub fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {
-            let _ = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status();
+            let _ = Command::new("kill")
+                .arg("-TERM")
+                .arg(child.id().to_string())
+                .status();
             for _ in 0..200 {
                 if let Ok(Some(_)) = child.try_wait() {
                     return;
@@ -102,8 +109,17 @@ impl Server {
 
     /// The log's verifier, read with `rootlog vkey` like a user would.
     pub fn log_key(&self) -> Verifier {
-        let out = Command::new(rootlog_bin()).arg("vkey").arg("--data").arg(&self.data).output().expect("rootlog vkey runs");
-        assert!(out.status.success(), "rootlog vkey failed: {}", String::from_utf8_lossy(&out.stderr));
+        let out = Command::new(rootlog_bin())
+            .arg("vkey")
+            .arg("--data")
+            .arg(&self.data)
+            .output()
+            .expect("rootlog vkey runs");
+        assert!(
+            out.status.success(),
+            "rootlog vkey failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         Verifier::from_vkey(String::from_utf8_lossy(&out.stdout).trim()).expect("valid log vkey")
     }
 }
@@ -122,17 +138,36 @@ pub struct Tenant {
 
 impl Tenant {
     pub fn new(id: &str) -> Tenant {
-        Tenant { id: id.to_string(), signer: Signer::generate(id).expect("key") }
+        Tenant {
+            id: id.to_string(),
+            signer: Signer::generate(id).expect("key"),
+        }
     }
 
-    pub fn statement_text(&self, date: &str, records: u64, root: Hash, chain: Option<ChainHead>) -> String {
-        Statement { tenant: self.id.clone(), date: parse_date(date).expect("date"), records, root, chain }.to_text()
+    pub fn statement_text(
+        &self,
+        date: &str,
+        records: u64,
+        root: Hash,
+        chain: Option<ChainHead>,
+    ) -> String {
+        Statement {
+            tenant: self.id.clone(),
+            date: parse_date(date).expect("date"),
+            records,
+            root,
+            chain,
+        }
+        .to_text()
     }
 
     /// A signed statement note for `date` whose root is derived from `seed`.
     pub fn statement(&self, date: &str, seed: u64) -> Vec<u8> {
         let root = leaf_hash(&seed.to_be_bytes());
-        sign_text(&self.signer, &self.statement_text(date, seed + 1, root, None))
+        sign_text(
+            &self.signer,
+            &self.statement_text(date, seed + 1, root, None),
+        )
     }
 }
 
@@ -145,12 +180,17 @@ pub fn sign_text(signer: &Signer, text: &str) -> Vec<u8> {
 
 /// The n-th day after 2020-01-01, as YYYY-MM-DD.
 pub fn day(n: u64) -> String {
-    let date = time::Date::from_calendar_date(2020, time::Month::January, 1).expect("date") + time::Duration::days(n as i64);
+    let date = time::Date::from_calendar_date(2020, time::Month::January, 1).expect("date")
+        + time::Duration::days(n as i64);
     rootlog::statement::format_date(date)
 }
 
 pub async fn register(server: &Server, tenant: &Tenant) {
-    let (status, _) = server.client().add_tenant(ADMIN_TOKEN, &tenant.id, &tenant.signer.vkey()).await.expect("register tenant");
+    let (status, _) = server
+        .client()
+        .add_tenant(ADMIN_TOKEN, &tenant.id, &tenant.signer.vkey())
+        .await
+        .expect("register tenant");
     assert_eq!(status, 201);
 }
 
