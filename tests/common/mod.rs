@@ -53,14 +53,16 @@ impl Server {
                 }
             }
         });
-        let (etx, erx) = mpsc::channel();
-        std::thread::spawn(move || {
+        // Keeps reading (so the server never blocks on a full pipe); returns what it read.
+        let stderr_reader = std::thread::spawn(move || {
             let mut all = String::new();
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                all.push_str(&line);
-                all.push('\n');
-                let _ = etx.send(line);
+                if all.len() < 64 * 1024 {
+                    all.push_str(&line);
+                    all.push('\n');
+                }
             }
+            all
         });
         match rx.recv_timeout(Duration::from_secs(30)) {
             Ok(url) => Ok(Server {
@@ -71,8 +73,7 @@ impl Server {
             Err(_) => {
                 let _ = child.kill();
                 let _ = child.wait();
-                let printed: Vec<String> = erx.try_iter().collect();
-                Err(printed.join("\n"))
+                Err(stderr_reader.join().unwrap_or_default())
             }
         }
     }

@@ -1,0 +1,276 @@
+//! The command line as a user runs it: the README walk-through (keygen,
+//! tenant registration, computing a root, signing and submitting a statement,
+//! verifying the answer), exit codes, and the log's identity rules.
+
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use common::{rootlog_bin, Server, ADMIN_TOKEN};
+use rootlog::merkle::{leaf_hash, Frontier};
+use rootlog::note::encode_b64;
+use rootlog::statement::parse_submission;
+
+fn rootlog(args: &[&str]) -> Output {
+    Command::new(rootlog_bin())
+        .args(args)
+        .env_remove("ROOTLOG_ADMIN_TOKEN")
+        .output()
+        .expect("rootlog runs")
+}
+
+fn ok(args: &[&str]) -> String {
+    let out = rootlog(args);
+    assert!(
+        out.status.success(),
+        "rootlog {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[cfg(unix)]
+fn mode(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+#[test]
+fn walk_through() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = dir.path().join("keys");
+    let data = dir.path().join("data");
+    let keys_s = keys.to_str().unwrap();
+
+    // The archive makes a key for its tenant.
+    let vkey = ok(&["keygen", "--name", "acme-securities", "--out-dir", keys_s]);
+    assert!(vkey.starts_with("acme-securities+"));
+    #[cfg(unix)]
+    assert_eq!(mode(&keys.join("acme-securities.skey")), 0o600);
+
+    // The operator starts the log and registers the tenant.
+    let server = Server::start(&data, &["--origin", "log.example/cli"]);
+    #[cfg(unix)]
+    assert_eq!(mode(&data.join("log.skey")), 0o600);
+    let log_vkey = ok(&["vkey", "--data", data.to_str().unwrap()]);
+    assert!(log_vkey.starts_with("log.example/cli+"));
+    let vkey_arg = format!("@{}", keys.join("acme-securities.vkey").display());
+    ok(&[
+        "tenant",
+        "add",
+        "--log",
+        &server.url,
+        "--id",
+        "acme-securities",
+        "--vkey",
+        &vkey_arg,
+        "--token",
+        ADMIN_TOKEN,
+    ]);
+    let shown = ok(&[
+        "tenant",
+        "show",
+        "--log",
+        &server.url,
+        "--id",
+        "acme-securities",
+    ]);
+    assert!(shown.contains(vkey.trim()));
+
+    // The archive computes the day's root from its record hashes (hex or base64 lines).
+    let records: Vec<[u8; 32]> = (0u8..5).map(|i| rootlog::merkle::leaf_hash(&[i])).collect();
+    let lines: String = records
+        .iter()
+        .enumerate()
+        .map(|(i, h)| {
+            if i % 2 == 0 {
+                format!("{}\n", hex::encode(h))
+            } else {
+                format!("{}\n", encode_b64(h))
+            }
+        })
+        .collect();
+    let record_file = dir.path().join("records.txt");
+    std::fs::write(&record_file, lines).unwrap();
+    let computed = ok(&["root", record_file.to_str().unwrap()]);
+    let mut expected = Frontier::new();
+    for r in &records {
+        expected.append(leaf_hash(r), |_, _| {});
+    }
+    let root_b64 = encode_b64(&expected.root());
+    assert_eq!(computed, format!("records 5\nroot {root_b64}\n"));
+
+    // It signs the statement, and submits it; the CLI verifies the answer with the log key.
+    let skey = keys.join("acme-securities.skey");
+    let note = ok(&[
+        "statement",
+        "--key",
+        skey.to_str().unwrap(),
+        "--date",
+        "2026-11-24",
+        "--records",
+        "5",
+        "--root",
+        &root_b64,
+    ]);
+    let (_, statement) = parse_submission(note.as_bytes()).unwrap();
+    assert_eq!(
+        (statement.tenant.as_str(), statement.records),
+        ("acme-securities", 5)
+    );
+    let note_file = dir.path().join("statement.txt");
+    std::fs::write(&note_file, &note).unwrap();
+    let answer = ok(&[
+        "submit",
+        "--log",
+        &server.url,
+        "--log-key",
+        log_vkey.trim(),
+        "--statement",
+        note_file.to_str().unwrap(),
+    ]);
+    let answer: serde_json::Value = serde_json::from_str(&answer).unwrap();
+    assert_eq!(answer["index"], 0);
+    // Submitting straight from flags, with a chain head.
+    let chain = format!("41 {root_b64}");
+    let answer = ok(&[
+        "submit",
+        "--log",
+        &server.url,
+        "--log-key",
+        log_vkey.trim(),
+        "--key",
+        skey.to_str().unwrap(),
+        "--date",
+        "2026-11-25",
+        "--records",
+        "5",
+        "--root",
+        &root_b64,
+        "--chain",
+        &chain,
+    ]);
+    let answer: serde_json::Value = serde_json::from_str(&answer).unwrap();
+    assert_eq!(answer["index"], 1);
+    // The identical retry is fine; verification against a wrong log key is not.
+    let other = rootlog::note::Signer::generate("log.example/cli")
+        .unwrap()
+        .vkey();
+    let out = rootlog(&[
+        "submit",
+        "--log",
+        &server.url,
+        "--log-key",
+        &other,
+        "--statement",
+        note_file.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("does not verify"));
+}
+
+#[test]
+fn exit_codes_and_clear_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    // Bad usage: 2.
+    assert_eq!(rootlog(&["frobnicate"]).status.code(), Some(2));
+    assert_eq!(
+        rootlog(&["statement", "--date", "2026-01-01"])
+            .status
+            .code(),
+        Some(2)
+    );
+    // A key whose name is not the tenant: 1 with a reason.
+    ok(&[
+        "keygen",
+        "--name",
+        "acme",
+        "--out-dir",
+        dir.path().to_str().unwrap(),
+    ]);
+    let skey = dir.path().join("acme.skey");
+    let out = rootlog(&[
+        "statement",
+        "--key",
+        skey.to_str().unwrap(),
+        "--tenant",
+        "globex",
+        "--date",
+        "2026-01-01",
+        "--records",
+        "0",
+        "--root",
+        "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("must equal its id"));
+    // A root that is not 32 bytes.
+    let out = rootlog(&[
+        "statement",
+        "--key",
+        skey.to_str().unwrap(),
+        "--date",
+        "2026-01-01",
+        "--records",
+        "1",
+        "--root",
+        "AAAA",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    // vkey on a directory without a key.
+    let out = rootlog(&[
+        "vkey",
+        "--data",
+        dir.path().join("nothing").to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read the log key"));
+}
+
+#[test]
+fn origin_is_fixed_and_admin_token_is_generated() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    // Without ROOTLOG_ADMIN_TOKEN the server writes a private token file.
+    let mut child = Command::new(rootlog_bin())
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--origin",
+            "log.example/a",
+            "--data",
+            data.to_str().unwrap(),
+        ])
+        .env_remove("ROOTLOG_ADMIN_TOKEN")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(child.stdout.take().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    assert!(line.starts_with("rootlog: listening on http://127.0.0.1:"));
+    let token = data.join("admin.token");
+    assert!(std::fs::read_to_string(&token).unwrap().trim().len() >= 32);
+    #[cfg(unix)]
+    assert_eq!(mode(&token), 0o600);
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    // Another origin on the same data directory is refused with a clear message.
+    let err = Server::try_start(&data, &["--origin", "log.example/b"])
+        .err()
+        .expect("must refuse another origin");
+    assert!(
+        err.contains("log.example/a") && err.contains("log.example/b"),
+        "{err}"
+    );
+    // The same origin, or none, is fine.
+    drop(Server::start(&data, &["--origin", "log.example/a"]));
+    drop(Server::start(&data, &[]));
+}
