@@ -17,3 +17,6 @@ pub mod sequencer;
 pub mod server;
 pub mod statement;
 pub mod storage;
+pub mod tlogproof;
+pub mod verify;
+pub mod witnessing;

@@ -6,6 +6,7 @@ mod cli;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
@@ -46,6 +47,8 @@ enum Command {
     Statement(StatementArgs),
     /// Sign (or read) a statement, submit it, and print the entry with its proof.
     Submit(SubmitArgs),
+    /// Verify a statement with its c2sp.org/tlog-proof file, offline (exit 0 verified, 1 not verified).
+    Verify(VerifyArgs),
     /// Compute the RFC 6962 root of a day's record hashes (one per line, hex or base64).
     Root {
         /// File with one 32-byte record hash per line; standard input if omitted.
@@ -55,24 +58,42 @@ enum Command {
 
 #[derive(Args)]
 pub struct ServeArgs {
-    /// Data directory (created on first start).
-    #[arg(long, default_value = "rootlog-data", env = "ROOTLOG_DATA")]
-    pub data: PathBuf,
-    /// Address to listen on.
-    #[arg(long, default_value = "127.0.0.1:8080", env = "ROOTLOG_LISTEN")]
-    pub listen: SocketAddr,
-    /// The log's origin (a schema-less URL); fixed at first start.
+    /// A TOML file with any of these settings (flags override it); see README.
+    #[arg(long, env = "ROOTLOG_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Data directory (created on first start) [default: rootlog-data].
+    #[arg(long, env = "ROOTLOG_DATA")]
+    pub data: Option<PathBuf>,
+    /// Address to listen on [default: 127.0.0.1:8080].
+    #[arg(long, env = "ROOTLOG_LISTEN")]
+    pub listen: Option<SocketAddr>,
+    /// The log's origin (a schema-less URL); fixed at first start [default: localhost/rootlog].
     #[arg(long, env = "ROOTLOG_ORIGIN")]
     pub origin: Option<String>,
-    /// Most submissions integrated (and flushed) as one batch.
-    #[arg(long, default_value_t = 4096)]
-    pub max_batch: usize,
-    /// Milliseconds the sequencer waits for more submissions before committing a batch.
-    #[arg(long, default_value_t = 0)]
-    pub batch_wait_ms: u64,
-    /// Most checked submissions that may wait for the sequencer (beyond it: 503 with Retry-After).
-    #[arg(long, default_value_t = 65536)]
-    pub queue: usize,
+    /// Most submissions integrated (and flushed) as one batch [default: 4096].
+    #[arg(long)]
+    pub max_batch: Option<usize>,
+    /// Milliseconds the sequencer waits for more submissions before committing a batch [default: 0].
+    #[arg(long)]
+    pub batch_wait_ms: Option<u64>,
+    /// Most checked submissions that may wait for the sequencer; beyond it 503 with Retry-After [default: 65536].
+    #[arg(long)]
+    pub queue: Option<usize>,
+    /// A witness to push checkpoints to: <witness vkey>@<url> (repeat for each witness).
+    #[arg(long = "witness", value_name = "VKEY@URL")]
+    pub witnesses: Vec<String>,
+    /// Distinct witnesses that must cosign a checkpoint before it is served [default: all of them].
+    #[arg(long)]
+    pub witness_quorum: Option<usize>,
+    /// Least time between two pushes to the witnesses [default: 1s].
+    #[arg(long, value_parser = humantime::parse_duration)]
+    pub witness_interval: Option<Duration>,
+    /// Timeout of one add-checkpoint request [default: 5s].
+    #[arg(long, value_parser = humantime::parse_duration)]
+    pub witness_timeout: Option<Duration>,
+    /// How long POST /v1/roots?wait=witnessed waits before answering 503 [default: 10s].
+    #[arg(long, value_parser = humantime::parse_duration)]
+    pub witness_wait: Option<Duration>,
 }
 
 #[derive(Subcommand)]
@@ -127,6 +148,31 @@ pub struct StatementArgs {
 }
 
 #[derive(Args)]
+pub struct VerifyArgs {
+    /// The statement file (the signed note exactly as logged).
+    #[arg(long)]
+    pub statement: PathBuf,
+    /// The c2sp.org/tlog-proof@v1 file (from GET /v1/roots/{tenant}/{date}/proof).
+    #[arg(long)]
+    pub proof: PathBuf,
+    /// The log's vkey (or @FILE).
+    #[arg(long)]
+    pub log_key: String,
+    /// The log's origin, if it differs from the log key's name.
+    #[arg(long)]
+    pub origin: Option<String>,
+    /// A trusted witness's vkey, 0x01 or cosignature/v1 form (or @FILE); repeat for each.
+    #[arg(long = "witness", value_name = "VKEY")]
+    pub witnesses: Vec<String>,
+    /// Trusted witnesses that must have cosigned [default: all given].
+    #[arg(long)]
+    pub quorum: Option<usize>,
+    /// The tenant's vkey (or @FILE), to check the statement's signature as well.
+    #[arg(long)]
+    pub tenant_key: Option<String>,
+}
+
+#[derive(Args)]
 pub struct SubmitArgs {
     /// The log's base URL.
     #[arg(long, default_value = "http://127.0.0.1:8080", env = "ROOTLOG_URL")]
@@ -175,6 +221,7 @@ fn main() -> ExitCode {
         Command::Tenant(TenantCommand::Show { log, id }) => cli::tenant_show(&log, &id),
         Command::Statement(args) => cli::statement(&args),
         Command::Submit(args) => cli::submit(args),
+        Command::Verify(args) => cli::verify(&args),
         Command::Root { input } => cli::root(input),
     };
     match result {

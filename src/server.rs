@@ -5,6 +5,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use tokio::sync::watch;
@@ -13,6 +14,7 @@ use crate::api::{self, AppState, TenantKeys};
 use crate::identity;
 use crate::metrics::Metrics;
 use crate::sequencer::{BatchConfig, Sequencer, SignedCheckpoint};
+use crate::witnessing::{self, WitnessPolicy};
 
 /// How to run a log server.
 #[derive(Debug, Clone)]
@@ -21,6 +23,34 @@ pub struct ServeConfig {
     pub listen: SocketAddr,
     pub origin: Option<String>,
     pub batch: BatchConfig,
+    /// Witnesses to push checkpoints to, and the K-of-N policy.
+    pub witnessing: WitnessPolicy,
+    /// How long `POST /v1/roots?wait=witnessed` waits.
+    pub witness_wait: Duration,
+}
+
+/// The checkpoint to serve before any meets the witness policy: the empty
+/// tree's, which every log signs at first start and which needs no witness.
+fn initial_witnessed(
+    id: &identity::LogIdentity,
+    policy: &WitnessPolicy,
+) -> anyhow::Result<SignedCheckpoint> {
+    if let Some(witnessed) = witnessing::load_witnessed(&id.store, policy)? {
+        return Ok(witnessed);
+    }
+    match id.store.checkpoint(0)? {
+        Some(note) => Ok(SignedCheckpoint {
+            size: 0,
+            root: crate::merkle::EMPTY_ROOT,
+            note: String::from_utf8(note).context("stored checkpoint is not UTF-8")?,
+        }),
+        None => Ok(SignedCheckpoint::sign(
+            &id.signer,
+            &id.origin,
+            0,
+            crate::merkle::EMPTY_ROOT,
+        )),
+    }
 }
 
 /// Reads the newest stored checkpoint, or signs and stores one for the tree on
@@ -45,8 +75,26 @@ fn latest_checkpoint(id: &identity::LogIdentity) -> anyhow::Result<SignedCheckpo
 pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     let id = identity::open(&config.data, config.origin.as_deref())?;
     let (admin_token, token_path) = identity::admin_token(&config.data)?;
+    config
+        .witnessing
+        .validate()
+        .map_err(|e| anyhow::anyhow!(e))?;
     let latest = Arc::new(latest_checkpoint(&id)?);
     let (latest_tx, latest_rx) = watch::channel(latest.clone());
+    // Without witnesses the served checkpoint is simply the latest one.
+    let witnessed_rx = if config.witnessing.witnesses.is_empty() {
+        latest_rx.clone()
+    } else {
+        let (witnessed_tx, witnessed_rx) =
+            watch::channel(Arc::new(initial_witnessed(&id, &config.witnessing)?));
+        tokio::spawn(witnessing::run(
+            id.store.clone(),
+            config.witnessing.clone(),
+            latest_rx.clone(),
+            witnessed_tx,
+        ));
+        witnessed_rx
+    };
     let metrics = Arc::new(Metrics::default());
     let tenants = TenantKeys::load(&id.store)?;
     let log_vkey = id.signer.vkey();
@@ -64,6 +112,8 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         log_vkey: log_vkey.clone(),
         sequencer,
         checkpoint: latest_rx,
+        witnessed: witnessed_rx,
+        witness_wait: config.witness_wait,
         tenants,
         admin_token,
         metrics,

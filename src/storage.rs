@@ -17,6 +17,7 @@
 //! | `D`    | date `/` tenant              | index (u64 BE)                     |
 //! | `K`    | tenant id                    | tenant record (JSON)               |
 //! | `C`    | tree size (u64 BE)           | signed checkpoint note             |
+//! | `W`    | tree size (u64 BE), witness  | verified cosignature line          |
 //!
 //! Only perfect-subtree nodes are stored (about two hashes per leaf), so any
 //! proof is O(log n) point reads and start-up reads O(log n) nodes to rebuild
@@ -36,6 +37,7 @@ const BY_TENANT_DATE: u8 = b'T';
 const BY_DATE: u8 = b'D';
 const TENANT: u8 = b'K';
 const CHECKPOINT: u8 = b'C';
+const COSIGNATURE: u8 = b'W';
 
 const META_ORIGIN: &[u8] = b"origin";
 const META_SIZE: &[u8] = b"size";
@@ -242,6 +244,56 @@ impl Store {
             let (k, v) = row?;
             Ok((decode_u64(&k[1..])?, v.to_vec()))
         })
+    }
+
+    /// The stored checkpoint of exactly `size`, if the log signed one.
+    pub fn checkpoint(&self, size: u64) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.db.get(key(CHECKPOINT, &be(size)))?.map(|v| v.to_vec()))
+    }
+
+    /// Durably stores a witness's verified cosignature line for the checkpoint of `size`.
+    pub fn put_cosignature(&self, size: u64, witness: &str, line: &str) -> Result<(), StoreError> {
+        let mut k = key(COSIGNATURE, &be(size));
+        k.extend_from_slice(witness.as_bytes());
+        self.db.insert(k, line.as_bytes())?;
+        self.db.flush()?;
+        Ok(())
+    }
+
+    /// The cosignature lines stored for the checkpoint of `size`, by witness name.
+    pub fn cosignatures(&self, size: u64) -> Result<Vec<(String, String)>, StoreError> {
+        let prefix = key(COSIGNATURE, &be(size));
+        let mut out = Vec::new();
+        for row in self.db.scan_prefix(&prefix) {
+            let (k, v) = row?;
+            let name = String::from_utf8(k[prefix.len()..].to_vec())
+                .map_err(|_| StoreError::Corrupt("witness name is not UTF-8".into()))?;
+            let line = String::from_utf8(v.to_vec())
+                .map_err(|_| StoreError::Corrupt("cosignature is not UTF-8".into()))?;
+            out.push((name, line));
+        }
+        Ok(out)
+    }
+
+    /// Sizes that have stored cosignatures, newest first.
+    pub fn cosigned_sizes(&self) -> impl Iterator<Item = Result<u64, StoreError>> + '_ {
+        let mut last = None;
+        self.db
+            .scan_prefix([COSIGNATURE])
+            .rev()
+            .filter_map(move |row| {
+                let size = row
+                    .map_err(StoreError::from)
+                    .and_then(|(k, _)| decode_u64(k.get(1..9).unwrap_or_default()));
+                match size {
+                    Ok(s) if last == Some(s) => None,
+                    Ok(s) => {
+                        last = Some(s);
+                        Some(Ok(s))
+                    }
+                    Err(e) => Some(Err(e)),
+                }
+            })
     }
 
     /// Durably stores a checkpoint on its own (used for the empty tree at first start).

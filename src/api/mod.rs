@@ -31,6 +31,11 @@ pub struct AppState {
     pub log_vkey: String,
     pub sequencer: Sequencer,
     pub checkpoint: watch::Receiver<Arc<SignedCheckpoint>>,
+    /// The newest checkpoint meeting the witness policy, with its cosignatures
+    /// (the log's own checkpoint channel when no witnesses are configured).
+    pub witnessed: watch::Receiver<Arc<SignedCheckpoint>>,
+    /// How long `?wait=witnessed` waits.
+    pub witness_wait: Duration,
     pub tenants: TenantKeys,
     pub admin_token: String,
     pub metrics: Arc<Metrics>,
@@ -41,6 +46,11 @@ impl AppState {
     pub fn latest(&self) -> Arc<SignedCheckpoint> {
         self.checkpoint.borrow().clone()
     }
+
+    /// The checkpoint the log serves: the newest one meeting the witness policy.
+    pub fn served(&self) -> Arc<SignedCheckpoint> {
+        self.witnessed.borrow().clone()
+    }
 }
 
 /// Every (method, path) the server routes, in axum path syntax (which is also OpenAPI's).
@@ -48,6 +58,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/checkpoint"),
     ("POST", "/v1/roots"),
     ("GET", "/v1/roots/{tenant}/{date}"),
+    ("GET", "/v1/roots/{tenant}/{date}/proof"),
     ("GET", "/v1/log/{date}"),
     ("GET", "/v1/entries/{index}"),
     ("GET", "/v1/proof/inclusion"),
@@ -69,6 +80,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/checkpoint", get(checkpoint))
         .route("/v1/roots", post(roots::submit))
         .route("/v1/roots/{tenant}/{date}", get(roots::show))
+        .route("/v1/roots/{tenant}/{date}/proof", get(roots::proof_file))
         .route("/v1/log/{date}", get(roots::by_date))
         .route("/v1/entries/{index}", get(roots::entry))
         .route("/v1/proof/inclusion", get(proofs::inclusion))
@@ -114,15 +126,17 @@ async fn wrong_method() -> ApiError {
     )
 }
 
-/// `GET /checkpoint`: the latest checkpoint as a signed note.
+/// `GET /checkpoint`: the newest checkpoint meeting the witness policy, as a
+/// signed note with the log's signature and every cosignature collected
+/// (without witnesses: the newest log-signed checkpoint).
 async fn checkpoint(State(state): State<Arc<AppState>>) -> Response {
-    let latest = state.latest();
+    let served = state.served();
     (
         [
             (header::CONTENT_TYPE, "text/plain; charset=utf-8"),
             (header::CACHE_CONTROL, "no-cache"),
         ],
-        latest.note.clone(),
+        served.note.clone(),
     )
         .into_response()
 }
@@ -139,6 +153,7 @@ async fn healthz(State(state): State<Arc<AppState>>) -> Response {
         "status": if healthy { "ok" } else { "sequencer_stopped" },
         "origin": state.origin,
         "tree_size": latest.size,
+        "witnessed_size": state.served().size,
         "queued": state.sequencer.queued(),
     });
     (status, Json(body)).into_response()

@@ -4,8 +4,10 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
-use axum::extract::{Path, State};
+use std::collections::HashMap;
+
+use axum::extract::rejection::{BytesRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -72,12 +74,49 @@ fn check_content_type(headers: &HeaderMap) -> Result<(), ApiError> {
     }
 }
 
-/// `POST /v1/roots`: checks a statement, queues it, and answers once it is durable.
+/// Whether the submitter asked to wait for a witnessed checkpoint.
+fn wants_witnessed(
+    query: Result<Query<HashMap<String, String>>, QueryRejection>,
+) -> Result<bool, ApiError> {
+    let Query(params) = query.map_err(|e| ApiError::bad_request("bad_query", e.body_text()))?;
+    match params.get("wait").map(String::as_str) {
+        None => Ok(false),
+        Some("witnessed") => Ok(true),
+        Some(other) => Err(ApiError::bad_request(
+            "bad_query",
+            format!("wait={other:?}: the only accepted value is wait=witnessed"),
+        )),
+    }
+}
+
+/// Waits until a checkpoint meeting the witness policy covers `index`.
+async fn witnessed_covering(
+    state: &AppState,
+    index: u64,
+    leaf: &str,
+) -> Result<Arc<SignedCheckpoint>, ApiError> {
+    let mut rx = state.witnessed.clone();
+    let waited = tokio::time::timeout(state.witness_wait, rx.wait_for(|cp| cp.size > index)).await;
+    match waited {
+        Ok(Ok(cp)) => Ok(cp.clone()),
+        _ => Err(ApiError::unavailable(
+            "not_witnessed_yet",
+            format!("the entry is durably sequenced at index {index}, but no checkpoint meeting the witness policy covers it yet; fetch GET /v1/roots/{{tenant}}/{{date}}/proof later"),
+            5,
+        )
+        .with_details(json!({ "index": index, "leaf_hash": leaf }))),
+    }
+}
+
+/// `POST /v1/roots`: checks a statement, queues it, and answers once it is durable
+/// (with `?wait=witnessed`, once a witnessed checkpoint covers it).
 pub async fn submit(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
+    query: Result<Query<HashMap<String, String>>, QueryRejection>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
+    let wait = wants_witnessed(query)?;
     check_content_type(&headers)?;
     let body = body.map_err(|e| {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
@@ -128,28 +167,20 @@ pub async fn submit(
             ))
         }
     };
-    match outcome {
+    let (status, index, checkpoint) = match outcome {
         Outcome::Appended { index, checkpoint } => {
             state
                 .metrics
                 .submissions_appended
                 .fetch_add(1, Ordering::Relaxed);
-            Ok((
-                StatusCode::CREATED,
-                Json(prove(&state, index, &checkpoint, None)?),
-            )
-                .into_response())
+            (StatusCode::CREATED, index, checkpoint)
         }
         Outcome::Existing { index, checkpoint } => {
             state
                 .metrics
                 .submissions_existing
                 .fetch_add(1, Ordering::Relaxed);
-            Ok((
-                StatusCode::OK,
-                Json(prove(&state, index, &checkpoint, None)?),
-            )
-                .into_response())
+            (StatusCode::OK, index, checkpoint)
         }
         Outcome::Conflict {
             index,
@@ -160,9 +191,15 @@ pub async fn submit(
                 .submissions_conflict
                 .fetch_add(1, Ordering::Relaxed);
             let existing = json!({ "index": index, "statement": String::from_utf8_lossy(&existing), "leaf_hash": encode_b64(&leaf_hash(&existing)) });
-            Err(ApiError::new(StatusCode::CONFLICT, "conflict", format!("tenant {} already has a different statement for {} at index {index}; a day's root cannot be replaced", statement.tenant, statement.date_string())).with_details(json!({ "existing": existing })))
+            return Err(ApiError::new(StatusCode::CONFLICT, "conflict", format!("tenant {} already has a different statement for {} at index {index}; a day's root cannot be replaced", statement.tenant, statement.date_string())).with_details(json!({ "existing": existing })));
         }
-    }
+    };
+    let checkpoint = if wait {
+        witnessed_covering(&state, index, &encode_b64(&leaf_hash(&body))).await?
+    } else {
+        checkpoint
+    };
+    Ok((status, Json(prove(&state, index, &checkpoint, None)?)).into_response())
 }
 
 fn parse_tenant_date(tenant: &str, date: &str) -> Result<String, ApiError> {
@@ -211,6 +248,45 @@ pub async fn show(
         })?;
     let statement = leaf_text(&state, index)?;
     Ok(Json(prove(&state, index, &checkpoint, Some(statement))?))
+}
+
+/// `GET /v1/roots/{tenant}/{date}/proof`: a c2sp.org/tlog-proof@v1 file for the
+/// entry against the newest checkpoint that meets the witness policy.
+pub async fn proof_file(
+    State(state): State<Arc<AppState>>,
+    Path((tenant, date)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let date = parse_tenant_date(&tenant, &date)?;
+    let index = state
+        .store
+        .index_of(&tenant, &date)?
+        .filter(|&i| i < state.latest().size)
+        .ok_or_else(|| {
+            ApiError::not_found(format!(
+                "tenant {tenant:?} has no statement for {date} in the log"
+            ))
+        })?;
+    let served = state.served();
+    if index >= served.size {
+        return Err(ApiError::unavailable("not_witnessed_yet", format!("entry {index} is sequenced but no checkpoint meeting the witness policy covers it yet (witnessed size {}); retry shortly", served.size), 5));
+    }
+    let plan = crate::merkle::inclusion_plan(index, served.size)
+        .map_err(|e| ApiError::bad_request("index_out_of_range", e.to_string()))?;
+    let hashes = state.store.read_nodes(&plan.nodes)?;
+    let inclusion_proof = plan
+        .assemble(&hashes)
+        .map_err(|e| ApiError::from(crate::storage::StoreError::Corrupt(e.to_string())))?;
+    let file = crate::tlogproof::TlogProof {
+        extra: None,
+        index,
+        inclusion_proof,
+        checkpoint: served.note.clone(),
+    };
+    Ok((
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        file.to_text(),
+    )
+        .into_response())
 }
 
 /// `GET /v1/log/{date}`: every root published for that date.

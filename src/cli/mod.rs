@@ -15,8 +15,11 @@ use rootlog::note::{decode_hash_b64, encode_b64, parse_decimal_u64, Note, Signer
 use rootlog::sequencer::BatchConfig;
 use rootlog::server::{self, ServeConfig};
 use rootlog::statement::{parse_date, ChainHead, Statement};
+use rootlog::tlogproof::TlogProof;
+use rootlog::verify::{verify_statement, Trust};
+use rootlog::witnessing::{WitnessPolicy, WitnessSpec};
 
-use crate::{ServeArgs, StatementArgs, SubmitArgs};
+use crate::{ServeArgs, StatementArgs, SubmitArgs, VerifyArgs};
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
@@ -25,16 +28,105 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .context("cannot start the async runtime")
 }
 
+/// Settings a `--config` TOML file may hold; flags override them.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConfigFile {
+    data: Option<PathBuf>,
+    listen: Option<std::net::SocketAddr>,
+    origin: Option<String>,
+    max_batch: Option<usize>,
+    batch_wait_ms: Option<u64>,
+    queue: Option<usize>,
+    #[serde(default)]
+    witness: Vec<WitnessEntry>,
+    witness_quorum: Option<usize>,
+    #[serde(default, with = "humantime_serde_opt")]
+    witness_interval: Option<Duration>,
+    #[serde(default, with = "humantime_serde_opt")]
+    witness_timeout: Option<Duration>,
+    #[serde(default, with = "humantime_serde_opt")]
+    witness_wait: Option<Duration>,
+}
+
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WitnessEntry {
+    vkey: String,
+    url: String,
+}
+
+/// Durations in the config file are humantime strings ("1s", "500ms").
+mod humantime_serde_opt {
+    use serde::Deserialize;
+    use std::time::Duration;
+
+    pub fn deserialize<'de, D: serde::Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<Duration>, D::Error> {
+        let text: Option<String> = Option::deserialize(d)?;
+        text.map(|t| humantime::parse_duration(&t).map_err(serde::de::Error::custom))
+            .transpose()
+    }
+}
+
 pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let file: ConfigFile = match &args.config {
+        Some(path) => toml::from_str(
+            &fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?,
+        )
+        .with_context(|| format!("{} is not a valid rootlog config", path.display()))?,
+        None => ConfigFile::default(),
+    };
+    let mut witnesses = Vec::new();
+    for w in &file.witness {
+        witnesses.push(
+            format!("{}@{}", w.vkey, w.url)
+                .parse::<WitnessSpec>()
+                .map_err(|e| anyhow::anyhow!("config witness: {e}"))?,
+        );
+    }
+    for w in &args.witnesses {
+        witnesses.push(
+            w.parse::<WitnessSpec>()
+                .map_err(|e| anyhow::anyhow!("--witness: {e}"))?,
+        );
+    }
+    let quorum = args
+        .witness_quorum
+        .or(file.witness_quorum)
+        .unwrap_or(witnesses.len());
     let config = ServeConfig {
-        data: args.data,
-        listen: args.listen,
-        origin: args.origin,
+        data: args
+            .data
+            .or(file.data)
+            .unwrap_or_else(|| PathBuf::from("rootlog-data")),
+        listen: args
+            .listen
+            .or(file.listen)
+            .unwrap_or_else(|| std::net::SocketAddr::from(([127, 0, 0, 1], 8080))),
+        origin: args.origin.or(file.origin),
         batch: BatchConfig {
-            max_batch: args.max_batch.max(1),
-            max_wait: Duration::from_millis(args.batch_wait_ms),
-            queue_capacity: args.queue.max(1),
+            max_batch: args.max_batch.or(file.max_batch).unwrap_or(4096).max(1),
+            max_wait: Duration::from_millis(args.batch_wait_ms.or(file.batch_wait_ms).unwrap_or(0)),
+            queue_capacity: args.queue.or(file.queue).unwrap_or(65536).max(1),
         },
+        witnessing: WitnessPolicy {
+            witnesses,
+            quorum,
+            interval: args
+                .witness_interval
+                .or(file.witness_interval)
+                .unwrap_or(Duration::from_secs(1)),
+            timeout: args
+                .witness_timeout
+                .or(file.witness_timeout)
+                .unwrap_or(Duration::from_secs(5)),
+        },
+        witness_wait: args
+            .witness_wait
+            .or(file.witness_wait)
+            .unwrap_or(Duration::from_secs(10)),
     };
     runtime()?.block_on(server::serve(config))?;
     Ok(ExitCode::SUCCESS)
@@ -206,6 +298,117 @@ pub fn submit(args: SubmitArgs) -> anyhow::Result<ExitCode> {
     );
     println!("{}", serde_json::to_string_pretty(&entry)?);
     Ok(ExitCode::SUCCESS)
+}
+
+/// Exit code 2: the command cannot even be attempted (unreadable file, malformed key).
+fn usage(message: String) -> anyhow::Result<ExitCode> {
+    eprintln!("rootlog verify: {message}");
+    Ok(ExitCode::from(2))
+}
+
+pub fn verify(args: &VerifyArgs) -> anyhow::Result<ExitCode> {
+    let statement = match fs::read(&args.statement) {
+        Ok(b) => b,
+        Err(e) => return usage(format!("cannot read {}: {e}", args.statement.display())),
+    };
+    let proof_bytes = match fs::read(&args.proof) {
+        Ok(b) => b,
+        Err(e) => return usage(format!("cannot read {}: {e}", args.proof.display())),
+    };
+    let key = |what: &str, value: &str, cosig: bool| -> Result<Verifier, String> {
+        let text = value_or_file(value).map_err(|e| format!("{what}: {e:#}"))?;
+        let parsed = if cosig {
+            Verifier::cosignature_from_vkey(&text)
+        } else {
+            Verifier::from_vkey(&text)
+        };
+        parsed.map_err(|e| format!("{what} {text:?}: {e}"))
+    };
+    let log_key = match key("--log-key", &args.log_key, false) {
+        Ok(k) => k,
+        Err(e) => return usage(e),
+    };
+    let mut witnesses = Vec::new();
+    for w in &args.witnesses {
+        match key("--witness", w, true) {
+            Ok(k) => witnesses.push(k),
+            Err(e) => return usage(e),
+        }
+    }
+    let tenant_key = match args
+        .tenant_key
+        .as_deref()
+        .map(|t| key("--tenant-key", t, false))
+        .transpose()
+    {
+        Ok(k) => k,
+        Err(e) => return usage(e),
+    };
+    let quorum = args.quorum.unwrap_or(witnesses.len());
+    if quorum > witnesses.len() {
+        return usage(format!(
+            "--quorum {quorum} is more than the {} --witness keys given",
+            witnesses.len()
+        ));
+    }
+    let proof = match TlogProof::parse(&proof_bytes) {
+        Ok(p) => p,
+        Err(e) => {
+            println!("NOT VERIFIED: the proof file {}: {e}", args.proof.display());
+            return Ok(ExitCode::from(1));
+        }
+    };
+    let trust = Trust {
+        log_key: &log_key,
+        origin: args.origin.as_deref(),
+        witnesses: &witnesses,
+        quorum,
+        tenant_key: tenant_key.as_ref(),
+    };
+    match verify_statement(&statement, &proof, &trust) {
+        Ok(v) => {
+            let s = &v.statement;
+            println!(
+                "statement: tenant {}, date {}, {} records, root {}",
+                s.tenant,
+                s.date_string(),
+                s.records,
+                encode_b64(&s.root)
+            );
+            if v.tenant_signature_checked {
+                println!(
+                    "  signed by the tenant key {}",
+                    tenant_key.as_ref().map(|k| k.vkey()).unwrap_or_default()
+                );
+            } else {
+                println!("  tenant signature not checked (give --tenant-key to check it)");
+            }
+            println!(
+                "  included at index {} of the log {} (tree size {}, root {})",
+                v.index,
+                v.checkpoint.origin,
+                v.checkpoint.size,
+                encode_b64(&v.checkpoint.root)
+            );
+            println!("  checkpoint signed by the log key {}", log_key.vkey());
+            if witnesses.is_empty() {
+                println!("  no witnesses required");
+            } else {
+                println!(
+                    "  cosigned by {} of {} trusted witnesses ({}); quorum {quorum} met",
+                    v.cosigners.len(),
+                    witnesses.len(),
+                    v.cosigners.join(", ")
+                );
+            }
+            println!("VERIFIED");
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => {
+            println!("NOT VERIFIED: {e}");
+            Ok(ExitCode::from(1))
+        }
+    }
 }
 
 /// Parses one record hash: 64 hex digits or base64 of 32 bytes.

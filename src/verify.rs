@@ -1,0 +1,140 @@
+//! Offline verification of a daily-root statement with its tlog-proof file:
+//! what an auditor runs years later, trusting only keys.
+//!
+//! Order of checks: the statement parses (and, given the tenant's key, its
+//! signature verifies); the checkpoint carries a valid log signature and the
+//! expected origin; enough of the trusted witnesses cosigned it; the
+//! statement's leaf hash is included at the stated index under its root.
+//! Pure logic: the caller reads the files.
+
+use crate::merkle::{leaf_hash, verify_inclusion};
+use crate::note::{open, Checkpoint, Note, Verifier};
+use crate::statement::{parse_submission, verify_tenant_signatures, Statement};
+use crate::tlogproof::TlogProof;
+
+/// What to check a statement and proof against.
+pub struct Trust<'a> {
+    pub log_key: &'a Verifier,
+    /// The log's origin; defaults to the log key's name (rootlog names its key after its origin).
+    pub origin: Option<&'a str>,
+    /// Trusted witnesses' cosignature verifiers.
+    pub witnesses: &'a [Verifier],
+    /// Distinct trusted witnesses that must have cosigned.
+    pub quorum: usize,
+    /// The tenant's key, to check the statement's signature too.
+    pub tenant_key: Option<&'a Verifier>,
+}
+
+/// Everything that was verified.
+#[derive(Debug, Clone)]
+pub struct Verified {
+    pub statement: Statement,
+    pub index: u64,
+    pub checkpoint: Checkpoint,
+    /// Names of the trusted witnesses whose cosignatures verified.
+    pub cosigners: Vec<String>,
+    pub tenant_signature_checked: bool,
+}
+
+/// What failed, in words an auditor can act on.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum VerifyFailure {
+    #[error("the statement is not a valid daily-root statement: {0}")]
+    Statement(String),
+    #[error("the statement's signature does not verify with the tenant key: {0}")]
+    TenantSignature(String),
+    #[error("the checkpoint is not signed by the log key: {0}")]
+    LogSignature(String),
+    #[error("the checkpoint is for origin {found:?}, not {expected:?}")]
+    Origin { expected: String, found: String },
+    #[error("the cosignature of witness {0} does not verify")]
+    Cosignature(String),
+    #[error(
+        "witness quorum not met: {got} of the trusted witnesses cosigned ({names}), {need} needed"
+    )]
+    Quorum {
+        got: usize,
+        need: usize,
+        names: String,
+    },
+    #[error(
+        "the statement is not included at index {index} in the checkpoint of size {size}: {reason}"
+    )]
+    Inclusion {
+        index: u64,
+        size: u64,
+        reason: String,
+    },
+}
+
+/// Verifies `statement` (the exact note bytes) with `proof` under `trust`.
+pub fn verify_statement(
+    statement: &[u8],
+    proof: &TlogProof,
+    trust: &Trust<'_>,
+) -> Result<Verified, VerifyFailure> {
+    let (note, parsed) =
+        parse_submission(statement).map_err(|e| VerifyFailure::Statement(e.to_string()))?;
+    if let Some(key) = trust.tenant_key {
+        verify_tenant_signatures(&note, &parsed.tenant, std::slice::from_ref(key))
+            .map_err(|e| VerifyFailure::TenantSignature(e.to_string()))?;
+    }
+
+    let cp_note = Note::parse(proof.checkpoint.as_bytes())
+        .map_err(|e| VerifyFailure::LogSignature(e.to_string()))?;
+    open(&cp_note, std::slice::from_ref(trust.log_key))
+        .map_err(|e| VerifyFailure::LogSignature(e.to_string()))?;
+    let checkpoint =
+        Checkpoint::parse(&cp_note.text).map_err(|e| VerifyFailure::LogSignature(e.to_string()))?;
+    let expected = trust.origin.unwrap_or(trust.log_key.name());
+    if checkpoint.origin != expected {
+        return Err(VerifyFailure::Origin {
+            expected: expected.to_string(),
+            found: checkpoint.origin,
+        });
+    }
+
+    let mut cosigners = Vec::new();
+    for witness in trust.witnesses {
+        let Some(sig) = cp_note.signatures.iter().find(|s| witness.matches(s)) else {
+            continue;
+        };
+        if !witness.verify(cp_note.text.as_bytes(), &sig.signature) {
+            return Err(VerifyFailure::Cosignature(witness.name().to_string()));
+        }
+        if !cosigners.iter().any(|n| n == witness.name()) {
+            cosigners.push(witness.name().to_string());
+        }
+    }
+    if cosigners.len() < trust.quorum {
+        return Err(VerifyFailure::Quorum {
+            got: cosigners.len(),
+            need: trust.quorum,
+            names: if cosigners.is_empty() {
+                "none".into()
+            } else {
+                cosigners.join(", ")
+            },
+        });
+    }
+
+    verify_inclusion(
+        proof.index,
+        checkpoint.size,
+        &leaf_hash(statement),
+        &proof.inclusion_proof,
+        &checkpoint.root,
+    )
+    .map_err(|e| VerifyFailure::Inclusion {
+        index: proof.index,
+        size: checkpoint.size,
+        reason: e.to_string(),
+    })?;
+    Ok(Verified {
+        statement: parsed,
+        index: proof.index,
+        checkpoint,
+        cosigners,
+        tenant_signature_checked: trust.tenant_key.is_some(),
+    })
+}

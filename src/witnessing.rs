@@ -1,0 +1,404 @@
+//! The log's side of witnessing (c2sp.org/tlog-witness v1.0.0): push each new
+//! checkpoint to the configured witnesses, keep their verified cosignatures
+//! durably, and publish the newest checkpoint that meets the K-of-N policy.
+//!
+//! Each witness's tree size is learned, never assumed: the first request (and
+//! the first after a restart) says `old 0`; a witness that has seen the log
+//! answers 409 with its size, and the request is rebuilt with a consistency
+//! proof from that size. A cosignature is kept only if it verifies with the
+//! configured witness key over the exact checkpoint text that was sent.
+//!
+//! Policy: a checkpoint is *witnessed* when at least `quorum` distinct
+//! configured witnesses cosigned that very checkpoint. `GET /checkpoint`
+//! serves the newest witnessed checkpoint with every cosignature collected.
+
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::watch;
+
+use crate::merkle::consistency_plan;
+use crate::note::{encode_b64, Checkpoint, NoteSignature, Verifier};
+use crate::sequencer::SignedCheckpoint;
+use crate::storage::{Store, StoreError};
+
+/// Content type of a witness's 409 body that states its size.
+pub const SIZE_CONTENT_TYPE: &str = "text/x.tlog.size";
+
+/// One configured witness: `<vkey>@<url>`, where the vkey is the witness's
+/// published key (type 0x01 or 0x04) and the URL its submission prefix.
+#[derive(Debug, Clone)]
+pub struct WitnessSpec {
+    pub verifier: Verifier,
+    pub url: String,
+}
+
+impl FromStr for WitnessSpec {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        // A vkey's last field is base64, which never contains '@'; the URL starts after the first '@' past the last '+'.
+        let last_plus = s
+            .rfind('+')
+            .ok_or_else(|| format!("{s:?}: expected <witness vkey>@<url>"))?;
+        let at = s[last_plus..]
+            .find('@')
+            .map(|i| last_plus + i)
+            .ok_or_else(|| format!("{s:?}: expected <witness vkey>@<url>"))?;
+        let (vkey, url) = (&s[..at], &s[at + 1..]);
+        let verifier = Verifier::cosignature_from_vkey(vkey)
+            .map_err(|e| format!("witness vkey {vkey:?}: {e}"))?;
+        if !(url.starts_with("http://") || url.starts_with("https://")) {
+            return Err(format!(
+                "witness URL {url:?} must start with http:// or https://"
+            ));
+        }
+        Ok(WitnessSpec {
+            verifier,
+            url: url.trim_end_matches('/').to_string(),
+        })
+    }
+}
+
+/// Witnessing settings.
+#[derive(Debug, Clone)]
+pub struct WitnessPolicy {
+    pub witnesses: Vec<WitnessSpec>,
+    /// Distinct witnesses that must cosign a checkpoint for it to count.
+    pub quorum: usize,
+    /// The least time between two rounds of pushing.
+    pub interval: Duration,
+    /// Per-request timeout.
+    pub timeout: Duration,
+}
+
+impl WitnessPolicy {
+    /// Checks the policy can ever be met.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.witnesses.is_empty() {
+            return if self.quorum == 0 {
+                Ok(())
+            } else {
+                Err("--witness-quorum needs at least that many --witness".into())
+            };
+        }
+        if self.quorum == 0 || self.quorum > self.witnesses.len() {
+            return Err(format!(
+                "--witness-quorum must be between 1 and the number of witnesses ({})",
+                self.witnesses.len()
+            ));
+        }
+        let mut names: Vec<&str> = self.witnesses.iter().map(|w| w.verifier.name()).collect();
+        names.sort();
+        names.dedup();
+        if names.len() != self.witnesses.len() {
+            return Err("two --witness entries have the same witness name; each witness must have its own key".into());
+        }
+        Ok(())
+    }
+}
+
+/// Appends cosignature lines to a log-signed checkpoint note.
+fn with_cosignatures(checkpoint: &SignedCheckpoint, lines: &[String]) -> SignedCheckpoint {
+    let mut note = checkpoint.note.clone();
+    for line in lines {
+        note.push_str(line);
+    }
+    SignedCheckpoint {
+        size: checkpoint.size,
+        root: checkpoint.root,
+        note,
+    }
+}
+
+/// The checkpoint text (the signed part of the note).
+fn checkpoint_text(note: &str) -> &str {
+    match note.rfind("\n\n") {
+        Some(split) => &note[..split + 1],
+        None => note,
+    }
+}
+
+/// The verified cosignature lines among `stored`, one per configured witness.
+fn verified_lines(policy: &WitnessPolicy, text: &str, stored: &[(String, String)]) -> Vec<String> {
+    let mut lines = Vec::new();
+    for w in &policy.witnesses {
+        let found = stored.iter().find(|(name, line)| {
+            name == w.verifier.name()
+                && NoteSignature::parse_line(line.trim_end_matches('\n')).is_ok_and(|sig| {
+                    w.verifier.matches(&sig) && w.verifier.verify(text.as_bytes(), &sig.signature)
+                })
+        });
+        if let Some((_, line)) = found {
+            lines.push(line.clone());
+        }
+    }
+    lines
+}
+
+/// The newest stored checkpoint that meets the policy, if any.
+pub fn load_witnessed(
+    store: &Store,
+    policy: &WitnessPolicy,
+) -> Result<Option<SignedCheckpoint>, StoreError> {
+    for size in store.cosigned_sizes().take(64) {
+        let size = size?;
+        let Some(note) = store.checkpoint(size)? else {
+            continue;
+        };
+        let note = String::from_utf8(note)
+            .map_err(|_| StoreError::Corrupt("checkpoint is not UTF-8".into()))?;
+        let text = checkpoint_text(&note);
+        let lines = verified_lines(policy, text, &store.cosignatures(size)?);
+        if lines.len() >= policy.quorum {
+            let root = Checkpoint::parse(text)
+                .map_err(|e| StoreError::Corrupt(format!("stored checkpoint {size}: {e}")))?
+                .root;
+            return Ok(Some(with_cosignatures(
+                &SignedCheckpoint { size, root, note },
+                &lines,
+            )));
+        }
+    }
+    Ok(None)
+}
+
+/// What one push to one witness came to.
+enum PushResult {
+    Cosigned(String),
+    /// The witness holds another size; retry from it.
+    Size(u64),
+    Failed(String),
+}
+
+struct WitnessClient {
+    spec: WitnessSpec,
+    /// The size this witness last confirmed; None until learned.
+    size: Option<u64>,
+}
+
+/// Builds the add-checkpoint request body.
+fn request_body(
+    store: &Store,
+    old: u64,
+    checkpoint: &SignedCheckpoint,
+) -> Result<String, StoreError> {
+    let mut body = format!("old {old}\n");
+    if old > 0 && old < checkpoint.size {
+        let plan = consistency_plan(old, checkpoint.size)
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let proof = plan
+            .assemble(&store.read_nodes(&plan.nodes)?)
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        for hash in proof {
+            body.push_str(&encode_b64(&hash));
+            body.push('\n');
+        }
+    }
+    body.push('\n');
+    body.push_str(&checkpoint.note);
+    Ok(body)
+}
+
+async fn push_once(
+    http: &reqwest::Client,
+    store: &Store,
+    witness: &WitnessSpec,
+    old: u64,
+    checkpoint: &SignedCheckpoint,
+) -> PushResult {
+    let body = match request_body(store, old, checkpoint) {
+        Ok(body) => body,
+        Err(e) => return PushResult::Failed(e.to_string()),
+    };
+    let response = match http
+        .post(format!("{}/add-checkpoint", witness.url))
+        .body(body)
+        .send()
+        .await
+    {
+        Ok(r) => r,
+        Err(e) => return PushResult::Failed(format!("unreachable: {e}")),
+    };
+    let status = response.status().as_u16();
+    let is_size = response
+        .headers()
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with(SIZE_CONTENT_TYPE));
+    let text = match response.text().await {
+        Ok(t) => t,
+        Err(e) => return PushResult::Failed(format!("reading the answer: {e}")),
+    };
+    match status {
+        200 => {
+            let cp_text = checkpoint_text(&checkpoint.note);
+            for line in text.lines() {
+                if let Ok(sig) = NoteSignature::parse_line(line) {
+                    if witness.verifier.matches(&sig)
+                        && witness.verifier.verify(cp_text.as_bytes(), &sig.signature)
+                    {
+                        return PushResult::Cosigned(format!("{line}\n"));
+                    }
+                }
+            }
+            PushResult::Failed(
+                "200 without a cosignature that verifies with the configured key".into(),
+            )
+        }
+        409 if is_size => match crate::note::parse_decimal_u64(text.trim_end_matches('\n')) {
+            Some(size) => PushResult::Size(size),
+            None => PushResult::Failed(format!("409 with an unreadable size {text:?}")),
+        },
+        _ => PushResult::Failed(format!("{status}: {}", text.trim())),
+    }
+}
+
+/// Pushes `checkpoint` to one witness, learning its size from a 409 at most twice.
+async fn push(
+    http: &reqwest::Client,
+    store: &Store,
+    client: &mut WitnessClient,
+    checkpoint: &SignedCheckpoint,
+) -> Result<String, String> {
+    let mut old = client.size.unwrap_or(0);
+    for _ in 0..3 {
+        match push_once(http, store, &client.spec, old, checkpoint).await {
+            PushResult::Cosigned(line) => {
+                client.size = Some(checkpoint.size);
+                return Ok(line);
+            }
+            PushResult::Size(size) if size <= checkpoint.size && size != old => {
+                client.size = Some(size);
+                old = size;
+            }
+            PushResult::Size(size) => {
+                client.size = None;
+                return Err(format!("witness holds size {size}, which this log cannot extend to {} (is it a different log with the same origin?)", checkpoint.size));
+            }
+            PushResult::Failed(reason) => {
+                client.size = None;
+                return Err(reason);
+            }
+        }
+    }
+    Err("the witness's size kept changing".into())
+}
+
+/// Runs the witnessing loop until `latest` closes.
+pub async fn run(
+    store: Store,
+    policy: WitnessPolicy,
+    mut latest: watch::Receiver<Arc<SignedCheckpoint>>,
+    witnessed: watch::Sender<Arc<SignedCheckpoint>>,
+) {
+    let http = match reqwest::Client::builder().timeout(policy.timeout).build() {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot build the witness HTTP client; witnessing is off");
+            return;
+        }
+    };
+    let mut clients: Vec<WitnessClient> = policy
+        .witnesses
+        .iter()
+        .map(|spec| WitnessClient {
+            spec: spec.clone(),
+            size: None,
+        })
+        .collect();
+    loop {
+        let checkpoint = latest.borrow_and_update().clone();
+        let behind: Vec<usize> = (0..clients.len())
+            .filter(|&i| clients[i].size != Some(checkpoint.size))
+            .collect();
+        if checkpoint.size > 0 && !behind.is_empty() {
+            round(
+                &http,
+                &store,
+                &policy,
+                &mut clients,
+                &checkpoint,
+                &witnessed,
+            )
+            .await;
+        }
+        // At most one round per interval; when every witness holds this
+        // checkpoint, sleep until the log signs a new one.
+        tokio::time::sleep(policy.interval).await;
+        let all_current =
+            checkpoint.size == 0 || clients.iter().all(|c| c.size == Some(checkpoint.size));
+        if all_current && latest.changed().await.is_err() {
+            return;
+        }
+    }
+}
+
+/// One round: push to every witness that has not cosigned `checkpoint`, concurrently.
+async fn round(
+    http: &reqwest::Client,
+    store: &Store,
+    policy: &WitnessPolicy,
+    clients: &mut [WitnessClient],
+    checkpoint: &SignedCheckpoint,
+    witnessed: &watch::Sender<Arc<SignedCheckpoint>>,
+) {
+    let pushes = clients
+        .iter_mut()
+        .filter(|c| c.size != Some(checkpoint.size))
+        .map(|client| async move {
+            let name = client.spec.verifier.name().to_string();
+            (name, push(http, store, client, checkpoint).await)
+        });
+    let results = futures_util::future::join_all(pushes).await;
+    let mut stored_any = false;
+    for (name, result) in results {
+        match result {
+            Ok(line) => {
+                let store = store.clone();
+                let size = checkpoint.size;
+                let witness = name.clone();
+                let saved = tokio::task::spawn_blocking(move || {
+                    store.put_cosignature(size, &witness, &line)
+                })
+                .await;
+                match saved {
+                    Ok(Ok(())) => stored_any = true,
+                    _ => tracing::error!(witness = %name, size, "cannot store a cosignature"),
+                }
+            }
+            Err(reason) => {
+                tracing::warn!(witness = %name, size = checkpoint.size, %reason, "witness did not cosign")
+            }
+        }
+    }
+    if !stored_any {
+        return;
+    }
+    let lines = match store.cosignatures(checkpoint.size) {
+        Ok(stored) => verified_lines(policy, checkpoint_text(&checkpoint.note), &stored),
+        Err(e) => {
+            tracing::error!(error = %e, "cannot read cosignatures");
+            return;
+        }
+    };
+    if lines.len() < policy.quorum {
+        return;
+    }
+    let candidate = with_cosignatures(checkpoint, &lines);
+    // Newer, or the same checkpoint with more cosignatures.
+    let better = {
+        let current = witnessed.borrow();
+        current.size < candidate.size
+            || (current.size == candidate.size && current.note != candidate.note)
+    };
+    if better {
+        tracing::debug!(
+            size = candidate.size,
+            cosignatures = lines.len(),
+            "checkpoint witnessed"
+        );
+        witnessed.send_replace(Arc::new(candidate));
+    }
+}
