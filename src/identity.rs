@@ -51,6 +51,23 @@ pub fn write_private_file(path: &Path, contents: &[u8]) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Refuses a secret file that anyone but its owner may read or write: a log
+/// key or admin token readable by others is no longer a secret.
+pub fn check_private(path: &Path) -> anyhow::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = fs::metadata(path)
+            .with_context(|| format!("cannot read {}", path.display()))?
+            .permissions()
+            .mode();
+        if mode & 0o077 != 0 {
+            bail!("{} is accessible to other users (mode {:o}); it holds a secret: run `chmod 600 {}` and start again", path.display(), mode & 0o777, path.display());
+        }
+    }
+    Ok(())
+}
+
 fn key_path(data: &Path) -> PathBuf {
     data.join(KEY_FILE)
 }
@@ -58,6 +75,9 @@ fn key_path(data: &Path) -> PathBuf {
 /// Reads the log key without opening the database (so it works while a server runs).
 pub fn read_signer(data: &Path) -> anyhow::Result<Signer> {
     let path = key_path(data);
+    if path.exists() {
+        check_private(&path)?;
+    }
     let text = fs::read_to_string(&path).with_context(|| {
         format!(
             "cannot read the log key {} (is --data the log's data directory?)",
@@ -137,7 +157,8 @@ pub fn admin_token(data: &Path) -> anyhow::Result<(String, Option<PathBuf>)> {
             .map_err(|e| anyhow::anyhow!("no randomness for the admin token: {e}"))?;
         write_private_file(&path, format!("{}\n", hex::encode(bytes)).as_bytes())?;
     }
-    let token =
-        fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
+    let token = check_private(&path).and_then(|()| {
+        fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))
+    })?;
     Ok((token.trim().to_string(), Some(path)))
 }

@@ -274,3 +274,22 @@ fn origin_is_fixed_and_admin_token_is_generated() {
     drop(Server::start(&data, &["--origin", "log.example/a"]));
     drop(Server::start(&data, &[]));
 }
+
+#[cfg(unix)]
+#[test]
+fn secrets_readable_by_others_are_refused() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    drop(Server::start(&data, &[]));
+    let key = data.join("log.skey");
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let err = Server::try_start(&data, &[])
+        .err()
+        .expect("a world-readable key must be refused");
+    assert!(err.contains("chmod 600"), "{err}");
+    let out = rootlog(&["vkey", "--data", data.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+    drop(Server::start(&data, &[]));
+}

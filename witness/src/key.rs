@@ -20,6 +20,9 @@ fn key_path(data: &Path) -> PathBuf {
 /// Reads the witness key (only the key file, so it works while a server runs).
 pub fn read_key(data: &Path) -> anyhow::Result<Signer> {
     let path = key_path(data);
+    if path.exists() {
+        rootlog::identity::check_private(&path)?;
+    }
     let text = fs::read_to_string(&path).with_context(|| {
         format!(
             "cannot read the witness key {} (start `rootlog-witness serve --name NAME` once to create it)",
