@@ -16,7 +16,41 @@ use rootlog::merkle::verify_consistency;
 use rootlog::note::Checkpoint;
 use rootlog::statement::parse_submission;
 
-const CYCLES: u64 = 6;
+/// Kill cycles: `ROOTLOG_CRASH_CYCLES` (scripts/crash-test sets it), else a short run.
+fn cycles() -> u64 {
+    std::env::var("ROOTLOG_CRASH_CYCLES")
+        .ok()
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(6)
+}
+
+/// A small deterministic generator for kill moments; the seed is printed so a
+/// failing run can be repeated with `ROOTLOG_CRASH_SEED`.
+struct Moments(u64);
+
+impl Moments {
+    fn new() -> Self {
+        let seed = std::env::var("ROOTLOG_CRASH_SEED")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| {
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_nanos() as u64)
+                    .unwrap_or(1)
+            });
+        eprintln!("crash seed {seed} (set ROOTLOG_CRASH_SEED to repeat)");
+        Moments(seed | 1)
+    }
+
+    /// Milliseconds in [from, to).
+    fn next(&mut self, from: u64, to: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        from + self.0 % (to - from)
+    }
+}
 const CLIENTS: usize = 8;
 
 #[derive(Default, Clone)]
@@ -40,7 +74,8 @@ async fn acknowledged_entries_survive_sigkill() {
     let seen = Arc::new(Mutex::new(Seen::default()));
     let next = Arc::new(AtomicU64::new(0));
 
-    for cycle in 0..CYCLES {
+    let mut moments = Moments::new();
+    for _ in 0..cycles() {
         let client = server.client();
         let mut tasks = Vec::new();
         for _ in 0..CLIENTS {
@@ -69,9 +104,7 @@ async fn acknowledged_entries_survive_sigkill() {
                 }
             }));
         }
-        // Kill at a pseudo-random moment between 50 and 450 ms.
-        let delay = 50 + (cycle * 7919 + 131) % 400;
-        tokio::time::sleep(Duration::from_millis(delay)).await;
+        tokio::time::sleep(Duration::from_millis(moments.next(50, 450))).await;
         server.kill();
         for t in tasks {
             let _ = tokio::time::timeout(Duration::from_secs(30), t).await;
@@ -82,7 +115,8 @@ async fn acknowledged_entries_survive_sigkill() {
     }
     let seen = seen.lock().unwrap();
     eprintln!(
-        "{CYCLES} kills: {} acknowledged entries, {} checkpoints handed out, all intact",
+        "{} kills: {} acknowledged entries, {} checkpoints handed out, all intact",
+        cycles(),
         seen.acknowledged.len(),
         seen.checkpoints.len()
     );
