@@ -5,6 +5,7 @@
 //! keys, checkpoints, cosignatures), [`statement`] (the daily-root leaf).
 //! The log: [`storage`] (sled), [`sequencer`] (group commit), [`api`] (HTTP),
 //! [`server`] (start and stop), [`identity`] (keys and origin on disk).
+//! tlog-tiles: [`tiles`] (tile math, paths, entry bundles, a tile client).
 //! Users: [`client`] (HTTP client and offline proof checks).
 
 pub mod api;
@@ -17,3 +18,4 @@ pub mod sequencer;
 pub mod server;
 pub mod statement;
 pub mod storage;
+pub mod tiles;
