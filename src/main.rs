@@ -46,6 +46,15 @@ enum Command {
     Statement(StatementArgs),
     /// Sign (or read) a statement, submit it, and print the entry with its proof.
     Submit(SubmitArgs),
+    /// Write the log once as a static tlog-tiles mirror (stop the server first, or use serve --publish-dir).
+    Publish {
+        /// The log's data directory (sled locks it: the server must not be running).
+        #[arg(long, default_value = "rootlog-data", env = "ROOTLOG_DATA")]
+        data: PathBuf,
+        /// The mirror directory (checkpoint, tile/...), servable by any static web server.
+        #[arg(long)]
+        to: PathBuf,
+    },
     /// Compute the RFC 6962 root of a day's record hashes (one per line, hex or base64).
     Root {
         /// File with one 32-byte record hash per line; standard input if omitted.
@@ -73,6 +82,9 @@ pub struct ServeArgs {
     /// Most checked submissions that may wait for the sequencer (beyond it: 503 with Retry-After).
     #[arg(long, default_value_t = 65536)]
     pub queue: usize,
+    /// Keep a static tlog-tiles mirror (checkpoint, tile/...) of the log in this directory.
+    #[arg(long, env = "ROOTLOG_PUBLISH_DIR")]
+    pub publish_dir: Option<PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -176,6 +188,7 @@ fn main() -> ExitCode {
         Command::Statement(args) => cli::statement(&args),
         Command::Submit(args) => cli::submit(args),
         Command::Root { input } => cli::root(input),
+        Command::Publish { data, to } => cli::publish(&data, &to),
     };
     match result {
         Ok(code) => code,

@@ -21,6 +21,8 @@ pub struct ServeConfig {
     pub listen: SocketAddr,
     pub origin: Option<String>,
     pub batch: BatchConfig,
+    /// Where to keep a static tlog-tiles mirror of the log, if anywhere.
+    pub publish_dir: Option<PathBuf>,
 }
 
 /// Reads the newest stored checkpoint, or signs and stores one for the tree on
@@ -68,6 +70,10 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         admin_token,
         metrics,
     });
+
+    if let Some(dir) = config.publish_dir.clone() {
+        crate::publish::spawn(id.store.clone(), dir, state.checkpoint.clone())?;
+    }
 
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await

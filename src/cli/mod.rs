@@ -35,8 +35,18 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
             max_wait: Duration::from_millis(args.batch_wait_ms),
             queue_capacity: args.queue.max(1),
         },
+        publish_dir: args.publish_dir,
     };
     runtime()?.block_on(server::serve(config))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn publish(data: &Path, to: &Path) -> anyhow::Result<ExitCode> {
+    let size = rootlog::publish::publish_once(data, to)?;
+    eprintln!(
+        "published the checkpoint of size {size} and its tiles to {}",
+        to.display()
+    );
     Ok(ExitCode::SUCCESS)
 }
 
