@@ -11,6 +11,7 @@
 
 mod common;
 
+use std::io::Write;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -47,7 +48,12 @@ impl Nginx {
             if std::env::var_os("CI").is_some() {
                 panic!("{test}: nginx is not installed, and CI is set so this test must run: install it (apt-get install -y nginx)");
             }
-            eprintln!("\n######## SKIPPED {test}: nginx is not installed (apt-get install -y nginx); set CI=1 to make this a failure ########\n");
+            // Straight to the process's stderr: the test harness captures
+            // `eprintln!` of passing tests, and this must be seen.
+            let _ = writeln!(
+                std::io::stderr(),
+                "\n######## SKIPPED {test}: nginx is not installed (apt-get install -y nginx); set CI=1 to make this a failure ########\n"
+            );
         }
         found
     }

@@ -158,6 +158,16 @@ async fn check_edges(http: &Http, size: u64) {
     if let Some(&(tile, 256)) = tiles_for_size(size).first() {
         let (status, cache, body) = http.get(&tile_path(tile, 256)).await;
         assert_eq!((status, body.len()), (200, 8192));
+        let response = http
+            .http
+            .get(format!("{}/{}", http.base, tile_path(tile, 256)))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            response.headers()["content-type"],
+            "application/octet-stream"
+        );
         assert_eq!(
             cache.as_deref(),
             Some("public, max-age=31536000, immutable")
