@@ -54,16 +54,17 @@ impl Mirror {
     pub fn open(store: Store, dir: &Path) -> anyhow::Result<Self> {
         fs::create_dir_all(dir)
             .with_context(|| format!("cannot create the publish directory {}", dir.display()))?;
-        let mirror = Mirror {
-            store,
-            dir: dir.to_path_buf(),
-        };
+        // Absolute, so every file's ancestors up to it are real directories to fsync.
+        let dir = dir
+            .canonicalize()
+            .with_context(|| format!("cannot resolve {}", dir.display()))?;
+        let mirror = Mirror { store, dir };
         if let Some(published) = mirror.published()? {
             let origin = mirror.store.origin()?.unwrap_or_default();
             if published.origin != origin {
                 bail!(
                     "{} holds a checkpoint of the log {:?}, not of this log {origin:?}; use another directory",
-                    dir.display(),
+                    mirror.dir.display(),
                     published.origin
                 );
             }
@@ -75,7 +76,7 @@ impl Mirror {
             if ours.map(|c| c.root) != Some(published.root) {
                 bail!(
                     "{} holds a checkpoint of size {} that this log never signed (another copy of the log, or a data directory restored from an older backup?); use another directory",
-                    dir.display(),
+                    mirror.dir.display(),
                     published.size
                 );
             }
