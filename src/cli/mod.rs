@@ -38,6 +38,7 @@ struct ConfigFile {
     max_batch: Option<usize>,
     batch_wait_ms: Option<u64>,
     queue: Option<usize>,
+    publish_dir: Option<PathBuf>,
     #[serde(default)]
     witness: Vec<WitnessEntry>,
     witness_quorum: Option<usize>,
@@ -127,8 +128,18 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
             .witness_wait
             .or(file.witness_wait)
             .unwrap_or(Duration::from_secs(10)),
+        publish_dir: args.publish_dir.or(file.publish_dir),
     };
     runtime()?.block_on(server::serve(config))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn publish(data: &Path, to: &Path) -> anyhow::Result<ExitCode> {
+    let size = rootlog::publish::publish_once(data, to)?;
+    eprintln!(
+        "published the checkpoint of size {size} and its tiles to {}",
+        to.display()
+    );
     Ok(ExitCode::SUCCESS)
 }
 
