@@ -417,3 +417,104 @@ async fn three_witnesses_quorum_two() {
     let (_, text) = served(&server, &log_key).await;
     assert!(cosigners(&text, &witness_keys) >= 2);
 }
+
+/// The witness's watch mode against a real rootlog log: it polls the log's
+/// checkpoint, builds consistency proofs from the log's tiles, and cosigns.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn witness_watches_a_rootlog_log_through_its_tiles() {
+    let dir = tempfile::tempdir().unwrap();
+    let origin = "watched.example/log";
+    let server = Server::start(&dir.path().join("log"), &["--origin", origin]);
+    let log_vkey = server.log_key().vkey();
+    let tenant = Tenant::new("acme");
+    register(&server, &tenant).await;
+    let client = server.client();
+    let data = dir.path().join("w");
+    let mut child = Command::new(witness_bin())
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--name",
+            "watcher.example",
+            "--poll-interval",
+            "1",
+        ])
+        .args([
+            "--log",
+            &format!("{origin}={log_vkey}"),
+            "--watch",
+            &format!("{origin}={}", server.url),
+            "--data",
+        ])
+        .arg(&data)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let witness_url = line
+        .trim()
+        .strip_prefix("rootlog-witness: listening on ")
+        .expect("witness address")
+        .to_string();
+    let witness_key = {
+        let out = Command::new(witness_bin())
+            .arg("vkey")
+            .arg("--data")
+            .arg(&data)
+            .output()
+            .unwrap();
+        Verifier::cosignature_from_vkey(String::from_utf8(out.stdout).unwrap().trim()).unwrap()
+    };
+    let path = {
+        use sha2::Digest;
+        format!(
+            "{witness_url}/{}/checkpoint",
+            hex::encode(sha2::Sha256::digest(origin.as_bytes()))
+        )
+    };
+    let http = reqwest::Client::new();
+    // Two growth steps, 300 then 700 entries: the second needs a consistency proof built from tiles.
+    let mut n = 0u64;
+    for target in [300u64, 700] {
+        while n < target {
+            assert_eq!(
+                client
+                    .submit(&tenant.statement(&day(n), n))
+                    .await
+                    .unwrap()
+                    .0,
+                201
+            );
+            n += 1;
+        }
+        wait_until("the witness to cosign the watched checkpoint", || {
+            let (http, path, witness_key) = (http.clone(), path.clone(), witness_key.clone());
+            async move {
+                let Ok(r) = http.get(&path).send().await else {
+                    return false;
+                };
+                if r.status() != 200 {
+                    return false;
+                }
+                let text = r.text().await.unwrap_or_default();
+                let Ok(note) = Note::parse(text.as_bytes()) else {
+                    return false;
+                };
+                let size = Checkpoint::parse(&note.text).map(|c| c.size).unwrap_or(0);
+                size == target
+                    && note.signatures.iter().any(|s| {
+                        witness_key.matches(s)
+                            && witness_key.verify(note.text.as_bytes(), &s.signature)
+                    })
+            }
+        })
+        .await;
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}
