@@ -113,9 +113,10 @@ async fn cosigned_state_survives_sigkill() {
         witness = WitnessProcess::start(&data, &args);
 
         // The witness remembers at least the largest size it cosigned...
+        let probe = body(0, &[], &log.lock().unwrap().checkpoint(1));
         let stored: u64 = http
             .post(format!("{}/add-checkpoint", witness.url))
-            .body(body(0, &[], &log.lock().unwrap().checkpoint(1)))
+            .body(probe)
             .send()
             .await
             .unwrap()
