@@ -12,6 +12,7 @@
 pub mod api;
 pub mod client;
 pub mod identity;
+pub mod limits;
 pub mod merkle;
 pub mod metrics;
 pub mod note;

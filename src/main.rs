@@ -106,6 +106,15 @@ pub struct ServeArgs {
     /// Keep a static tlog-tiles mirror (checkpoint, tile/...) of the log in this directory.
     #[arg(long, env = "ROOTLOG_PUBLISH_DIR")]
     pub publish_dir: Option<PathBuf>,
+    /// Requests per second per client IP, bursts of twice that; 0 = no limit [default: 0].
+    #[arg(long)]
+    pub rate_per_ip: Option<u32>,
+    /// Submissions per second per tenant, bursts of twice that; 0 = no limit [default: 0].
+    #[arg(long)]
+    pub rate_per_tenant: Option<u32>,
+    /// Requests served at once; beyond it 503 overloaded with Retry-After [default: 4096].
+    #[arg(long)]
+    pub max_in_flight: Option<usize>,
 }
 
 #[derive(Subcommand)]

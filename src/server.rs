@@ -29,6 +29,8 @@ pub struct ServeConfig {
     pub witness_wait: Duration,
     /// Where to keep a static tlog-tiles mirror of the log, if anywhere.
     pub publish_dir: Option<PathBuf>,
+    /// Rate limits and the in-flight cap.
+    pub limits: crate::limits::LimitConfig,
 }
 
 /// The checkpoint to serve before any meets the witness policy: the empty
@@ -108,6 +110,15 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         metrics.clone(),
         config.batch,
     )?;
+    let limits = Arc::new(crate::limits::Limits::new(config.limits));
+    let shrinker = limits.clone();
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(Duration::from_secs(60));
+        loop {
+            every.tick().await;
+            shrinker.shrink();
+        }
+    });
     let state = Arc::new(AppState {
         store: id.store.clone(),
         origin: id.origin.clone(),
@@ -119,6 +130,7 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         tenants,
         admin_token,
         metrics,
+        limits: limits.clone(),
     });
 
     if let Some(dir) = config.publish_dir.clone() {

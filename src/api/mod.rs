@@ -40,6 +40,7 @@ pub struct AppState {
     pub tenants: TenantKeys,
     pub admin_token: String,
     pub metrics: Arc<Metrics>,
+    pub limits: Arc<crate::limits::Limits>,
 }
 
 impl AppState {
@@ -96,6 +97,11 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/metrics", get(metrics))
         .fallback(no_route)
         .method_not_allowed_fallback(wrong_method)
+        // Inside the error counter, so 429s and 503s from the guard are counted.
+        .layer(axum::middleware::from_fn_with_state(
+            state.limits.clone(),
+            crate::limits::guard,
+        ))
         .layer(axum::middleware::map_response_with_state(
             state.clone(),
             count_errors,

@@ -131,6 +131,8 @@ pub async fn submit(
     })?;
     let (note, statement) = parse_submission(&body)?;
     check_date(statement.date, time::OffsetDateTime::now_utc().date())?;
+    // Before the signature check, so a flood for one tenant costs no verification.
+    state.limits.check_tenant(&statement.tenant)?;
     let keys = state.tenants.get(&statement.tenant).ok_or_else(|| ApiError::new(StatusCode::FORBIDDEN, "unknown_tenant", format!("tenant {:?} is not registered or not active; an admin registers it with POST /v1/tenants", statement.tenant)))?;
     verify_tenant_signatures(&note, &statement.tenant, &keys)?;
 

@@ -39,6 +39,9 @@ struct ConfigFile {
     batch_wait_ms: Option<u64>,
     queue: Option<usize>,
     publish_dir: Option<PathBuf>,
+    rate_per_ip: Option<u32>,
+    rate_per_tenant: Option<u32>,
+    max_in_flight: Option<usize>,
     #[serde(default)]
     witness: Vec<WitnessEntry>,
     witness_quorum: Option<usize>,
@@ -129,6 +132,11 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
             .or(file.witness_wait)
             .unwrap_or(Duration::from_secs(10)),
         publish_dir: args.publish_dir.or(file.publish_dir),
+        limits: rootlog::limits::LimitConfig {
+            per_ip: args.rate_per_ip.or(file.rate_per_ip).unwrap_or(0),
+            per_tenant: args.rate_per_tenant.or(file.rate_per_tenant).unwrap_or(0),
+            max_in_flight: args.max_in_flight.or(file.max_in_flight).unwrap_or(4096),
+        },
     };
     runtime()?.block_on(server::serve(config))?;
     Ok(ExitCode::SUCCESS)

@@ -1,0 +1,127 @@
+//! Overload protection: keyed rate limits (per client IP for every request,
+//! per tenant for submissions) answering 429 with `Retry-After`, and a cap on
+//! requests in flight beyond which the server sheds load with 503 instead of
+//! queueing without bound. The submission queue itself is bounded by the
+//! sequencer (`--queue`).
+
+use std::net::{IpAddr, SocketAddr};
+use std::num::NonZeroU32;
+use std::sync::Arc;
+
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::StatusCode;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+
+use crate::api::ApiError;
+
+/// Rate-limit settings; 0 turns a limit off.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LimitConfig {
+    /// Requests per second per client IP (bursts of up to twice that).
+    pub per_ip: u32,
+    /// Submissions per second per tenant (bursts of up to twice that).
+    pub per_tenant: u32,
+    /// Requests being served at once; beyond it, 503 `overloaded`.
+    pub max_in_flight: usize,
+}
+
+/// The live limiters.
+pub struct Limits {
+    per_ip: Option<DefaultKeyedRateLimiter<IpAddr>>,
+    per_tenant: Option<DefaultKeyedRateLimiter<String>>,
+    in_flight: Arc<tokio::sync::Semaphore>,
+}
+
+fn limiter<K: std::hash::Hash + Eq + Clone>(per_second: u32) -> Option<DefaultKeyedRateLimiter<K>> {
+    let rate = NonZeroU32::new(per_second)?;
+    let burst = NonZeroU32::new(per_second.saturating_mul(2)).unwrap_or(rate);
+    Some(RateLimiter::keyed(
+        Quota::per_second(rate).allow_burst(burst),
+    ))
+}
+
+fn too_many(what: &str, wait_secs: u64) -> ApiError {
+    ApiError {
+        retry_after: Some(wait_secs.max(1)),
+        ..ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            format!("too many requests {what}; retry after the Retry-After seconds"),
+        )
+    }
+}
+
+impl Limits {
+    pub fn new(config: LimitConfig) -> Self {
+        Limits {
+            per_ip: limiter(config.per_ip),
+            per_tenant: limiter(config.per_tenant),
+            in_flight: Arc::new(tokio::sync::Semaphore::new(config.max_in_flight.max(1))),
+        }
+    }
+
+    /// Counts one submission for `tenant`.
+    pub fn check_tenant(&self, tenant: &str) -> Result<(), ApiError> {
+        let Some(limiter) = &self.per_tenant else {
+            return Ok(());
+        };
+        limiter.check_key(&tenant.to_string()).map_err(|not_until| {
+            too_many(
+                &format!("for tenant {tenant}"),
+                not_until
+                    .wait_time_from(DefaultClock::default().now())
+                    .as_secs_f64()
+                    .ceil() as u64,
+            )
+        })
+    }
+
+    fn check_ip(&self, ip: IpAddr) -> Result<(), ApiError> {
+        let Some(limiter) = &self.per_ip else {
+            return Ok(());
+        };
+        limiter.check_key(&ip).map_err(|not_until| {
+            too_many(
+                &format!("from {ip}"),
+                not_until
+                    .wait_time_from(DefaultClock::default().now())
+                    .as_secs_f64()
+                    .ceil() as u64,
+            )
+        })
+    }
+
+    /// Drops limiter state of keys that are back to full allowance, so the
+    /// maps stay bounded under a flood of distinct keys.
+    pub fn shrink(&self) {
+        if let Some(l) = &self.per_ip {
+            l.retain_recent();
+            l.shrink_to_fit();
+        }
+        if let Some(l) = &self.per_tenant {
+            l.retain_recent();
+            l.shrink_to_fit();
+        }
+    }
+}
+
+/// Middleware: the per-IP limit and the in-flight cap, for every request.
+pub async fn guard(State(limits): State<Arc<Limits>>, request: Request, next: Next) -> Response {
+    if let Some(ConnectInfo(addr)) = request.extensions().get::<ConnectInfo<SocketAddr>>() {
+        if let Err(e) = limits.check_ip(addr.ip()) {
+            return e.into_response();
+        }
+    }
+    let Ok(_permit) = limits.in_flight.clone().try_acquire_owned() else {
+        return ApiError::unavailable(
+            "overloaded",
+            "the server is at its limit of requests in flight; retry after a second",
+            1,
+        )
+        .into_response();
+    };
+    next.run(request).await
+}
