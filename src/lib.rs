@@ -4,11 +4,13 @@
 //! Pure logic: [`merkle`] (RFC 6962 trees and proofs), [`note`] (signed notes,
 //! keys, checkpoints, cosignatures), [`statement`] (the daily-root leaf).
 //! The log: [`storage`] (sled), [`sequencer`] (group commit), [`api`] (HTTP),
-//! [`server`] (start and stop), [`identity`] (keys and origin on disk).
+//! [`server`] (start and stop), [`identity`] (keys and origin on disk),
+//! [`fsck`] (integrity checks of the stored log).
 //! Users: [`client`] (HTTP client and offline proof checks).
 
 pub mod api;
 pub mod client;
+pub mod fsck;
 pub mod identity;
 pub mod merkle;
 pub mod metrics;
