@@ -51,6 +51,19 @@ enum Command {
         /// File with one 32-byte record hash per line; standard input if omitted.
         input: Option<PathBuf>,
     },
+    /// Check the stored log's integrity: every leaf, node, index row and checkpoint.
+    ///
+    /// sled locks the database, so run it while the server is stopped, or on
+    /// a copy or backup of the data directory. Exit codes: 0 intact, 1
+    /// findings, 2 bad usage or the check could not run.
+    Fsck {
+        /// The log's data directory (or a copy of it).
+        #[arg(long, default_value = "rootlog-data", env = "ROOTLOG_DATA")]
+        data: PathBuf,
+        /// Print a machine-readable JSON summary instead of text (no progress bar).
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Args)]
@@ -73,6 +86,9 @@ pub struct ServeArgs {
     /// Most checked submissions that may wait for the sequencer (beyond it: 503 with Retry-After).
     #[arg(long, default_value_t = 65536)]
     pub queue: usize,
+    /// Seconds between periodic integrity checks of the tree's right edge and latest checkpoint (0: off).
+    #[arg(long, default_value_t = 60)]
+    pub check_interval: u64,
 }
 
 #[derive(Subcommand)]
@@ -176,6 +192,7 @@ fn main() -> ExitCode {
         Command::Statement(args) => cli::statement(&args),
         Command::Submit(args) => cli::submit(args),
         Command::Root { input } => cli::root(input),
+        Command::Fsck { data, json } => Ok(cli::fsck(&data, json)),
     };
     match result {
         Ok(code) => code,

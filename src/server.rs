@@ -21,6 +21,8 @@ pub struct ServeConfig {
     pub listen: SocketAddr,
     pub origin: Option<String>,
     pub batch: BatchConfig,
+    /// How often the periodic integrity check runs (zero: never).
+    pub check_interval: std::time::Duration,
 }
 
 /// Reads the newest stored checkpoint, or signs and stores one for the tree on
@@ -50,6 +52,12 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     let metrics = Arc::new(Metrics::default());
     let tenants = TenantKeys::load(&id.store)?;
     let log_vkey = id.signer.vkey();
+    crate::fsck::spawn_periodic_check(
+        id.store.clone(),
+        id.signer.verifier(),
+        metrics.clone(),
+        config.check_interval,
+    );
     let (sequencer, integrator) = Sequencer::start(
         id.store.clone(),
         id.signer,
