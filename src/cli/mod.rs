@@ -295,12 +295,11 @@ fn run_fsck(data: &Path, json: bool) -> anyhow::Result<bool> {
         ProgressBar::hidden()
     };
     let counted = ProgressStyle::with_template(
-        "{msg:12} [{bar:40}] {human_pos}/{human_len} ({per_sec}, eta {eta})",
+        "{msg:12} [{bar:40}] {human_pos}/{human_len} ({elapsed}, eta {eta})",
     )
     .unwrap_or_else(|_| ProgressStyle::default_bar());
-    let open_ended =
-        ProgressStyle::with_template("{msg:12} {spinner} {human_pos} rows ({per_sec})")
-            .unwrap_or_else(|_| ProgressStyle::default_spinner());
+    let open_ended = ProgressStyle::with_template("{msg:12} {spinner} {human_pos} ({elapsed})")
+        .unwrap_or_else(|_| ProgressStyle::default_spinner());
     let mut current: Option<Stage> = None;
     let mut progress = |stage: Stage, done: u64, total: Option<u64>| {
         if current != Some(stage) {
