@@ -384,9 +384,11 @@ impl Store {
                 format!("no database in {}", dir.display()),
             ))));
         }
+        // A check streams every row once, so a large cache buys nothing;
+        // a small one keeps fsck's memory down on big logs.
         let db = sled::Config::new()
             .path(dir)
-            .cache_capacity(256 * 1024 * 1024)
+            .cache_capacity(64 * 1024 * 1024)
             .open()?;
         Ok(Store { db })
     }
