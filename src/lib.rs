@@ -7,10 +7,12 @@
 //! [`server`] (start and stop), [`identity`] (keys and origin on disk),
 //! [`publish`] (the static tlog-tiles mirror).
 //! tlog-tiles: [`tiles`] (tile math, paths, entry bundles, a tile client).
+//! [`fsck`] (integrity checks of the stored log).
 //! Users: [`client`] (HTTP client and offline proof checks).
 
 pub mod api;
 pub mod client;
+pub mod fsck;
 pub mod identity;
 pub mod limits;
 pub mod merkle;

@@ -19,6 +19,8 @@ pub struct Metrics {
     pub batches: AtomicU64,
     pub batch_entries: AtomicU64,
     pub integrate_micros: AtomicU64,
+    /// Results of the periodic integrity check (`fsck::spawn_periodic_check`).
+    pub integrity: crate::fsck::IntegrityState,
 }
 
 impl Metrics {
@@ -107,6 +109,7 @@ impl Metrics {
                 let _ = writeln!(out, "rootlog_rejections_total{{code=\"{code}\"}} {n}");
             }
         }
+        self.integrity.render_metrics(&mut out);
         out
     }
 }

@@ -31,6 +31,8 @@ pub struct ServeConfig {
     pub publish_dir: Option<PathBuf>,
     /// Rate limits and the in-flight cap.
     pub limits: crate::limits::LimitConfig,
+    /// How often the periodic integrity check runs (zero: never).
+    pub check_interval: std::time::Duration,
 }
 
 /// The checkpoint to serve before any meets the witness policy: the empty
@@ -102,6 +104,12 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     let metrics = Arc::new(Metrics::default());
     let tenants = TenantKeys::load(&id.store)?;
     let log_vkey = id.signer.vkey();
+    crate::fsck::spawn_periodic_check(
+        id.store.clone(),
+        id.signer.verifier(),
+        metrics.clone(),
+        config.check_interval,
+    );
     let (sequencer, integrator) = Sequencer::start(
         id.store.clone(),
         id.signer,

@@ -470,3 +470,87 @@ impl Store {
         self.db.size_on_disk().unwrap_or(0)
     }
 }
+
+/// Key prefixes of the layout above, for tools that walk the raw rows
+/// (`fsck`) and must see corrupt keys and values instead of failing on them.
+pub mod prefix {
+    pub const META: u8 = super::META;
+    pub const LEAF: u8 = super::LEAF;
+    pub const NODE: u8 = super::NODE;
+    pub const BY_HASH: u8 = super::BY_HASH;
+    pub const BY_TENANT_DATE: u8 = super::BY_TENANT_DATE;
+    pub const BY_DATE: u8 = super::BY_DATE;
+    pub const TENANT: u8 = super::TENANT;
+    pub const CHECKPOINT: u8 = super::CHECKPOINT;
+}
+
+/// One raw row: the whole key (prefix byte included) and the value, exactly
+/// as stored. Nothing is decoded, so a corrupt row can be reported, not fail.
+pub type RawRow = (sled::IVec, sled::IVec);
+
+impl Store {
+    /// Opens an existing database for checking, never creating one: a wrong
+    /// `--data` must not leave an empty database behind. sled locks its data
+    /// file, so this fails (with an error naming the lock) while a server has
+    /// the same database open.
+    pub fn open_existing(dir: &Path) -> Result<Self, StoreError> {
+        // sled creates whatever is missing; look first. `db` is sled's data file.
+        if !dir.join("db").is_file() {
+            return Err(StoreError::Sled(sled::Error::Io(std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                format!("no database in {}", dir.display()),
+            ))));
+        }
+        // A check streams every row once, so a large cache buys nothing;
+        // a small one keeps fsck's memory down on big logs.
+        let db = sled::Config::new()
+            .path(dir)
+            .cache_capacity(64 * 1024 * 1024)
+            .open()?;
+        Ok(Store { db })
+    }
+
+    /// Every row whose key starts with `prefix`, in key order, streamed
+    /// (read-only; memory stays bounded however many rows there are).
+    pub fn scan_raw(&self, prefix: &[u8]) -> impl Iterator<Item = Result<RawRow, StoreError>> {
+        self.db
+            .scan_prefix(prefix)
+            .map(|row| row.map_err(StoreError::from))
+    }
+
+    /// Every row with `start <= key < end`, in key order, streamed (read-only).
+    pub fn scan_raw_range(
+        &self,
+        start: &[u8],
+        end: &[u8],
+    ) -> impl Iterator<Item = Result<RawRow, StoreError>> {
+        self.db
+            .range(start.to_vec()..end.to_vec())
+            .map(|row| row.map_err(StoreError::from))
+    }
+
+    /// The raw value under a whole key (prefix byte included), undecoded.
+    pub fn get_raw(&self, key: &[u8]) -> Result<Option<sled::IVec>, StoreError> {
+        Ok(self.db.get(key)?)
+    }
+
+    /// The raw value of the perfect node `id`, undecoded (None if absent).
+    pub fn node_raw(&self, id: NodeId) -> Result<Option<sled::IVec>, StoreError> {
+        Ok(self.db.get(node_key(id))?)
+    }
+
+    /// The whole key of the `T` row of (tenant, date), as `integrate` writes it.
+    pub fn tenant_date_row_key(tenant: &str, date: &str) -> Vec<u8> {
+        tenant_date_key(tenant, date)
+    }
+
+    /// The whole key of the `D` row of (date, tenant), as `integrate` writes it.
+    pub fn date_row_key(date: &str, tenant: &str) -> Vec<u8> {
+        date_key(date, tenant)
+    }
+
+    /// The whole key of the `H` row of a leaf hash, as `integrate` writes it.
+    pub fn hash_row_key(hash: &Hash) -> Vec<u8> {
+        key(BY_HASH, hash)
+    }
+}

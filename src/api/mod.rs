@@ -155,17 +155,24 @@ async fn checkpoint(State(state): State<Arc<AppState>>) -> Response {
 async fn healthz(State(state): State<Arc<AppState>>) -> Response {
     let latest = state.latest();
     let healthy = !state.sequencer.is_stopped();
-    let status = if healthy {
+    // A failed integrity check makes the log unhealthy too (see fsck.rs).
+    let intact = !state.metrics.integrity.failing();
+    let status = if healthy && intact {
         StatusCode::OK
     } else {
         StatusCode::SERVICE_UNAVAILABLE
     };
     let body = serde_json::json!({
-        "status": if healthy { "ok" } else { "sequencer_stopped" },
+        "status": match (healthy, intact) {
+            (false, _) => "sequencer_stopped",
+            (true, false) => "integrity_failed",
+            (true, true) => "ok",
+        },
         "origin": state.origin,
         "tree_size": latest.size,
         "witnessed_size": state.served().size,
         "queued": state.sequencer.queued(),
+        "integrity": state.metrics.integrity.health_json(),
     });
     (status, Json(body)).into_response()
 }

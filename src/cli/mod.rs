@@ -42,6 +42,7 @@ struct ConfigFile {
     rate_per_ip: Option<u32>,
     rate_per_tenant: Option<u32>,
     max_in_flight: Option<usize>,
+    check_interval: Option<u64>,
     #[serde(default)]
     witness: Vec<WitnessEntry>,
     witness_quorum: Option<usize>,
@@ -137,6 +138,9 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
             per_tenant: args.rate_per_tenant.or(file.rate_per_tenant).unwrap_or(0),
             max_in_flight: args.max_in_flight.or(file.max_in_flight).unwrap_or(4096),
         },
+        check_interval: Duration::from_secs(
+            args.check_interval.or(file.check_interval).unwrap_or(60),
+        ),
     };
     runtime()?.block_on(server::serve(config))?;
     Ok(ExitCode::SUCCESS)
@@ -467,4 +471,128 @@ pub fn root(input: Option<PathBuf>) -> anyhow::Result<ExitCode> {
     }
     println!("records {}\nroot {}", tree.size(), encode_b64(&tree.root()));
     Ok(ExitCode::SUCCESS)
+}
+
+/// `rootlog fsck`: the full integrity check. Handles its own errors, because
+/// "could not check" (exit 2) must not look like "found damage" (exit 1).
+pub fn fsck(data: &Path, json: bool) -> ExitCode {
+    match run_fsck(data, json) {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::from(1),
+        Err(e) => {
+            eprintln!("rootlog fsck: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Opens the data directory without creating anything and runs the check;
+/// Ok(intact).
+fn run_fsck(data: &Path, json: bool) -> anyhow::Result<bool> {
+    use std::io::IsTerminal;
+
+    use indicatif::{ProgressBar, ProgressStyle};
+    use rootlog::fsck::{check_store, Stage};
+    use rootlog::storage::{Store, StoreError};
+
+    if !data.is_dir() {
+        bail!(
+            "{} is not a directory (give the log's data directory with --data)",
+            data.display()
+        );
+    }
+    let log_key = rootlog::identity::read_signer(data)?.verifier();
+    let db = data.join("db");
+    let store = Store::open_existing(&db).map_err(|e| match &e {
+        StoreError::Sled(sled::Error::Io(io)) if io.to_string().contains("could not acquire lock") => {
+            anyhow::anyhow!("the database {} is locked by another process, most likely a running `rootlog serve`: stop the server first, or run fsck on a copy or backup of the data directory", db.display())
+        }
+        StoreError::Sled(sled::Error::Io(io)) if io.kind() == std::io::ErrorKind::NotFound => {
+            anyhow::anyhow!("{} holds no database (is --data the log's data directory?)", data.display())
+        }
+        _ => anyhow::anyhow!("cannot open the database {}: {e}", db.display()),
+    })?;
+
+    // The bar goes to stderr and only to a terminal, so pipes and --json stay clean.
+    let bar = if !json && std::io::stderr().is_terminal() {
+        ProgressBar::new(0)
+    } else {
+        ProgressBar::hidden()
+    };
+    let counted = ProgressStyle::with_template(
+        "{msg:12} [{bar:40}] {human_pos}/{human_len} ({elapsed}, eta {eta})",
+    )
+    .unwrap_or_else(|_| ProgressStyle::default_bar());
+    let open_ended = ProgressStyle::with_template("{msg:12} {spinner} {human_pos} ({elapsed})")
+        .unwrap_or_else(|_| ProgressStyle::default_spinner());
+    let mut current: Option<Stage> = None;
+    let mut progress = |stage: Stage, done: u64, total: Option<u64>| {
+        if current != Some(stage) {
+            current = Some(stage);
+            bar.reset();
+            let (style, msg) = match stage {
+                Stage::Tree => (counted.clone(), "leaves"),
+                Stage::Indexes => (open_ended.clone(), "index rows"),
+                Stage::Checkpoints => (open_ended.clone(), "checkpoints"),
+            };
+            bar.set_style(style);
+            bar.set_message(msg);
+        }
+        if let Some(total) = total {
+            bar.set_length(total);
+        }
+        bar.set_position(done);
+    };
+    let started = std::time::Instant::now();
+    let report = check_store(&store, &log_key, &mut progress)
+        .with_context(|| format!("cannot read the database {}", db.display()))?;
+    let elapsed = started.elapsed().as_secs_f64();
+    bar.finish_and_clear();
+
+    if json {
+        /// The report with the run time after it, fields in report order.
+        #[derive(serde::Serialize)]
+        struct Summary<'a> {
+            #[serde(flatten)]
+            report: &'a rootlog::fsck::Report,
+            elapsed_seconds: f64,
+        }
+        let summary = Summary {
+            report: &report,
+            elapsed_seconds: elapsed,
+        };
+        println!("{}", serde_json::to_string_pretty(&summary)?);
+        return Ok(report.ok);
+    }
+    let c = &report.checked;
+    println!(
+        "log {} at {}, tree size {}",
+        report.origin.as_deref().unwrap_or("(no origin recorded)"),
+        data.display(),
+        report.tree_size
+    );
+    println!(
+        "checked {} leaves, {} nodes, {} index rows, {} checkpoints in {elapsed:.1} s ({:.0} leaves/s)",
+        c.leaves,
+        c.nodes,
+        c.index_rows,
+        c.checkpoints,
+        c.leaves as f64 / elapsed.max(1e-9)
+    );
+    if report.ok {
+        println!("ok: the stored log is intact");
+    } else {
+        println!("FAILED: {} finding(s)", report.findings_total);
+        for finding in &report.findings {
+            println!("  {finding}");
+        }
+        let hidden = report.findings_total - report.findings.len() as u64;
+        if hidden > 0 {
+            println!(
+                "  ... and {hidden} more (the list stops at {})",
+                report.findings.len()
+            );
+        }
+    }
+    Ok(report.ok)
 }
