@@ -4,7 +4,9 @@
 //! Pure logic: [`merkle`] (RFC 6962 trees and proofs), [`note`] (signed notes,
 //! keys, checkpoints, cosignatures), [`statement`] (the daily-root leaf).
 //! The log: [`storage`] (sled), [`sequencer`] (group commit), [`api`] (HTTP),
-//! [`server`] (start and stop), [`identity`] (keys and origin on disk).
+//! [`server`] (start and stop), [`identity`] (keys and origin on disk),
+//! [`publish`] (the static tlog-tiles mirror).
+//! tlog-tiles: [`tiles`] (tile math, paths, entry bundles, a tile client).
 //! Users: [`client`] (HTTP client and offline proof checks).
 
 pub mod api;
@@ -13,10 +15,12 @@ pub mod identity;
 pub mod merkle;
 pub mod metrics;
 pub mod note;
+pub mod publish;
 pub mod sequencer;
 pub mod server;
 pub mod statement;
 pub mod storage;
+pub mod tiles;
 pub mod tlogproof;
 pub mod verify;
 pub mod witnessing;

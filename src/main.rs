@@ -49,6 +49,15 @@ enum Command {
     Submit(SubmitArgs),
     /// Verify a statement with its c2sp.org/tlog-proof file, offline (exit 0 verified, 1 not verified).
     Verify(VerifyArgs),
+    /// Write the log once as a static tlog-tiles mirror (stop the server first, or use serve --publish-dir).
+    Publish {
+        /// The log's data directory (sled locks it: the server must not be running).
+        #[arg(long, default_value = "rootlog-data", env = "ROOTLOG_DATA")]
+        data: PathBuf,
+        /// The mirror directory (checkpoint, tile/...), servable by any static web server.
+        #[arg(long)]
+        to: PathBuf,
+    },
     /// Compute the RFC 6962 root of a day's record hashes (one per line, hex or base64).
     Root {
         /// File with one 32-byte record hash per line; standard input if omitted.
@@ -94,6 +103,9 @@ pub struct ServeArgs {
     /// How long POST /v1/roots?wait=witnessed waits before answering 503 [default: 10s].
     #[arg(long, value_parser = humantime::parse_duration)]
     pub witness_wait: Option<Duration>,
+    /// Keep a static tlog-tiles mirror (checkpoint, tile/...) of the log in this directory.
+    #[arg(long, env = "ROOTLOG_PUBLISH_DIR")]
+    pub publish_dir: Option<PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -223,6 +235,7 @@ fn main() -> ExitCode {
         Command::Submit(args) => cli::submit(args),
         Command::Verify(args) => cli::verify(&args),
         Command::Root { input } => cli::root(input),
+        Command::Publish { data, to } => cli::publish(&data, &to),
     };
     match result {
         Ok(code) => code,

@@ -27,6 +27,8 @@ pub struct ServeConfig {
     pub witnessing: WitnessPolicy,
     /// How long `POST /v1/roots?wait=witnessed` waits.
     pub witness_wait: Duration,
+    /// Where to keep a static tlog-tiles mirror of the log, if anywhere.
+    pub publish_dir: Option<PathBuf>,
 }
 
 /// The checkpoint to serve before any meets the witness policy: the empty
@@ -118,6 +120,12 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         admin_token,
         metrics,
     });
+
+    if let Some(dir) = config.publish_dir.clone() {
+        // The mirror publishes what GET /checkpoint serves: the newest
+        // checkpoint meeting the witness policy, with its cosignatures.
+        crate::publish::spawn(id.store.clone(), dir, state.witnessed.clone())?;
+    }
 
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await

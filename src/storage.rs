@@ -219,6 +219,58 @@ impl Store {
             .collect()
     }
 
+    /// The stored hashes of the `count` consecutive perfect nodes at `level`
+    /// starting at `first`, concatenated (a tlog-tiles hash tile): one range
+    /// scan. Every one must be stored; a gap is corruption.
+    pub fn node_range(&self, level: u8, first: u64, count: u64) -> Result<Vec<u8>, StoreError> {
+        let start = node_key(NodeId::new(level, first));
+        let mut out = Vec::with_capacity(usize::try_from(count).unwrap_or(0).saturating_mul(32));
+        let mut expected = first;
+        for row in self
+            .db
+            .range(start..)
+            .take(usize::try_from(count).unwrap_or(usize::MAX))
+        {
+            let (k, v) = row?;
+            if k.as_ref() != node_key(NodeId::new(level, expected)) || v.len() != 32 {
+                return Err(StoreError::Corrupt(format!(
+                    "node level {level} index {expected} is missing or not 32 bytes"
+                )));
+            }
+            out.extend_from_slice(&v);
+            expected += 1;
+        }
+        if expected - first != count {
+            return Err(StoreError::Corrupt(format!(
+                "node level {level} index {expected} is missing"
+            )));
+        }
+        Ok(out)
+    }
+
+    /// The note bytes of the `count` consecutive leaves starting at `first`,
+    /// in order: one range scan. Every one must be stored.
+    pub fn leaf_range(&self, first: u64, count: u64) -> Result<Vec<Vec<u8>>, StoreError> {
+        let mut out = Vec::new();
+        let mut expected = first;
+        for row in self
+            .db
+            .range(key(LEAF, &be(first))..)
+            .take(usize::try_from(count).unwrap_or(usize::MAX))
+        {
+            let (k, v) = row?;
+            if k.as_ref() != key(LEAF, &be(expected)).as_slice() {
+                return Err(StoreError::Corrupt(format!("leaf {expected} is missing")));
+            }
+            out.push(v.to_vec());
+            expected += 1;
+        }
+        if expected - first != count {
+            return Err(StoreError::Corrupt(format!("leaf {expected} is missing")));
+        }
+        Ok(out)
+    }
+
     /// Rebuilds the right edge of the stored tree from O(log n) stored nodes.
     pub fn frontier(&self) -> Result<Frontier, StoreError> {
         let size = self.size()?;
@@ -246,7 +298,20 @@ impl Store {
         })
     }
 
-    /// The stored checkpoint of exactly `size`, if the log signed one.
+    /// The sizes of the stored checkpoints in `(after, upto]`, ascending.
+    pub fn checkpoint_sizes(&self, after: u64, upto: u64) -> Result<Vec<u64>, StoreError> {
+        if after >= upto {
+            return Ok(Vec::new());
+        }
+        let start = key(CHECKPOINT, &be(after + 1));
+        let end = key(CHECKPOINT, &be(upto));
+        self.db
+            .range(start..=end)
+            .map(|row| decode_u64(&row?.0[1..]))
+            .collect()
+    }
+
+    /// The stored checkpoint note of tree size `size`.
     pub fn checkpoint(&self, size: u64) -> Result<Option<Vec<u8>>, StoreError> {
         Ok(self.db.get(key(CHECKPOINT, &be(size)))?.map(|v| v.to_vec()))
     }

@@ -77,6 +77,7 @@ async fn acknowledged_entries_survive_sigkill() {
             let _ = tokio::time::timeout(Duration::from_secs(30), t).await;
         }
         server = Server::start(dir.path(), &[]);
+        // A copy: no lock is held across the awaits of the check.
         let snapshot = seen.lock().unwrap().clone();
         check(&server, &log_key, &snapshot).await;
     }

@@ -53,7 +53,9 @@ async fn every_route_is_served() {
             .replace("{tenant}", "acme")
             .replace("{date}", "2026-01-01")
             .replace("{index}", "0")
-            .replace("{id}", "acme");
+            .replace("{id}", "acme")
+            // The one multi-segment parameter (axum's `/tile/{*path}`).
+            .replace("{path}", "0/000.p/1");
         let response = http
             .request(method.parse().unwrap(), format!("{}{concrete}", server.url))
             .send()

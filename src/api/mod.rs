@@ -5,6 +5,7 @@ mod error;
 mod proofs;
 mod roots;
 mod tenants;
+mod tiles;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -53,9 +54,12 @@ impl AppState {
     }
 }
 
-/// Every (method, path) the server routes, in axum path syntax (which is also OpenAPI's).
+/// Every (method, path) the server routes, in OpenAPI path syntax (which is
+/// also axum's, except that `/tile/{path}` is axum's wildcard `/tile/{*path}`:
+/// tile paths contain slashes).
 pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/checkpoint"),
+    ("GET", "/tile/{path}"),
     ("POST", "/v1/roots"),
     ("GET", "/v1/roots/{tenant}/{date}"),
     ("GET", "/v1/roots/{tenant}/{date}/proof"),
@@ -78,6 +82,7 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
         .route("/checkpoint", get(checkpoint))
+        .route("/tile/{*path}", get(tiles::tile))
         .route("/v1/roots", post(roots::submit))
         .route("/v1/roots/{tenant}/{date}", get(roots::show))
         .route("/v1/roots/{tenant}/{date}/proof", get(roots::proof_file))

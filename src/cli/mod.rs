@@ -47,6 +47,7 @@ struct ConfigFile {
     witness_timeout: Option<Duration>,
     #[serde(default, with = "humantime_serde_opt")]
     witness_wait: Option<Duration>,
+    publish_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, serde::Deserialize)]
@@ -127,8 +128,18 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
             .witness_wait
             .or(file.witness_wait)
             .unwrap_or(Duration::from_secs(10)),
+        publish_dir: args.publish_dir.or(file.publish_dir),
     };
     runtime()?.block_on(server::serve(config))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn publish(data: &Path, to: &Path) -> anyhow::Result<ExitCode> {
+    let size = rootlog::publish::publish_once(data, to)?;
+    eprintln!(
+        "published the checkpoint of size {size} and its tiles to {}",
+        to.display()
+    );
     Ok(ExitCode::SUCCESS)
 }
 

@@ -2,6 +2,8 @@
 //! 127.0.0.1 with a temporary data directory, and build signed statements.
 #![allow(dead_code)]
 
+pub mod tiles;
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};

@@ -3,10 +3,10 @@
 //! with everything it cosigned before.
 //!
 //! Pure logic: [`protocol`] (request parsing and the add-checkpoint
-//! decision), [`tiles`] (tlog-tiles arithmetic). State: [`state`] (sled
-//! CAS and evidence files), [`key`] (the witness key). The shared
-//! check-and-store step: [`witness`]. Serving: [`http`], [`watch`] with
-//! [`tile_client`]. Setup: [`config`], [`metrics`].
+//! decision). State: [`state`] (sled CAS and evidence files), [`key`] (the
+//! witness key). The shared check-and-store step: [`witness`]. Serving:
+//! [`http`], [`watch`] (with the tlog-tiles math and client of
+//! `rootlog::tiles`). Setup: [`config`], [`metrics`].
 
 pub mod config;
 pub mod http;
@@ -14,7 +14,5 @@ pub mod key;
 pub mod metrics;
 pub mod protocol;
 pub mod state;
-pub mod tile_client;
-pub mod tiles;
 pub mod watch;
 pub mod witness;

@@ -18,8 +18,8 @@ use rootlog::merkle::verify_consistency;
 use rootlog::note::{Checkpoint, Note};
 
 use crate::protocol::{verify_log_signatures, AddCheckpoint};
-use crate::tile_client::TileClient;
 use crate::witness::Witness;
+use rootlog::tiles::TileClient;
 
 /// Starts polling `url` for `origin` every `interval`, forever.
 pub fn spawn(
@@ -28,7 +28,8 @@ pub fn spawn(
     url: String,
     interval: Duration,
 ) -> anyhow::Result<tokio::task::JoinHandle<()>> {
-    let client = TileClient::new(&url)?;
+    let client =
+        TileClient::with_user_agent(&url, concat!("rootlog-witness/", env!("CARGO_PKG_VERSION")))?;
     tracing::info!(%origin, %url, ?interval, "watching log");
     Ok(tokio::spawn(async move {
         loop {

@@ -12,7 +12,7 @@ use std::time::Duration;
 use common::*;
 use rootlog::merkle::{Hash, NodeId};
 use rootlog::note::{Checkpoint, Note, Signer};
-use rootlog_witness::tiles::{tile_path, tiles_for_size};
+use rootlog::tiles::{tile_path, tiles_for_size};
 
 /// Writes `checkpoint` and every tile of `log` at its current size into
 /// `dir`; returns the tile paths written.

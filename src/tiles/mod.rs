@@ -1,14 +1,27 @@
-//! tlog-tiles arithmetic (c2sp.org/tlog-tiles, tile height 8): tile paths,
-//! the widths a tree size implies, and where a perfect Merkle node lives in
-//! the tiles. Pure functions, no I/O, so both the witness's watch mode and a
-//! log serving tiles can share them.
+//! tlog-tiles (c2sp.org/tlog-tiles, tile height 8): the widths a tree size
+//! implies, which tiles change between two sizes, where a perfect Merkle node
+//! lives in the tiles, and folding tile hashes into nodes and roots. Paths
+//! and their strict parser are in [`path`], entry bundles in [`bundle`], an
+//! HTTP client that builds proofs from tiles in [`client`]. Everything but
+//! the client is pure (no I/O), so the log's tile endpoint, its static
+//! mirror, and the witness's watch mode share one implementation.
 //!
 //! A tile `(level t, index N)` holds up to 256 hashes: entry `j` is the
 //! perfect node `(8t, 256N + j)`. A node `(h, i)` with `h = 8t + r` is not
 //! stored itself when `r > 0`; it is the fold of the `2^r` level-`8t` entries
 //! below it, all of which sit in one tile because `2^r` divides 256.
 
-use rootlog::merkle::{node_hash, Hash, NodeId, HASH_SIZE};
+pub mod bundle;
+pub mod client;
+pub mod path;
+
+pub use bundle::{decode_bundle, encode_bundle, BundleError, MAX_BUNDLE_ENTRY};
+pub use client::TileClient;
+pub use path::{
+    encode_index, entries_path, parse_tile_path, tile_path, TileKind, TilePath, TilePathError,
+};
+
+use crate::merkle::{node_hash, Hash, NodeId, HASH_SIZE};
 
 /// Hashes per full tile (tile height 8).
 pub const TILE_WIDTH: u16 = 256;
@@ -35,33 +48,9 @@ pub struct NodeLocation {
     pub count: u16,
 }
 
-/// The `N` part of a tile path: zero-padded 3-digit segments, all but the
-/// last prefixed with `x` (0 → `000`, 1000 → `x001/000`, 1234067 → `x001/x234/067`).
-pub fn encode_index(index: u64) -> String {
-    let mut segments = vec![format!("{:03}", index % 1000)];
-    let mut rest = index / 1000;
-    while rest > 0 {
-        segments.push(format!("x{:03}", rest % 1000));
-        rest /= 1000;
-    }
-    segments.reverse();
-    segments.join("/")
-}
-
-/// The path (without a leading slash) of a hash tile: `tile/<L>/<N>` for a
-/// full tile (`width == 256`), `tile/<L>/<N>.p/<W>` for a partial one.
-pub fn tile_path(tile: TileId, width: u16) -> String {
-    let n = encode_index(tile.index);
-    if width >= TILE_WIDTH {
-        format!("tile/{}/{n}", tile.level)
-    } else {
-        format!("tile/{}/{n}.p/{width}", tile.level)
-    }
-}
-
 /// The number of level-`8·level` nodes a tree of `size` leaves has complete:
 /// `floor(size / 256^level)`.
-fn entries_at(level: u8, size: u64) -> u64 {
+pub fn entries_at(level: u8, size: u64) -> u64 {
     size.checked_shr(TILE_HEIGHT * u32::from(level))
         .unwrap_or(0)
 }
@@ -100,6 +89,41 @@ pub fn tiles_for_size(size: u64) -> Vec<(TileId, u16)> {
         }
     }
     out
+}
+
+/// The tiles (with their widths at `new`) that a log growing from `old` to
+/// `new` leaves must newly publish: tiles that did not exist at `old` and the
+/// ones that grew. Tiles complete at `old` never change, so this is
+/// O(new − old) tiles, not O(new). Empty unless `old < new`.
+pub fn tiles_between(old: u64, new: u64) -> Vec<(TileId, u16)> {
+    let mut out = Vec::new();
+    for level in 0u8..8 {
+        let (before, after) = (entries_at(level, old), entries_at(level, new));
+        if after <= before {
+            continue;
+        }
+        let first = before / u64::from(TILE_WIDTH);
+        let last = (after - 1) / u64::from(TILE_WIDTH);
+        for index in first..=last {
+            let tile = TileId { level, index };
+            out.push((tile, tile_width(tile, new)));
+        }
+    }
+    out
+}
+
+/// The partial tiles (width 1–255) of a tree of `size` leaves, one per level
+/// at most.
+pub fn partial_tiles(size: u64) -> Vec<(TileId, u16)> {
+    (0u8..8)
+        .filter_map(|level| {
+            let entries = entries_at(level, size);
+            // Bounded by 256, so the cast cannot truncate.
+            let width = (entries % u64::from(TILE_WIDTH)) as u16;
+            let index = entries / u64::from(TILE_WIDTH);
+            (width > 0).then_some((TileId { level, index }, width))
+        })
+        .collect()
 }
 
 /// Where the perfect node `node` lives in the tiles.
@@ -179,32 +203,8 @@ pub fn fold_right(hashes: &[Hash]) -> Option<Hash> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rootlog::merkle::{leaf_hash, Frontier};
+    use crate::merkle::{leaf_hash, Frontier};
     use std::collections::HashMap;
-
-    #[test]
-    fn index_encoding_matches_the_spec() {
-        assert_eq!(encode_index(0), "000");
-        assert_eq!(encode_index(7), "007");
-        assert_eq!(encode_index(999), "999");
-        assert_eq!(encode_index(1000), "x001/000");
-        assert_eq!(encode_index(1234067), "x001/x234/067");
-        assert_eq!(encode_index(u64::MAX), "x018/x446/x744/x073/x709/x551/615");
-    }
-
-    #[test]
-    fn paths() {
-        let t = TileId {
-            level: 0,
-            index: 1234067,
-        };
-        assert_eq!(tile_path(t, 256), "tile/0/x001/x234/067");
-        assert_eq!(tile_path(t, 17), "tile/0/x001/x234/067.p/17");
-        assert_eq!(
-            tile_path(TileId { level: 2, index: 0 }, 1),
-            "tile/2/000.p/1"
-        );
-    }
 
     #[test]
     fn spec_example_70000() {
@@ -253,6 +253,49 @@ mod tests {
         assert_eq!(tile_width(TileId { level: 3, index: 0 }, 70000), 0);
         assert_eq!(tile_width(TileId { level: 7, index: 0 }, u64::MAX), 255);
         assert!(tiles_for_size(0).is_empty());
+    }
+
+    /// What changes between two sizes is exactly the set difference of the
+    /// tiles each size implies; the partials are the non-256 widths.
+    #[test]
+    fn tiles_between_is_the_difference() {
+        use std::collections::BTreeSet;
+        let sizes = [
+            0u64, 1, 2, 255, 256, 257, 511, 512, 65535, 65536, 65537, 70000,
+        ];
+        for &old in &sizes {
+            for &new in &sizes {
+                let before: BTreeSet<_> = tiles_for_size(old).into_iter().collect();
+                let after: BTreeSet<_> = tiles_for_size(new).into_iter().collect();
+                let want: BTreeSet<_> = after.difference(&before).copied().collect();
+                let got: BTreeSet<_> = tiles_between(old, new).into_iter().collect();
+                if old <= new {
+                    assert_eq!(got, want, "{old} -> {new}");
+                } else {
+                    assert!(got.is_empty());
+                }
+            }
+            let partial: Vec<_> = tiles_for_size(old)
+                .into_iter()
+                .filter(|(_, w)| *w < TILE_WIDTH)
+                .collect();
+            assert_eq!(partial_tiles(old), partial, "{old}");
+        }
+        assert_eq!(
+            partial_tiles(70000),
+            vec![
+                (
+                    TileId {
+                        level: 0,
+                        index: 273
+                    },
+                    112
+                ),
+                (TileId { level: 1, index: 1 }, 17),
+                (TileId { level: 2, index: 0 }, 1),
+            ]
+        );
+        assert_eq!(tiles_between(u64::MAX - 1, u64::MAX).len(), 1);
     }
 
     #[test]
@@ -305,7 +348,7 @@ mod tests {
             assert!(usize::from(width_needed(&loc)) <= tile.len(), "{id:?}");
             assert_eq!(hash_at(&loc, tile).as_ref(), Some(want), "{id:?}");
         }
-        let root: Vec<Hash> = rootlog::merkle::root_plan(size)
+        let root: Vec<Hash> = crate::merkle::root_plan(size)
             .iter()
             .map(|id| nodes[id])
             .collect();
