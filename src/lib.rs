@@ -7,9 +7,11 @@
 //! [`server`] (start and stop), [`identity`] (keys and origin on disk),
 //! [`publish`] (the static tlog-tiles mirror).
 //! tlog-tiles: [`tiles`] (tile math, paths, entry bundles, a tile client).
-//! Users: [`client`] (HTTP client and offline proof checks).
+//! Users: [`client`] (HTTP client, tile-based auditor), [`verify`] (offline
+//! proof checks), [`audit`] (consistency, entry and export-manifest checks).
 
 pub mod api;
+pub mod audit;
 pub mod client;
 pub mod identity;
 pub mod merkle;
