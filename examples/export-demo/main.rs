@@ -31,7 +31,7 @@ fn run() -> anyhow::Result<()> {
     let mut out = PathBuf::from("demo-export");
     let mut tenant = "acme-securities".to_string();
     let mut days = 5u32;
-    let mut per_day = 700u32;
+    let mut per_day = 1000u32;
     let mut seed = 1u64;
     let today = time::OffsetDateTime::now_utc().date();
     let mut first_day = None;
