@@ -270,3 +270,16 @@ async fn exports_verify_and_every_tampering_is_named() {
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("is not an export manifest"), "{out}");
 }
+
+/// The documented example is a valid manifest: one chain, in range, with
+/// the chain_proof of its last record and the root over all its records.
+#[test]
+fn the_documented_example_manifest_is_consistent() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/example-manifest.json");
+    let manifest: rootlog::audit::export::Manifest =
+        serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+    let check = rootlog::audit::export::check_manifest(&manifest).unwrap();
+    assert!(check.problems.is_empty(), "{:?}", check.problems);
+    let counts: Vec<u64> = check.days.iter().map(|d| d.records).collect();
+    assert_eq!(counts, [1, 9, 2]);
+}
