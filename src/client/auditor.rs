@@ -67,13 +67,16 @@ impl StatementIndex {
     }
 }
 
+/// An entry bundle as fetched: its width and entries.
+type CachedBundle = (u16, Vec<Vec<u8>>);
+
 /// Reads and audits one log (or a mirror of it) at a base URL.
 pub struct Auditor {
     api: LogClient,
     tiles: TileClient,
     lookup: Lookup,
-    /// Entry bundles already fetched: bundle index → (width, entries).
-    bundles: Mutex<HashMap<u64, (u16, Vec<Vec<u8>>)>>,
+    /// Entry bundles already fetched.
+    bundles: Mutex<HashMap<u64, CachedBundle>>,
 }
 
 fn fetch(e: impl std::fmt::Display) -> AuditFailure {
