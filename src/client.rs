@@ -1,12 +1,24 @@
 //! A Rust client for a rootlog server, and the offline checks an answer must
 //! pass: the checkpoint's log signature and the entry's inclusion proof.
 //! The CLI uses it; the archive service can embed it.
+//!
+//! [`LogClient`] speaks the log's JSON API (submit, tenants, entries,
+//! proofs, proof files). [`Auditor`] reads a log the way an auditor must:
+//! the checkpoint, entry bundles and hash tiles (c2sp.org/tlog-tiles, so a
+//! static mirror works as well as the log itself), building every proof
+//! from tiles and checking it with the pure functions of [`crate::audit`].
+//! The JSON API is only ever used to learn *where* an entry is.
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::merkle::{leaf_hash, verify_inclusion, Hash};
 use crate::note::{decode_hash_b64, open, Checkpoint, Note, Verifier};
+use crate::tiles::TileClient;
+use crate::tlogproof::TlogProof;
+
+mod auditor;
+pub use auditor::{Auditor, CheckpointAudit, EntryAudit, Lookup, StatementIndex};
 
 /// An error talking to a log.
 #[derive(Debug, thiserror::Error)]
@@ -22,6 +34,8 @@ pub enum ClientError {
     },
     #[error("unexpected answer from the log: {0}")]
     Unexpected(String),
+    #[error("tiles: {0}")]
+    Tiles(String),
 }
 
 /// An entry with its inclusion proof, as the log answers it.
@@ -33,6 +47,22 @@ pub struct EntryProof {
     pub leaf_hash: String,
     pub checkpoint: String,
     pub inclusion_proof: Vec<String>,
+}
+
+/// An entry as `GET /v1/entries/{index}` answers it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Entry {
+    pub index: u64,
+    pub statement: String,
+    pub leaf_hash: String,
+}
+
+/// What the log's API says about where a statement is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Located {
+    Found(u64),
+    NotInLog,
+    NoApi,
 }
 
 /// Why an answer did not verify.
@@ -201,6 +231,71 @@ impl LogClient {
     /// `GET /v1/roots/{tenant}/{date}`
     pub async fn root(&self, tenant: &str, date: &str) -> Result<EntryProof, ClientError> {
         Self::parse(self.get_json(&format!("/v1/roots/{tenant}/{date}")).await?)
+    }
+
+    /// `GET /v1/entries/{index}`: the entry's statement text and leaf hash
+    /// (`inclusion_proof` and `checkpoint` are empty in this answer).
+    pub async fn entry(&self, index: u64) -> Result<Entry, ClientError> {
+        Self::parse(self.get_json(&format!("/v1/entries/{index}")).await?)
+    }
+
+    /// `GET /v1/tenants/{id}`: the tenant's registered keys, as the log answers.
+    pub async fn tenant(&self, id: &str) -> Result<Value, ClientError> {
+        self.get_json(&format!("/v1/tenants/{id}")).await
+    }
+
+    /// `GET /v1/log/{date}`: every root published for the date.
+    pub async fn roots_for_date(&self, date: &str) -> Result<Value, ClientError> {
+        self.get_json(&format!("/v1/log/{date}")).await
+    }
+
+    /// `GET /v1/proof/inclusion?index=&size=`
+    pub async fn inclusion(&self, index: u64, size: u64) -> Result<Vec<Hash>, ClientError> {
+        let body = self
+            .get_json(&format!("/v1/proof/inclusion?index={index}&size={size}"))
+            .await?;
+        let hashes: Vec<String> = Self::parse(body["inclusion_proof"].clone())?;
+        decode_proof(&hashes).map_err(|e| ClientError::Unexpected(e.to_string()))
+    }
+
+    /// `GET /v1/roots/{tenant}/{date}/proof`: the c2sp.org/tlog-proof@v1 file.
+    pub async fn proof_file(&self, tenant: &str, date: &str) -> Result<TlogProof, ClientError> {
+        let response = self
+            .http
+            .get(self.url(&format!("/v1/roots/{tenant}/{date}/proof")))
+            .send()
+            .await?;
+        let status = response.status().as_u16();
+        let bytes = response.bytes().await?;
+        if status != 200 {
+            let body: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+            return Err(ClientError::Api {
+                status,
+                code: body["error"].as_str().unwrap_or("").to_string(),
+                message: body["message"].as_str().unwrap_or("").to_string(),
+                body,
+            });
+        }
+        TlogProof::parse(&bytes).map_err(|e| ClientError::Unexpected(e.to_string()))
+    }
+
+    /// Where the log says tenant's statement for `date` is: `Found(index)`,
+    /// `NotInLog` (the API answered 404), or `NoApi` (what answered is not
+    /// a rootlog API, e.g. a static mirror). The answer is a hint only; an
+    /// auditor checks the entry at that index itself.
+    pub async fn locate(&self, tenant: &str, date: &str) -> Result<Located, ClientError> {
+        match self.root(tenant, date).await {
+            Ok(entry) => Ok(Located::Found(entry.index)),
+            Err(ClientError::Api { status: 404, .. }) => Ok(Located::NotInLog),
+            // A 404 page, or anything else that is not the API's JSON.
+            Err(ClientError::Unexpected(_)) => Ok(Located::NoApi),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// A tlog-tiles client for the same base URL (the log serves its tiles).
+    pub fn tiles(&self) -> Result<TileClient, ClientError> {
+        TileClient::new(&self.base).map_err(|e| ClientError::Tiles(format!("{e:#}")))
     }
 
     /// `GET /v1/proof/consistency?old=&new=`

@@ -8,9 +8,11 @@
 //! [`publish`] (the static tlog-tiles mirror).
 //! tlog-tiles: [`tiles`] (tile math, paths, entry bundles, a tile client).
 //! [`fsck`] (integrity checks of the stored log).
-//! Users: [`client`] (HTTP client and offline proof checks).
+//! Users: [`client`] (HTTP client, tile-based auditor), [`verify`] (offline
+//! proof checks), [`audit`] (consistency, entry and export-manifest checks).
 
 pub mod api;
+pub mod audit;
 pub mod client;
 pub mod fsck;
 pub mod identity;

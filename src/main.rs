@@ -49,6 +49,10 @@ enum Command {
     Submit(SubmitArgs),
     /// Verify a statement with its c2sp.org/tlog-proof file, offline (exit 0 verified, 1 not verified).
     Verify(VerifyArgs),
+    /// Audit a tenant's statement for a day online, via the log's tiles or a static mirror, with consistency against the last checkpoint audited.
+    Audit(cli::audit::AuditArgs),
+    /// Verify an archive's export manifest (hash chain, daily roots, chain heads) against the log.
+    VerifyExport(cli::audit::VerifyExportArgs),
     /// Write the log once as a static tlog-tiles mirror (stop the server first, or use serve --publish-dir).
     Publish {
         /// The log's data directory (sled locks it: the server must not be running).
@@ -259,6 +263,8 @@ fn main() -> ExitCode {
         Command::Statement(args) => cli::statement(&args),
         Command::Submit(args) => cli::submit(args),
         Command::Verify(args) => cli::verify(&args),
+        Command::Audit(args) => cli::audit::audit(&args),
+        Command::VerifyExport(args) => cli::audit::verify_export(&args),
         Command::Root { input } => cli::root(input),
         Command::Publish { data, to } => cli::publish(&data, &to),
         Command::Fsck { data, json } => Ok(cli::fsck(&data, json)),

@@ -142,7 +142,8 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     });
 
     if let Some(dir) = config.publish_dir.clone() {
-        // The mirror's checkpoint is the one the log serves: the newest witnessed one.
+        // The mirror publishes what GET /checkpoint serves: the newest
+        // checkpoint meeting the witness policy, with its cosignatures.
         crate::publish::spawn(id.store.clone(), dir, state.witnessed.clone())?;
     }
 

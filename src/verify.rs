@@ -67,20 +67,26 @@ pub enum VerifyFailure {
     },
 }
 
-/// Verifies `statement` (the exact note bytes) with `proof` under `trust`.
-pub fn verify_statement(
-    statement: &[u8],
-    proof: &TlogProof,
-    trust: &Trust<'_>,
-) -> Result<Verified, VerifyFailure> {
-    let (note, parsed) =
-        parse_submission(statement).map_err(|e| VerifyFailure::Statement(e.to_string()))?;
-    if let Some(key) = trust.tenant_key {
-        verify_tenant_signatures(&note, &parsed.tenant, std::slice::from_ref(key))
-            .map_err(|e| VerifyFailure::TenantSignature(e.to_string()))?;
-    }
+/// A checkpoint whose log signature, origin and witness quorum verified.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifiedCheckpoint {
+    pub checkpoint: Checkpoint,
+    /// The signed note exactly as received (log signature and cosignatures).
+    pub note: String,
+    /// Names of the trusted witnesses whose cosignatures verified.
+    pub cosigners: Vec<String>,
+}
 
-    let cp_note = Note::parse(proof.checkpoint.as_bytes())
+/// Verifies a signed checkpoint note under `trust` (the tenant key is not
+/// used): the log key signed it, its origin is the expected one, and at
+/// least `trust.quorum` distinct trusted witnesses cosigned it. A trusted
+/// witness's cosignature that is present but does not verify is an error,
+/// not merely uncounted, because it means someone altered the note.
+pub fn verify_checkpoint_note(
+    note_text: &str,
+    trust: &Trust<'_>,
+) -> Result<VerifiedCheckpoint, VerifyFailure> {
+    let cp_note = Note::parse(note_text.as_bytes())
         .map_err(|e| VerifyFailure::LogSignature(e.to_string()))?;
     open(&cp_note, std::slice::from_ref(trust.log_key))
         .map_err(|e| VerifyFailure::LogSignature(e.to_string()))?;
@@ -117,6 +123,31 @@ pub fn verify_statement(
             },
         });
     }
+    Ok(VerifiedCheckpoint {
+        checkpoint,
+        note: note_text.to_string(),
+        cosigners,
+    })
+}
+
+/// Verifies `statement` (the exact note bytes) with `proof` under `trust`.
+pub fn verify_statement(
+    statement: &[u8],
+    proof: &TlogProof,
+    trust: &Trust<'_>,
+) -> Result<Verified, VerifyFailure> {
+    let (note, parsed) =
+        parse_submission(statement).map_err(|e| VerifyFailure::Statement(e.to_string()))?;
+    if let Some(key) = trust.tenant_key {
+        verify_tenant_signatures(&note, &parsed.tenant, std::slice::from_ref(key))
+            .map_err(|e| VerifyFailure::TenantSignature(e.to_string()))?;
+    }
+
+    let VerifiedCheckpoint {
+        checkpoint,
+        cosigners,
+        ..
+    } = verify_checkpoint_note(&proof.checkpoint, trust)?;
 
     verify_inclusion(
         proof.index,

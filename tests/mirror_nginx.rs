@@ -4,143 +4,26 @@
 //! bundles, proofs built from the mirrored tiles verify); and a SIGKILL in
 //! the middle of publishing never leaves a checkpoint whose tiles are missing.
 //!
-//! nginx: when it is not installed the nginx test fails if `CI` is set, and
+//! nginx (the helper is in tests/common/nginx.rs): when it is not installed the nginx test fails if `CI` is set, and
 //! otherwise prints a loud notice and skips (so `cargo test` works on a
 //! fresh dev machine). The SIGKILL test reads the directory from disk and
 //! needs no nginx.
 
 mod common;
 
-use std::io::Write;
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use common::nginx::Nginx;
 use common::tiles::{partial_dirs, verify_dir, verify_over_http, Grower};
 use common::{day, register, rootlog_bin, Server, Tenant};
 use rootlog::client::verify_checkpoint;
 use rootlog::merkle::{leaf_hash, verify_consistency, verify_inclusion};
 use rootlog::note::Checkpoint;
 use rootlog::tiles::{entries_path, partial_tiles, tile_path, TileClient};
-
-/// A stock nginx serving one directory on 127.0.0.1; killed when dropped.
-struct Nginx {
-    child: Child,
-    url: String,
-    /// Config, pid and logs; removed (after nginx is killed) on drop.
-    _prefix: tempfile::TempDir,
-}
-
-impl Nginx {
-    /// True if an `nginx` binary runs; otherwise fails under CI or tells the
-    /// developer loudly that the test is skipped.
-    fn available(test: &str) -> bool {
-        let found = Command::new("nginx")
-            .arg("-v")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success());
-        if !found {
-            if std::env::var_os("CI").is_some() {
-                panic!("{test}: nginx is not installed, and CI is set so this test must run: install it (apt-get install -y nginx)");
-            }
-            // Straight to the process's stderr: the test harness captures
-            // `eprintln!` of passing tests, and this must be seen.
-            let _ = writeln!(
-                std::io::stderr(),
-                "\n######## SKIPPED {test}: nginx is not installed (apt-get install -y nginx); set CI=1 to make this a failure ########\n"
-            );
-        }
-        found
-    }
-
-    /// Starts nginx with its own minimal config, serving `root`.
-    fn start(root: &Path) -> Nginx {
-        let prefix = tempfile::tempdir().unwrap();
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let p = prefix.path().display();
-        // The README's example, cut down to what a test needs: single
-        // process (no privilege drop, so it reads our temp directories),
-        // no daemon, everything under the temporary prefix.
-        let conf = format!(
-            r#"daemon off;
-master_process off;
-worker_processes 1;
-pid {p}/nginx.pid;
-error_log {p}/error.log warn;
-events {{ worker_connections 64; }}
-http {{
-    access_log off;
-    client_body_temp_path {p}/body;
-    proxy_temp_path {p}/proxy;
-    fastcgi_temp_path {p}/fastcgi;
-    uwsgi_temp_path {p}/uwsgi;
-    scgi_temp_path {p}/scgi;
-    default_type application/octet-stream;
-    server {{
-        listen 127.0.0.1:{port};
-        root {root};
-        location = /checkpoint {{
-            default_type "text/plain; charset=utf-8";
-            add_header Cache-Control "no-cache" always;
-        }}
-        location /tile/ {{
-            add_header Cache-Control "public, max-age=31536000, immutable" always;
-        }}
-        location ~ "\.p/[0-9]+$" {{
-            add_header Cache-Control "public, max-age=5" always;
-        }}
-        location ~ /\. {{
-            return 404;
-        }}
-    }}
-}}
-"#,
-            root = root.display()
-        );
-        let conf_path = prefix.path().join("nginx.conf");
-        std::fs::write(&conf_path, conf).unwrap();
-        let mut child = Command::new("nginx")
-            .arg("-c")
-            .arg(&conf_path)
-            .arg("-p")
-            .arg(prefix.path())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("nginx starts");
-        let deadline = Instant::now() + Duration::from_secs(15);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            if let Ok(Some(status)) = child.try_wait() {
-                let log =
-                    std::fs::read_to_string(prefix.path().join("error.log")).unwrap_or_default();
-                panic!("nginx exited with {status}: {log}");
-            }
-            assert!(Instant::now() < deadline, "nginx did not start listening");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Nginx {
-            child,
-            url: format!("http://127.0.0.1:{port}"),
-            _prefix: prefix,
-        }
-    }
-}
-
-impl Drop for Nginx {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 /// The size of the checkpoint published in `dir`, if any.
 fn published_size(dir: &Path) -> Option<u64> {

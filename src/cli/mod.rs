@@ -1,6 +1,8 @@
 //! The bodies of the `rootlog` subcommands. Each returns its exit code;
 //! errors become exit code 1 with a one-line message.
 
+pub mod audit;
+
 use std::fs;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -21,7 +23,7 @@ use rootlog::witnessing::{WitnessPolicy, WitnessSpec};
 
 use crate::{ServeArgs, StatementArgs, SubmitArgs, VerifyArgs};
 
-fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -192,7 +194,7 @@ pub fn keygen(name: &str, out_dir: &Path) -> anyhow::Result<ExitCode> {
 }
 
 /// A value given directly or as @FILE.
-fn value_or_file(value: &str) -> anyhow::Result<String> {
+pub(crate) fn value_or_file(value: &str) -> anyhow::Result<String> {
     match value.strip_prefix('@') {
         Some(path) => Ok(fs::read_to_string(path)
             .with_context(|| format!("cannot read {path}"))?
