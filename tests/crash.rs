@@ -19,7 +19,7 @@ use rootlog::statement::parse_submission;
 const CYCLES: u64 = 6;
 const CLIENTS: usize = 8;
 
-#[derive(Default)]
+#[derive(Default, Clone)]
 struct Seen {
     /// index -> acknowledged note bytes
     acknowledged: BTreeMap<u64, Vec<u8>>,
@@ -77,7 +77,9 @@ async fn acknowledged_entries_survive_sigkill() {
             let _ = tokio::time::timeout(Duration::from_secs(30), t).await;
         }
         server = Server::start(dir.path(), &[]);
-        check(&server, &log_key, &seen.lock().unwrap()).await;
+        // A snapshot, so no lock is held across the await.
+        let snapshot = seen.lock().unwrap().clone();
+        check(&server, &log_key, &snapshot).await;
     }
     let seen = seen.lock().unwrap();
     eprintln!(
