@@ -16,6 +16,13 @@
 //! - every checkpoint covers a prefix of the one tree on disk, so a consistency
 //!   proof exists between any two of them, across restarts too.
 //!
+//! Pipelining: the integrator applies batch N+1 (atomically, not yet
+//! flushed) while a flusher thread fsyncs batch N. Every answer, new entry,
+//! identical retry or conflict alike, and every checkpoint publication goes
+//! through the flusher, in order, and is released only by a flush that began
+//! after its batch was applied. So an answer never refers to data that a
+//! crash could take back.
+//!
 //! A storage error stops the integrator (fail-stop): every waiting submitter
 //! gets an error, nothing is acknowledged, `/healthz` turns unhealthy, and a
 //! restart resumes from what is on disk.
@@ -129,8 +136,61 @@ struct Integrator {
     signer: Signer,
     origin: String,
     frontier: Frontier,
+    /// The newest checkpoint applied (it may not be flushed yet).
+    last_signed: Arc<SignedCheckpoint>,
+    /// Batches waiting for the flusher.
+    to_flush: std::sync::mpsc::SyncSender<Applied>,
+    /// Set when the flusher fails; the integrator then stops too.
+    failed: Arc<AtomicBool>,
+}
+
+/// A batch applied to the store, waiting to be flushed and answered.
+struct Applied {
+    answers: Vec<(oneshot::Sender<Result<Outcome, SequencerStopped>>, Outcome)>,
+    /// The checkpoint to publish once flushed, if the batch appended.
+    checkpoint: Option<Arc<SignedCheckpoint>>,
+    started: Instant,
+    submissions: usize,
+    appended: usize,
+}
+
+/// Flushes applied batches (as many as have queued, with one fsync), then
+/// publishes their checkpoints and answers their submitters, in order.
+fn run_flusher(
+    store: Store,
+    rx: std::sync::mpsc::Receiver<Applied>,
     latest: watch::Sender<Arc<SignedCheckpoint>>,
     metrics: Arc<Metrics>,
+    failed: Arc<AtomicBool>,
+) {
+    while let Ok(first) = rx.recv() {
+        let mut pending = vec![first];
+        pending.extend(rx.try_iter());
+        if let Err(e) = store.flush() {
+            tracing::error!(error = %e, "flush failed; the sequencer stops and acknowledges nothing more; restart the server to resume from disk");
+            failed.store(true, Ordering::SeqCst);
+            for applied in pending.into_iter().chain(rx.try_iter()) {
+                for (reply, _) in applied.answers {
+                    let _ = reply.send(Err(SequencerStopped));
+                }
+            }
+            return;
+        }
+        // Durable from here on: publish, then answer.
+        for applied in pending {
+            if let Some(checkpoint) = applied.checkpoint {
+                latest.send_replace(checkpoint);
+            }
+            metrics.record_batch(
+                applied.submissions,
+                applied.appended,
+                applied.started.elapsed(),
+            );
+            for (reply, outcome) in applied.answers {
+                let _ = reply.send(Ok(outcome));
+            }
+        }
+    }
 }
 
 impl Sequencer {
@@ -146,19 +206,30 @@ impl Sequencer {
         let frontier = store.frontier()?;
         let (tx, rx) = mpsc::channel(config.queue_capacity.max(1));
         let stopped = Arc::new(AtomicBool::new(false));
+        let failed = Arc::new(AtomicBool::new(false));
+        let (to_flush, flush_rx) = std::sync::mpsc::sync_channel(16);
+        let last_signed = latest.borrow().clone();
+        let (flush_store, flush_failed) = (store.clone(), failed.clone());
+        let flusher = std::thread::Builder::new()
+            .name("flusher".into())
+            .spawn(move || run_flusher(flush_store, flush_rx, latest, metrics, flush_failed))
+            .map_err(|e| StoreError::Corrupt(format!("cannot start the flusher thread: {e}")))?;
         let integrator = Integrator {
             store,
             signer,
             origin,
             frontier,
-            latest,
-            metrics,
+            last_signed,
+            to_flush,
+            failed,
         };
         let flag = stopped.clone();
         let handle = std::thread::Builder::new()
             .name("integrator".into())
             .spawn(move || {
                 integrator.run(rx, config);
+                // The integrator dropped its sender: the flusher answers what is left and ends.
+                let _ = flusher.join();
                 flag.store(true, Ordering::SeqCst);
             })
             .map_err(|e| StoreError::Corrupt(format!("cannot start the integrator thread: {e}")))?;
@@ -214,6 +285,16 @@ impl Integrator {
                     Err(_) => break,
                 }
             }
+            if self.failed.load(Ordering::SeqCst) {
+                for s in batch {
+                    let _ = s.reply.send(Err(SequencerStopped));
+                }
+                rx.close();
+                while let Ok(s) = rx.try_recv() {
+                    let _ = s.reply.send(Err(SequencerStopped));
+                }
+                return;
+            }
             if let Err(e) = self.integrate(batch) {
                 tracing::error!(error = %e, "integration failed; the sequencer stops and acknowledges nothing more; restart the server to resume from disk");
                 rx.close();
@@ -263,7 +344,7 @@ impl Integrator {
         }
 
         let checkpoint = if appended.is_empty() {
-            self.latest.borrow().clone()
+            self.last_signed.clone()
         } else {
             let size = self.frontier.size();
             let signed = Arc::new(SignedCheckpoint::sign(
@@ -283,22 +364,21 @@ impl Integrator {
                     date: &batch[i].date,
                 })
                 .collect();
-            if let Err(e) = self
-                .store
-                .integrate(&leaves, &nodes, size, signed.note.as_bytes())
+            if let Err(e) =
+                self.store
+                    .apply_integration(&leaves, &nodes, size, signed.note.as_bytes())
             {
                 for sub in batch {
                     let _ = sub.reply.send(Err(SequencerStopped));
                 }
                 return Err(e);
             }
-            // Durable from here on: publish, then acknowledge.
-            self.latest.send_replace(signed.clone());
+            self.last_signed = signed.clone();
             signed
         };
 
-        self.metrics
-            .record_batch(batch.len(), appended.len(), started.elapsed());
+        let (submissions, appended_count) = (batch.len(), appended.len());
+        let mut answers = Vec::with_capacity(batch.len());
         for (sub, decision) in batch.into_iter().zip(decisions) {
             let outcome = match decision {
                 Decision::Append(index) => Outcome::Appended {
@@ -311,7 +391,25 @@ impl Integrator {
                 },
                 Decision::Conflict(index, statement) => Outcome::Conflict { index, statement },
             };
-            let _ = sub.reply.send(Ok(outcome));
+            answers.push((sub.reply, outcome));
+        }
+        let publish = if appended_count > 0 {
+            Some(checkpoint)
+        } else {
+            None
+        };
+        let applied = Applied {
+            answers,
+            checkpoint: publish,
+            started,
+            submissions,
+            appended: appended_count,
+        };
+        if let Err(std::sync::mpsc::SendError(applied)) = self.to_flush.send(applied) {
+            for (reply, _) in applied.answers {
+                let _ = reply.send(Err(SequencerStopped));
+            }
+            return Err(StoreError::Corrupt("the flusher has stopped".into()));
         }
         Ok(())
     }

@@ -381,6 +381,22 @@ impl Store {
         new_size: u64,
         checkpoint: &[u8],
     ) -> Result<(), StoreError> {
+        self.apply_integration(leaves, nodes, new_size, checkpoint)?;
+        self.db.flush()?;
+        Ok(())
+    }
+
+    /// Applies one integration atomically but does not flush: nothing it
+    /// wrote may be acknowledged until a later `flush` returns. The
+    /// sequencer uses this to write the next batch while the previous one
+    /// is being flushed.
+    pub fn apply_integration(
+        &self,
+        leaves: &[NewLeaf<'_>],
+        nodes: &[(NodeId, Hash)],
+        new_size: u64,
+        checkpoint: &[u8],
+    ) -> Result<(), StoreError> {
         let mut batch = sled::Batch::default();
         for leaf in leaves {
             let index = be(leaf.index);
@@ -395,7 +411,6 @@ impl Store {
         batch.insert(key(META, META_SIZE), &be(new_size));
         batch.insert(key(CHECKPOINT, &be(new_size)), checkpoint);
         self.db.apply_batch(batch)?;
-        self.db.flush()?;
         Ok(())
     }
 
