@@ -196,21 +196,8 @@ pub struct VerifyArgs {
     /// The c2sp.org/tlog-proof@v1 file (from GET /v1/roots/{tenant}/{date}/proof).
     #[arg(long)]
     pub proof: PathBuf,
-    /// The log's vkey (or @FILE).
-    #[arg(long)]
-    pub log_key: String,
-    /// The log's origin, if it differs from the log key's name.
-    #[arg(long)]
-    pub origin: Option<String>,
-    /// A trusted witness's vkey, 0x01 or cosignature/v1 form (or @FILE); repeat for each.
-    #[arg(long = "witness", value_name = "VKEY")]
-    pub witnesses: Vec<String>,
-    /// Trusted witnesses that must have cosigned [default: all given].
-    #[arg(long)]
-    pub quorum: Option<usize>,
-    /// The tenant's vkey (or @FILE), to check the statement's signature as well.
-    #[arg(long)]
-    pub tenant_key: Option<String>,
+    #[command(flatten)]
+    pub keys: cli::keys::KeyArgs,
 }
 
 #[derive(Args)]

@@ -20,11 +20,11 @@ use clap::{Args, ValueEnum};
 use rootlog::audit::export::{check_manifest, compare_day, to_hex, Manifest};
 use rootlog::audit::{parse_hash, state_file_name, AuditFailure, Consistency};
 use rootlog::client::{Auditor, CheckpointAudit, Located, Lookup};
-use rootlog::note::{encode_b64, Verifier};
+use rootlog::note::encode_b64;
 use rootlog::statement::{format_date, is_valid_tenant_id, parse_date};
-use rootlog::verify::Trust;
 
-use super::{runtime, value_or_file};
+use super::keys::{KeyArgs, Keys};
+use super::runtime;
 
 /// How `--lookup` finds a statement's index.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -53,21 +53,8 @@ pub struct LogTrustArgs {
     /// The log's base URL, or a static tlog-tiles mirror of it.
     #[arg(long, default_value = "http://127.0.0.1:8080", env = "ROOTLOG_URL")]
     pub log: String,
-    /// The log's vkey (or @FILE).
-    #[arg(long)]
-    pub log_key: String,
-    /// The log's origin, if it differs from the log key's name.
-    #[arg(long)]
-    pub origin: Option<String>,
-    /// A trusted witness's vkey, 0x01 or cosignature/v1 form (or @FILE); repeat for each.
-    #[arg(long = "witness", value_name = "VKEY")]
-    pub witnesses: Vec<String>,
-    /// Trusted witnesses that must have cosigned the checkpoint [default: all given].
-    #[arg(long)]
-    pub quorum: Option<usize>,
-    /// The tenant's vkey (or @FILE), to check the statements' signatures as well.
-    #[arg(long)]
-    pub tenant_key: Option<String>,
+    #[command(flatten)]
+    pub keys: KeyArgs,
     /// The file keeping the last checkpoint verified for this log
     /// [default: ~/.rootlog/audit-<hex SHA-256 of the origin>.state].
     #[arg(long)]
@@ -98,62 +85,6 @@ pub struct VerifyExportArgs {
     pub manifest: PathBuf,
     #[command(flatten)]
     pub trust: LogTrustArgs,
-}
-
-/// The keys parsed from `LogTrustArgs`.
-struct Keys {
-    log_key: Verifier,
-    witnesses: Vec<Verifier>,
-    quorum: usize,
-    tenant_key: Option<Verifier>,
-}
-
-impl Keys {
-    fn parse(args: &LogTrustArgs) -> Result<Keys, String> {
-        let key = |what: &str, value: &str, cosig: bool| -> Result<Verifier, String> {
-            let text = value_or_file(value).map_err(|e| format!("{what}: {e:#}"))?;
-            let parsed = if cosig {
-                Verifier::cosignature_from_vkey(&text)
-            } else {
-                Verifier::from_vkey(&text)
-            };
-            parsed.map_err(|e| format!("{what} {text:?}: {e}"))
-        };
-        let log_key = key("--log-key", &args.log_key, false)?;
-        let witnesses = args
-            .witnesses
-            .iter()
-            .map(|w| key("--witness", w, true))
-            .collect::<Result<Vec<_>, _>>()?;
-        let tenant_key = args
-            .tenant_key
-            .as_deref()
-            .map(|t| key("--tenant-key", t, false))
-            .transpose()?;
-        let quorum = args.quorum.unwrap_or(witnesses.len());
-        if quorum > witnesses.len() {
-            return Err(format!(
-                "--quorum {quorum} is more than the {} --witness keys given",
-                witnesses.len()
-            ));
-        }
-        Ok(Keys {
-            log_key,
-            witnesses,
-            quorum,
-            tenant_key,
-        })
-    }
-
-    fn trust<'a>(&'a self, origin: Option<&'a str>) -> Trust<'a> {
-        Trust {
-            log_key: &self.log_key,
-            origin,
-            witnesses: &self.witnesses,
-            quorum: self.quorum,
-            tenant_key: self.tenant_key.as_ref(),
-        }
-    }
 }
 
 /// Exit code 2: the command cannot even be attempted.
@@ -262,8 +193,9 @@ fn prepare(command: &str, args: &LogTrustArgs) -> Result<Prepared, ExitCode> {
         eprintln!("rootlog {command}: {m}");
         ExitCode::from(2)
     };
-    let keys = Keys::parse(args).map_err(fail)?;
+    let keys = Keys::parse(&args.keys).map_err(fail)?;
     let origin = args
+        .keys
         .origin
         .clone()
         .unwrap_or_else(|| keys.log_key.name().to_string());
@@ -299,7 +231,7 @@ pub fn audit(args: &AuditArgs) -> anyhow::Result<ExitCode> {
         Ok(p) => p,
         Err(code) => return Ok(code),
     };
-    let trust = p.keys.trust(args.trust.origin.as_deref());
+    let trust = p.keys.trust(args.trust.keys.origin.as_deref());
     let auditor = Auditor::new(&args.trust.log, args.trust.lookup.into())?;
     let rt = runtime()?;
 
@@ -404,7 +336,7 @@ pub fn verify_export(args: &VerifyExportArgs) -> anyhow::Result<ExitCode> {
     }
     let mut problems = check.problems.clone();
 
-    let trust = p.keys.trust(args.trust.origin.as_deref());
+    let trust = p.keys.trust(args.trust.keys.origin.as_deref());
     let auditor = Auditor::new(&args.trust.log, args.trust.lookup.into())?;
     let rt = runtime()?;
     let checkpoint = match rt.block_on(auditor.checkpoint(&trust, p.saved.as_deref())) {

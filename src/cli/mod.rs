@@ -2,6 +2,7 @@
 //! errors become exit code 1 with a one-line message.
 
 pub mod audit;
+pub mod keys;
 
 use std::fs;
 use std::io::Read;
@@ -18,7 +19,7 @@ use rootlog::sequencer::BatchConfig;
 use rootlog::server::{self, ServeConfig};
 use rootlog::statement::{parse_date, ChainHead, Statement};
 use rootlog::tlogproof::TlogProof;
-use rootlog::verify::{verify_statement, Trust};
+use rootlog::verify::verify_statement;
 use rootlog::witnessing::{WitnessPolicy, WitnessSpec};
 
 use crate::{ServeArgs, StatementArgs, SubmitArgs, VerifyArgs};
@@ -340,42 +341,16 @@ pub fn verify(args: &VerifyArgs) -> anyhow::Result<ExitCode> {
         Ok(b) => b,
         Err(e) => return usage(format!("cannot read {}: {e}", args.proof.display())),
     };
-    let key = |what: &str, value: &str, cosig: bool| -> Result<Verifier, String> {
-        let text = value_or_file(value).map_err(|e| format!("{what}: {e:#}"))?;
-        let parsed = if cosig {
-            Verifier::cosignature_from_vkey(&text)
-        } else {
-            Verifier::from_vkey(&text)
-        };
-        parsed.map_err(|e| format!("{what} {text:?}: {e}"))
-    };
-    let log_key = match key("--log-key", &args.log_key, false) {
+    let keys = match keys::Keys::parse(&args.keys) {
         Ok(k) => k,
         Err(e) => return usage(e),
     };
-    let mut witnesses = Vec::new();
-    for w in &args.witnesses {
-        match key("--witness", w, true) {
-            Ok(k) => witnesses.push(k),
-            Err(e) => return usage(e),
-        }
-    }
-    let tenant_key = match args
-        .tenant_key
-        .as_deref()
-        .map(|t| key("--tenant-key", t, false))
-        .transpose()
-    {
-        Ok(k) => k,
-        Err(e) => return usage(e),
-    };
-    let quorum = args.quorum.unwrap_or(witnesses.len());
-    if quorum > witnesses.len() {
-        return usage(format!(
-            "--quorum {quorum} is more than the {} --witness keys given",
-            witnesses.len()
-        ));
-    }
+    let (log_key, witnesses, quorum, tenant_key) = (
+        &keys.log_key,
+        &keys.witnesses,
+        keys.quorum,
+        &keys.tenant_key,
+    );
     let proof = match TlogProof::parse(&proof_bytes) {
         Ok(p) => p,
         Err(e) => {
@@ -383,13 +358,7 @@ pub fn verify(args: &VerifyArgs) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(1));
         }
     };
-    let trust = Trust {
-        log_key: &log_key,
-        origin: args.origin.as_deref(),
-        witnesses: &witnesses,
-        quorum,
-        tenant_key: tenant_key.as_ref(),
-    };
+    let trust = keys.trust(args.keys.origin.as_deref());
     match verify_statement(&statement, &proof, &trust) {
         Ok(v) => {
             let s = &v.statement;
