@@ -93,12 +93,21 @@ async fn the_whole_log_verifies_through_nginx() {
     wait_published(&site, 300);
     let nginx = Nginx::start(&site);
     let (old, _) = verify_over_http(&nginx.url, &log_key, Some(&grower.leaves())).await;
+    // A witness watches the log through nginx only, building its proofs from the mirrored tiles.
+    let watcher = common::WatchingWitness::start(
+        &dir.path().join("witness"),
+        &old.origin,
+        &log_key.vkey(),
+        &nginx.url,
+    );
+    watcher.wait_cosigned(300).await;
 
     grower.grow_to(&server, 1500, 16).await;
     wait_published(&site, 1500);
     let leaves = grower.leaves();
     let (checkpoint, _) = verify_over_http(&nginx.url, &log_key, Some(&leaves)).await;
     assert_eq!((old.size, checkpoint.size), (300, 1500));
+    watcher.wait_cosigned(1500).await;
     assert_no_stale_partials(&site, 1500);
 
     // Proofs built from the mirrored tiles alone verify against the signed roots.

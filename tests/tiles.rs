@@ -1,6 +1,7 @@
 //! The log's tlog-tiles endpoints against the real server over HTTP.
 //!
-//! One log grows through sizes 0, 1, 255, 256, 257, 1000 and 70000 (the
+//! One log grows through sizes 0, 1, 255, 256, 257, 1000, 65535, 65536 and
+//! 70000 plus two sizes drawn at random on the way (70000 is the
 //! spec's example, beyond 65536 so level-2 tiles exist). At each size every
 //! hash tile equals the hashes recomputed from the leaves, the tiles fold to
 //! the checkpoint root, entry bundles decode to the acknowledged leaves,
@@ -201,7 +202,26 @@ async fn tiles_match_the_tree_at_many_sizes() {
     };
     let grower = Grower::new(&server, 70_000).await;
     let mut earlier: Vec<Checkpoint> = Vec::new();
-    for size in [0u64, 1, 255, 256, 257, 1000, 70_000] {
+    // Two random sizes between the fixed ones, printed so a failure can be repeated.
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos() as u64)
+        .unwrap_or(12345);
+    let (random_small, random_large) = (1001 + nanos % 60_000, 65_537 + nanos % 4_000);
+    eprintln!("random tile sizes: {random_small}, {random_large}");
+    for size in [
+        0u64,
+        1,
+        255,
+        256,
+        257,
+        1000,
+        random_small,
+        65_535,
+        65_536,
+        random_large,
+        70_000,
+    ] {
         grower.grow_to(&server, size, 64).await;
         let leaves = grower.leaves();
         let (checkpoint, _) = verify_over_http(&server.url, &log_key, Some(&leaves)).await;

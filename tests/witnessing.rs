@@ -11,19 +11,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{day, register, rootlog_bin, Server, Tenant};
+use common::{day, register, rootlog_bin, witness_bin, Server, Tenant};
 use rootlog::client::verify_checkpoint;
 use rootlog::note::{open, Checkpoint, Note, Signer, Verifier};
-
-fn witness_bin() -> PathBuf {
-    let path = Path::new(rootlog_bin()).with_file_name("rootlog-witness");
-    assert!(
-        path.exists(),
-        "{} is missing: run the suite with `cargo test --workspace`",
-        path.display()
-    );
-    path
-}
 
 /// A free TCP port on 127.0.0.1 (witnesses keep their port across restarts).
 fn free_port() -> u16 {
@@ -425,59 +415,15 @@ async fn witness_watches_a_rootlog_log_through_its_tiles() {
     let dir = tempfile::tempdir().unwrap();
     let origin = "watched.example/log";
     let server = Server::start(&dir.path().join("log"), &["--origin", origin]);
-    let log_vkey = server.log_key().vkey();
     let tenant = Tenant::new("acme");
     register(&server, &tenant).await;
     let client = server.client();
-    let data = dir.path().join("w");
-    let mut child = Command::new(witness_bin())
-        .args([
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--name",
-            "watcher.example",
-            "--poll-interval",
-            "1",
-        ])
-        .args([
-            "--log",
-            &format!("{origin}={log_vkey}"),
-            "--watch",
-            &format!("{origin}={}", server.url),
-            "--data",
-        ])
-        .arg(&data)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let witness_url = line
-        .trim()
-        .strip_prefix("rootlog-witness: listening on ")
-        .expect("witness address")
-        .to_string();
-    let witness_key = {
-        let out = Command::new(witness_bin())
-            .arg("vkey")
-            .arg("--data")
-            .arg(&data)
-            .output()
-            .unwrap();
-        Verifier::cosignature_from_vkey(String::from_utf8(out.stdout).unwrap().trim()).unwrap()
-    };
-    let path = {
-        use sha2::Digest;
-        format!(
-            "{witness_url}/{}/checkpoint",
-            hex::encode(sha2::Sha256::digest(origin.as_bytes()))
-        )
-    };
-    let http = reqwest::Client::new();
+    let watcher = common::WatchingWitness::start(
+        &dir.path().join("w"),
+        origin,
+        &server.log_key().vkey(),
+        &server.url,
+    );
     // Two growth steps, 300 then 700 entries: the second needs a consistency proof built from tiles.
     let mut n = 0u64;
     for target in [300u64, 700] {
@@ -492,29 +438,6 @@ async fn witness_watches_a_rootlog_log_through_its_tiles() {
             );
             n += 1;
         }
-        wait_until("the witness to cosign the watched checkpoint", || {
-            let (http, path, witness_key) = (http.clone(), path.clone(), witness_key.clone());
-            async move {
-                let Ok(r) = http.get(&path).send().await else {
-                    return false;
-                };
-                if r.status() != 200 {
-                    return false;
-                }
-                let text = r.text().await.unwrap_or_default();
-                let Ok(note) = Note::parse(text.as_bytes()) else {
-                    return false;
-                };
-                let size = Checkpoint::parse(&note.text).map(|c| c.size).unwrap_or(0);
-                size == target
-                    && note.signatures.iter().any(|s| {
-                        witness_key.matches(s)
-                            && witness_key.verify(note.text.as_bytes(), &s.signature)
-                    })
-            }
-        })
-        .await;
+        watcher.wait_cosigned(target).await;
     }
-    let _ = child.kill();
-    let _ = child.wait();
 }

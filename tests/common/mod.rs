@@ -215,3 +215,121 @@ pub fn snapshot(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
     out.sort();
     out
 }
+
+/// The `rootlog-witness` binary beside `rootlog` (built by `cargo test --workspace`).
+pub fn witness_bin() -> PathBuf {
+    let path = Path::new(rootlog_bin()).with_file_name("rootlog-witness");
+    assert!(
+        path.exists(),
+        "{} is missing: run the suite with `cargo test --workspace`",
+        path.display()
+    );
+    path
+}
+
+/// A witness in watch mode, polling a tlog-tiles log every second; killed when dropped.
+pub struct WatchingWitness {
+    child: Child,
+    pub url: String,
+    pub key: Verifier,
+    origin: String,
+}
+
+impl WatchingWitness {
+    /// Starts a witness that trusts `log_vkey` for `origin` and watches the tiles at `log_url`.
+    pub fn start(data: &Path, origin: &str, log_vkey: &str, log_url: &str) -> WatchingWitness {
+        let mut child = Command::new(witness_bin())
+            .args([
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--name",
+                "watcher.example",
+                "--poll-interval",
+                "1",
+            ])
+            .args([
+                "--log",
+                &format!("{origin}={log_vkey}"),
+                "--watch",
+                &format!("{origin}={log_url}"),
+                "--data",
+            ])
+            .arg(data)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("witness starts");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut line)
+            .expect("witness prints its address");
+        let url = line
+            .trim()
+            .strip_prefix("rootlog-witness: listening on ")
+            .expect("witness address")
+            .to_string();
+        let out = Command::new(witness_bin())
+            .arg("vkey")
+            .arg("--data")
+            .arg(data)
+            .output()
+            .expect("witness vkey");
+        let key = Verifier::cosignature_from_vkey(String::from_utf8_lossy(&out.stdout).trim())
+            .expect("witness key");
+        WatchingWitness {
+            child,
+            url,
+            key,
+            origin: origin.to_string(),
+        }
+    }
+
+    /// The size of the latest checkpoint this witness cosigned (0 if none), checking its cosignature.
+    pub async fn cosigned_size(&self) -> u64 {
+        use sha2::Digest;
+        let path = format!(
+            "{}/{}/checkpoint",
+            self.url,
+            hex::encode(sha2::Sha256::digest(self.origin.as_bytes()))
+        );
+        let Ok(response) = reqwest::get(&path).await else {
+            return 0;
+        };
+        let Ok(text) = response.text().await else {
+            return 0;
+        };
+        let Ok(note) = Note::parse(text.as_bytes()) else {
+            return 0;
+        };
+        let cosigned = note
+            .signatures
+            .iter()
+            .any(|s| self.key.matches(s) && self.key.verify(note.text.as_bytes(), &s.signature));
+        if !cosigned {
+            return 0;
+        }
+        rootlog::note::Checkpoint::parse(&note.text)
+            .map(|c| c.size)
+            .unwrap_or(0)
+    }
+
+    /// Waits (at most 30 s) until the witness has cosigned a checkpoint of `size`.
+    pub async fn wait_cosigned(&self, size: u64) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while self.cosigned_size().await != size {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the watching witness did not cosign size {size}"
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+}
+
+impl Drop for WatchingWitness {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
