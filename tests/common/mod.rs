@@ -81,6 +81,11 @@ impl Server {
         }
     }
 
+    /// The server's process id.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
     /// SIGKILL: no chance to flush or finish anything.
     pub fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
