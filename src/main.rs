@@ -132,6 +132,9 @@ pub struct ServeArgs {
     /// Requests served at once; beyond it 503 overloaded with Retry-After [default: 4096].
     #[arg(long)]
     pub max_in_flight: Option<usize>,
+    /// Serve the admin endpoints (tenant registration) only on this address, not on --listen.
+    #[arg(long, env = "ROOTLOG_ADMIN_LISTEN")]
+    pub admin_listen: Option<SocketAddr>,
     /// Seconds between periodic integrity checks of the tree's right edge and latest checkpoint (0: off) [default: 60].
     #[arg(long)]
     pub check_interval: Option<u64>,

@@ -29,6 +29,8 @@ pub struct ServeConfig {
     pub witness_wait: Duration,
     /// Where to keep a static tlog-tiles mirror of the log, if anywhere.
     pub publish_dir: Option<PathBuf>,
+    /// A separate address for the admin endpoints; when set, the public listener does not serve them.
+    pub admin_listen: Option<SocketAddr>,
     /// Rate limits and the in-flight cap.
     pub limits: crate::limits::LimitConfig,
     /// How often the periodic integrity check runs (zero: never).
@@ -158,12 +160,41 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     // One machine-readable line on stdout, so scripts and tests learn the port.
     println!("rootlog: listening on http://{addr}");
 
-    let app = api::router(state.clone());
+    // One shutdown signal stops every listener.
+    let (stop_tx, stop_rx) = watch::channel(false);
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        let _ = stop_tx.send(true);
+    });
+    let stopped = |mut rx: watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|s| *s).await;
+    };
+    let app = match config.admin_listen {
+        None => api::router(state.clone()),
+        Some(admin_addr) => {
+            let admin = tokio::net::TcpListener::bind(admin_addr)
+                .await
+                .with_context(|| format!("cannot listen on {admin_addr} (--admin-listen)"))?;
+            println!("rootlog: admin listening on http://{}", admin.local_addr()?);
+            let service = api::admin_router(state.clone())
+                .into_make_service_with_connect_info::<SocketAddr>();
+            let stop = stopped(stop_rx.clone());
+            tokio::spawn(async move {
+                if let Err(e) = axum::serve(admin, service)
+                    .with_graceful_shutdown(stop)
+                    .await
+                {
+                    tracing::error!(error = %e, "the admin listener failed");
+                }
+            });
+            api::public_router(state.clone())
+        }
+    };
     axum::serve(
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),
     )
-    .with_graceful_shutdown(shutdown_signal())
+    .with_graceful_shutdown(stopped(stop_rx))
     .await?;
 
     // No handler holds a sequencer handle any more: dropping ours lets the

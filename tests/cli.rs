@@ -293,3 +293,52 @@ fn secrets_readable_by_others_are_refused() {
     std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
     drop(Server::start(&data, &[]));
 }
+
+#[tokio::test]
+async fn admin_endpoints_can_live_on_their_own_listener() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let admin_addr = format!("127.0.0.1:{port}");
+    let server = Server::start(dir.path(), &["--admin-listen", &admin_addr]);
+    let tenant = common::Tenant::new("acme");
+    // The public listener does not register tenants...
+    let public = server
+        .client()
+        .add_tenant(ADMIN_TOKEN, "acme", &tenant.signer.vkey())
+        .await;
+    match public {
+        Err(rootlog::client::ClientError::Api {
+            status: 404, code, ..
+        }) => assert_eq!(code, "no_such_route"),
+        other => panic!("the public listener must not register tenants: {other:?}"),
+    }
+    // ...the admin listener does, still with the token.
+    let admin = rootlog::client::LogClient::new(&format!("http://{admin_addr}"));
+    assert!(admin
+        .add_tenant("wrong-token-0123456789", "acme", &tenant.signer.vkey())
+        .await
+        .is_err());
+    assert_eq!(
+        admin
+            .add_tenant(ADMIN_TOKEN, "acme", &tenant.signer.vkey())
+            .await
+            .unwrap()
+            .0,
+        201
+    );
+    // Reads and submissions stay public.
+    assert!(server.client().get_json("/v1/tenants/acme").await.is_ok());
+    assert_eq!(
+        server
+            .client()
+            .submit(&tenant.statement(&common::day(0), 0))
+            .await
+            .unwrap()
+            .0,
+        201
+    );
+}

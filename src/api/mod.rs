@@ -79,8 +79,26 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 /// The longest a request may take, including waiting for the sequencer.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// Builds the router.
+/// Builds the router with every route (admin routes included).
 pub fn router(state: Arc<AppState>) -> Router {
+    finish(public_routes().merge(admin_routes()), state)
+}
+
+/// The routes for a public listener when admin routes are served elsewhere
+/// (`--admin-listen`): registering tenants is then not reachable from it.
+pub fn public_router(state: Arc<AppState>) -> Router {
+    finish(
+        public_routes().route("/v1/tenants/{id}", get(tenants::show)),
+        state,
+    )
+}
+
+/// The routes for a separate admin listener.
+pub fn admin_router(state: Arc<AppState>) -> Router {
+    finish(admin_routes().route("/healthz", get(healthz)), state)
+}
+
+fn public_routes() -> Router<Arc<AppState>> {
     Router::new()
         .route("/checkpoint", get(checkpoint))
         .route("/tile/{*path}", get(tiles::tile))
@@ -91,10 +109,19 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/v1/entries/{index}", get(roots::entry))
         .route("/v1/proof/inclusion", get(proofs::inclusion))
         .route("/v1/proof/consistency", get(proofs::consistency))
-        .route("/v1/tenants", post(tenants::register))
-        .route("/v1/tenants/{id}", get(tenants::show))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
+}
+
+fn admin_routes() -> Router<Arc<AppState>> {
+    Router::new()
+        .route("/v1/tenants", post(tenants::register))
+        .route("/v1/tenants/{id}", get(tenants::show))
+}
+
+/// The fallbacks and layers every listener shares.
+fn finish(routes: Router<Arc<AppState>>, state: Arc<AppState>) -> Router {
+    routes
         .fallback(no_route)
         .method_not_allowed_fallback(wrong_method)
         // Inside the error counter, so 429s and 503s from the guard are counted.

@@ -45,6 +45,7 @@ struct ConfigFile {
     rate_per_ip: Option<u32>,
     rate_per_tenant: Option<u32>,
     max_in_flight: Option<usize>,
+    admin_listen: Option<std::net::SocketAddr>,
     check_interval: Option<u64>,
     #[serde(default)]
     witness: Vec<WitnessEntry>,
@@ -136,6 +137,7 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
             .or(file.witness_wait)
             .unwrap_or(Duration::from_secs(10)),
         publish_dir: args.publish_dir.or(file.publish_dir),
+        admin_listen: args.admin_listen.or(file.admin_listen),
         limits: rootlog::limits::LimitConfig {
             per_ip: args.rate_per_ip.or(file.rate_per_ip).unwrap_or(0),
             per_tenant: args.rate_per_tenant.or(file.rate_per_tenant).unwrap_or(0),
