@@ -505,12 +505,68 @@ async fn bad_input_is_refused_and_changes_nothing() {
         get("log with bad date", "/v1/log/yesterday", 400, "bad_date"),
         get("unknown tenant", "/v1/tenants/initech", 404, "not_found"),
         get("no such route", "/v2/anything", 404, "no_such_route"),
+        get(
+            "tile path traversal",
+            "/tile/..%2F..%2Fetc%2Fpasswd",
+            400,
+            "bad_tile_path",
+        ),
+        get(
+            // The client normalises dot segments away, as browsers do: what arrives is no route.
+            "tile path with dot segments",
+            "/tile/0/../../x001",
+            404,
+            "no_such_route",
+        ),
+        get(
+            "tile level with a leading zero",
+            "/tile/00/000",
+            400,
+            "bad_tile_path",
+        ),
+        get(
+            "tile index not in 3-digit segments",
+            "/tile/0/1",
+            400,
+            "bad_tile_path",
+        ),
+        get("tile beyond the tree", "/tile/0/001", 404, "tile_not_found"),
+        get(
+            "entry index with a plus sign",
+            "/v1/entries/+0",
+            400,
+            "bad_number",
+        ),
+        get(
+            "consistency size overflowing 64 bits",
+            "/v1/proof/consistency?old=1&new=99999999999999999999",
+            400,
+            "bad_number",
+        ),
+        post(
+            "10,000 signature lines",
+            {
+                let t = text(&format!("date 2026-01-08\nrecords 3\nroot {ROOT_B64}\n"));
+                let line = a.sign(t.as_bytes()).line();
+                format!("{t}\n{}", line.repeat(10_000)).into_bytes()
+            },
+            413,
+            "statement_too_large",
+        ),
+        Case {
+            path: "/v1/roots?wait=forever".into(),
+            ..post("unknown wait mode", good.clone(), 400, "bad_query")
+        },
         Case {
             method: "DELETE",
             ..get("wrong method", "/checkpoint", 405, "method_not_allowed")
         },
     ];
-    assert!(cases.len() >= 50);
+    assert!(
+        cases.len() >= 60,
+        "the hostile-input table has {} cases",
+        cases.len()
+    );
     let http = reqwest::Client::new();
     for case in &cases {
         let mut request = http
