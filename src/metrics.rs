@@ -43,7 +43,7 @@ impl Metrics {
     /// The exposition text, with the gauges the caller knows.
     pub fn render(&self, tree_size: u64, queued: usize, disk_bytes: u64, healthy: bool) -> String {
         let mut out = String::new();
-        let mut metric = |name: &str, kind: &str, help: &str, value: u64| {
+        let mut metric = |name: &str, kind: &str, help: &str, value: &dyn std::fmt::Display| {
             let _ = writeln!(
                 out,
                 "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}"
@@ -53,43 +53,43 @@ impl Metrics {
             "rootlog_tree_size",
             "gauge",
             "Leaves in the log's latest checkpoint.",
-            tree_size,
+            &tree_size,
         );
         metric(
             "rootlog_submission_queue",
             "gauge",
             "Checked submissions waiting for the sequencer.",
-            queued as u64,
+            &queued,
         );
         metric(
             "rootlog_disk_bytes",
             "gauge",
             "Bytes the embedded database occupies on disk.",
-            disk_bytes,
+            &disk_bytes,
         );
         metric(
             "rootlog_healthy",
             "gauge",
             "1 while the sequencer runs, 0 after it stopped on a storage failure.",
-            healthy as u64,
+            &u8::from(healthy),
         );
         metric(
             "rootlog_batches_total",
             "counter",
             "Integrated batches (one flush and one checkpoint each).",
-            self.batches.load(Ordering::Relaxed),
+            &self.batches.load(Ordering::Relaxed),
         );
         metric(
             "rootlog_batch_entries_total",
             "counter",
             "Entries appended by integrated batches.",
-            self.batch_entries.load(Ordering::Relaxed),
+            &self.batch_entries.load(Ordering::Relaxed),
         );
         metric(
             "rootlog_integrate_seconds_total",
             "counter",
             "Time spent integrating batches, including the flush.",
-            self.integrate_micros.load(Ordering::Relaxed) / 1_000_000,
+            &(self.integrate_micros.load(Ordering::Relaxed) as f64 / 1e6),
         );
         let _ = writeln!(out, "# HELP rootlog_submissions_total Submissions answered, by result.\n# TYPE rootlog_submissions_total counter");
         for (result, counter) in [
