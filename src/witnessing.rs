@@ -286,11 +286,12 @@ async fn push(
     Err("the witness's size kept changing".into())
 }
 
-/// Runs the witnessing loop until `latest` closes.
+/// Runs witnessing until `latest` closes: one task per witness, so a slow
+/// or hanging witness delays only itself, never the others.
 pub async fn run(
     store: Store,
     policy: WitnessPolicy,
-    mut latest: watch::Receiver<Arc<SignedCheckpoint>>,
+    latest: watch::Receiver<Arc<SignedCheckpoint>>,
     witnessed: watch::Sender<Arc<SignedCheckpoint>>,
 ) {
     let http = match reqwest::Client::builder().timeout(policy.timeout).build() {
@@ -300,82 +301,81 @@ pub async fn run(
             return;
         }
     };
-    let mut clients: Vec<WitnessClient> = policy
+    let witnessed = Arc::new(witnessed);
+    let tasks: Vec<_> = policy
         .witnesses
         .iter()
-        .map(|spec| WitnessClient {
-            spec: spec.clone(),
-            size: None,
+        .map(|spec| {
+            let client = WitnessClient {
+                spec: spec.clone(),
+                size: None,
+            };
+            tokio::spawn(witness_loop(
+                http.clone(),
+                store.clone(),
+                policy.clone(),
+                client,
+                latest.clone(),
+                witnessed.clone(),
+            ))
         })
         .collect();
+    for task in tasks {
+        let _ = task.await;
+    }
+}
+
+/// Keeps one witness up to date: at most one push per interval, and when it
+/// holds the latest checkpoint, sleep until the log signs a new one.
+async fn witness_loop(
+    http: reqwest::Client,
+    store: Store,
+    policy: WitnessPolicy,
+    mut client: WitnessClient,
+    mut latest: watch::Receiver<Arc<SignedCheckpoint>>,
+    witnessed: Arc<watch::Sender<Arc<SignedCheckpoint>>>,
+) {
     loop {
         let checkpoint = latest.borrow_and_update().clone();
-        let behind: Vec<usize> = (0..clients.len())
-            .filter(|&i| clients[i].size != Some(checkpoint.size))
-            .collect();
-        if checkpoint.size > 0 && !behind.is_empty() {
-            round(
-                &http,
-                &store,
-                &policy,
-                &mut clients,
-                &checkpoint,
-                &witnessed,
-            )
-            .await;
+        if checkpoint.size > 0 && client.size != Some(checkpoint.size) {
+            let name = client.spec.verifier.name().to_string();
+            match push(&http, &store, &mut client, &checkpoint).await {
+                Ok(line) => {
+                    let (store2, size, witness) = (store.clone(), checkpoint.size, name.clone());
+                    match tokio::task::spawn_blocking(move || {
+                        store2.put_cosignature(size, &witness, &line)
+                    })
+                    .await
+                    {
+                        Ok(Ok(())) => {
+                            publish_if_witnessed(&store, &policy, &checkpoint, &witnessed)
+                        }
+                        _ => tracing::error!(witness = %name, size, "cannot store a cosignature"),
+                    }
+                }
+                Err(reason) => {
+                    tracing::warn!(witness = %name, size = checkpoint.size, %reason, "witness did not cosign")
+                }
+            }
         }
-        // At most one round per interval; when every witness holds this
-        // checkpoint, sleep until the log signs a new one.
         tokio::time::sleep(policy.interval).await;
-        let all_current =
-            checkpoint.size == 0 || clients.iter().all(|c| c.size == Some(checkpoint.size));
-        if all_current && latest.changed().await.is_err() {
+        let current = checkpoint.size == 0 || client.size == Some(checkpoint.size);
+        if current && latest.changed().await.is_err() {
             return;
         }
     }
 }
 
-/// One round: push to every witness that has not cosigned `checkpoint`, concurrently.
-async fn round(
-    http: &reqwest::Client,
+/// Publishes `checkpoint` with its stored cosignatures if they meet the
+/// policy and it is newer than (or the same with more cosignatures than) the
+/// one served. The compare-and-set on the channel is atomic, so witness tasks
+/// finishing together cannot publish out of order.
+fn publish_if_witnessed(
     store: &Store,
     policy: &WitnessPolicy,
-    clients: &mut [WitnessClient],
     checkpoint: &SignedCheckpoint,
     witnessed: &watch::Sender<Arc<SignedCheckpoint>>,
 ) {
-    let pushes = clients
-        .iter_mut()
-        .filter(|c| c.size != Some(checkpoint.size))
-        .map(|client| async move {
-            let name = client.spec.verifier.name().to_string();
-            (name, push(http, store, client, checkpoint).await)
-        });
-    let results = futures_util::future::join_all(pushes).await;
-    let mut stored_any = false;
-    for (name, result) in results {
-        match result {
-            Ok(line) => {
-                let store = store.clone();
-                let size = checkpoint.size;
-                let witness = name.clone();
-                let saved = tokio::task::spawn_blocking(move || {
-                    store.put_cosignature(size, &witness, &line)
-                })
-                .await;
-                match saved {
-                    Ok(Ok(())) => stored_any = true,
-                    _ => tracing::error!(witness = %name, size, "cannot store a cosignature"),
-                }
-            }
-            Err(reason) => {
-                tracing::warn!(witness = %name, size = checkpoint.size, %reason, "witness did not cosign")
-            }
-        }
-    }
-    if !stored_any {
-        return;
-    }
     let lines = match store.cosignatures(checkpoint.size) {
         Ok(stored) => verified_lines(policy, checkpoint_text(&checkpoint.note), &stored),
         Err(e) => {
@@ -386,19 +386,18 @@ async fn round(
     if lines.len() < policy.quorum {
         return;
     }
-    let candidate = with_cosignatures(checkpoint, &lines);
-    // Newer, or the same checkpoint with more cosignatures.
-    let better = {
-        let current = witnessed.borrow();
-        current.size < candidate.size
-            || (current.size == candidate.size && current.note != candidate.note)
-    };
-    if better {
-        tracing::debug!(
-            size = candidate.size,
-            cosignatures = lines.len(),
-            "checkpoint witnessed"
-        );
-        witnessed.send_replace(Arc::new(candidate));
-    }
+    let candidate = Arc::new(with_cosignatures(checkpoint, &lines));
+    witnessed.send_if_modified(|current| {
+        let better = current.size < candidate.size
+            || (current.size == candidate.size && current.note.len() < candidate.note.len());
+        if better {
+            tracing::debug!(
+                size = candidate.size,
+                cosignatures = lines.len(),
+                "checkpoint witnessed"
+            );
+            *current = candidate.clone();
+        }
+        better
+    });
 }
