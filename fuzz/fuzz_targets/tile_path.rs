@@ -1,5 +1,5 @@
 #![no_main]
-// Checks: tlog-tiles paths (rootlog_witness::tiles): tile_path output decodes back, any canonical path is what tile_path writes, tile bytes and node locations stay in bounds.
+// Checks: tlog-tiles paths (rootlog::tiles): tile_path output decodes back, any canonical path is what tile_path writes, tile bytes and node locations stay in bounds.
 //
 // This branch has the tile path *encoder* but no library parser yet (it is
 // coming on branch `tiles` as `rootlog::tiles::path::parse_tile_path`), so
@@ -7,7 +7,7 @@
 // is merged it doubles as a differential oracle for it.
 use libfuzzer_sys::fuzz_target;
 use rootlog::merkle::{Hash, NodeId, HASH_SIZE};
-use rootlog_witness::tiles::{
+use rootlog::tiles::{
     encode_index, hash_at, node_location, parse_tile, tile_path, tile_width, width_needed, TileId,
     FULL_TILE_BYTES, TILE_WIDTH,
 };
@@ -72,6 +72,10 @@ fuzz_target!(|data: &[u8]| {
     // 2. Canonical paths: a path the strict decoder accepts is exactly what
     //    the encoder writes, so each tile has one URL.
     if let Ok(s) = std::str::from_utf8(data) {
+        // The server's strict parser: whatever it accepts renders back to exactly that path.
+        if let Ok(parsed) = rootlog::tiles::parse_tile_path(s) {
+            assert_eq!(parsed.path(), format!("tile/{s}"), "parse_tile_path accepted a non-canonical path");
+        }
         if let Some((l, i, w)) = decode(s) {
             assert_eq!(tile_path(TileId { level: l, index: i }, w), s);
         }
