@@ -91,6 +91,13 @@ impl IntoResponse for ApiError {
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }
+        if self.status == StatusCode::PAYLOAD_TOO_LARGE {
+            // The rest of an oversize body is never read, so the server closes the
+            // connection after this answer; saying so keeps a client from reusing it.
+            response
+                .headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+        }
         response.extensions_mut().insert(ErrorCode(self.code));
         response
     }

@@ -92,6 +92,14 @@ fn refusal_response(r: &Refusal) -> Response {
             format!("{size}\n"),
         )
             .into_response(),
+        // The rest of an oversize body is never read, so the connection is closed
+        // after this answer; saying so keeps a client from reusing it.
+        (413, _) => (
+            status,
+            [(header::CONTENT_TYPE, TEXT), (header::CONNECTION, "close")],
+            format!("{}\n", r.reason),
+        )
+            .into_response(),
         _ => (
             status,
             [(header::CONTENT_TYPE, TEXT)],
