@@ -7,13 +7,15 @@
 //! [`server`] (start and stop), [`identity`] (keys and origin on disk),
 //! [`publish`] (the static tlog-tiles mirror).
 //! tlog-tiles: [`tiles`] (tile math, paths, entry bundles, a tile client).
-//! [`fsck`] (integrity checks of the stored log).
+//! [`fsck`] (integrity checks of the stored log). [`drain`] (oversize bodies
+//! read to the end, so clients see the 413).
 //! Users: [`client`] (HTTP client, tile-based auditor), [`verify`] (offline
 //! proof checks), [`audit`] (consistency, entry and export-manifest checks).
 
 pub mod api;
 pub mod audit;
 pub mod client;
+pub mod drain;
 pub mod fsck;
 pub mod identity;
 pub mod limits;

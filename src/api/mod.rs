@@ -21,6 +21,7 @@ use tower_http::timeout::TimeoutLayer;
 pub use error::{ApiError, ErrorCode};
 pub use tenants::TenantKeys;
 
+use crate::drain::{drain_oversize, DrainLimits};
 use crate::metrics::Metrics;
 use crate::sequencer::{Sequencer, SignedCheckpoint};
 use crate::storage::Store;
@@ -132,6 +133,10 @@ fn finish(routes: Router<Arc<AppState>>, state: Arc<AppState>) -> Router {
         .layer(axum::middleware::map_response_with_state(
             state.clone(),
             count_errors,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            DrainLimits::new(MAX_BODY_BYTES),
+            drain_oversize,
         ))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(TimeoutLayer::with_status_code(

@@ -16,6 +16,8 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::json;
 
+use rootlog::drain::{drain_oversize, DrainLimits};
+
 use crate::protocol::{parse_add_checkpoint, Refusal, MAX_BODY_BYTES};
 use crate::witness::Witness;
 
@@ -31,6 +33,10 @@ pub fn router(witness: Arc<Witness>) -> Router {
         .route("/evidence", get(evidence))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
+        .layer(axum::middleware::from_fn_with_state(
+            DrainLimits::new(MAX_BODY_BYTES),
+            drain_oversize,
+        ))
         .with_state(witness)
 }
 
