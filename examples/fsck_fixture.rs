@@ -17,7 +17,7 @@ use rootlog::identity;
 use rootlog::merkle::{leaf_hash, Frontier, Hash, NodeId};
 use rootlog::note::{Checkpoint, Note, Signer};
 use rootlog::statement::{format_date, Statement};
-use rootlog::storage::NewLeaf;
+use rootlog::storage::{LeafRows, NewLeaf};
 
 const TENANTS: u64 = 1000;
 const BATCH: u64 = 4096;
@@ -69,8 +69,7 @@ fn main() -> anyhow::Result<()> {
                 index: next + i as u64,
                 bytes,
                 hash: *hash,
-                tenant,
-                date,
+                rows: LeafRows::Statement { tenant, date },
             })
             .collect();
         let mut checkpoint = Note::new(Checkpoint::new(&id.origin, end, tree.root()).to_text());

@@ -222,6 +222,30 @@ impl LogClient {
         Self::json(response).await
     }
 
+    /// `POST /v1/tenants/{id}/keys` with the admin token: `action` is `add`,
+    /// `retire` or `revoke`; `effective` (RFC 3339) only for a backdated revocation.
+    pub async fn change_key(
+        &self,
+        token: &str,
+        id: &str,
+        action: &str,
+        vkey: &str,
+        effective: Option<&str>,
+    ) -> Result<(u16, Value), ClientError> {
+        let mut body = serde_json::json!({ "action": action, "vkey": vkey });
+        if let Some(t) = effective {
+            body["effective"] = Value::String(t.to_string());
+        }
+        let response = self
+            .http
+            .post(self.url(&format!("/v1/tenants/{id}/keys")))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+            .await?;
+        Self::json(response).await
+    }
+
     /// Any JSON GET, for endpoints without a typed helper.
     pub async fn get_json(&self, path: &str) -> Result<Value, ClientError> {
         let response = self.http.get(self.url(path)).send().await?;

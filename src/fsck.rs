@@ -5,7 +5,9 @@
 //! The full check ([`check_store`]) is pure over a [`Store`]: it re-hashes
 //! every leaf, recomputes every stored perfect node from its children, finds
 //! missing and extra rows, checks the `H`, `T` and `D` indexes against the
-//! leaves in both directions, and checks every stored checkpoint (log
+//! leaves in both directions, checks every key-change entry (the log's
+//! signature) and that each tenant record is what they add up to, and checks
+//! every stored checkpoint (log
 //! signature, origin, root against the stored tree, consistency with the
 //! previous one). Every problem becomes a [`Finding`]; corruption never
 //! panics and never stops the check. Only a failure to *read* (an I/O error
@@ -38,6 +40,7 @@ use crate::metrics::Metrics;
 use crate::note::{encode_b64, open, Checkpoint, Note, Verifier};
 use crate::statement::parse_submission;
 use crate::storage::{prefix, RawRow, Store, StoreError};
+use crate::tenant_key::{is_key_change_entry, replay, KeyChange, TenantRecord};
 
 /// Most findings a report lists; beyond it only `findings_total` grows, so a
 /// wholly corrupt database cannot exhaust memory.
@@ -78,6 +81,8 @@ pub struct Checked {
     pub index_rows: u64,
     /// Stored checkpoints examined.
     pub checkpoints: u64,
+    /// Tenant records compared with their key-change entries.
+    pub tenants: u64,
 }
 
 /// The outcome of a check.
@@ -357,6 +362,8 @@ struct Checker<'a> {
     /// Index row keys already reported by the forward pass, so the reverse
     /// pass does not report them twice (bounded like the findings).
     reported_rows: HashSet<Vec<u8>>,
+    /// Key-change entries by tenant, in log order (a handful per tenant).
+    key_changes: std::collections::BTreeMap<String, Vec<(u64, KeyChange)>>,
 }
 
 impl<'a> Checker<'a> {
@@ -427,6 +434,83 @@ impl<'a> Checker<'a> {
         Ok(())
     }
 
+    /// A key-change entry must carry the log's signature and parse; it is kept
+    /// for [`Checker::check_tenants`].
+    fn key_change(&mut self, index: u64, bytes: &[u8]) {
+        let parsed = Note::parse(bytes)
+            .map_err(|e| e.to_string())
+            .and_then(|note| {
+                open(&note, std::slice::from_ref(self.log_key)).map_err(|_| {
+                    "it does not carry a valid signature by the log's key".to_string()
+                })?;
+                KeyChange::parse_text(&note.text).map_err(|e| e.to_string())
+            });
+        match parsed {
+            Ok(change) => self
+                .key_changes
+                .entry(change.tenant.clone())
+                .or_default()
+                .push((index, change)),
+            Err(why) => self
+                .findings
+                .push("key_change_invalid", format!("index {index}"), why),
+        }
+    }
+
+    /// Every tenant record (`K` row) must be exactly what its key-change
+    /// entries add up to, and every tenant with entries must have a record.
+    fn check_tenants(&mut self) -> Result<(), StoreError> {
+        let mut stored = std::collections::BTreeMap::new();
+        for row in self.store.scan_raw(&[prefix::TENANT]) {
+            let (key, value) = row?;
+            let id = String::from_utf8_lossy(&key[1..]).into_owned();
+            self.checked.tenants += 1;
+            match serde_json::from_slice::<TenantRecord>(&value) {
+                Ok(record) => {
+                    stored.insert(id, record);
+                }
+                Err(e) => {
+                    self.findings
+                        .push("tenant_record_malformed", key_location(&key), e.to_string())
+                }
+            }
+        }
+        let changes = std::mem::take(&mut self.key_changes);
+        for (tenant, list) in &changes {
+            let location = format!("K {tenant}");
+            let replayed = match replay(list.iter().map(|(i, c)| (*i, c))) {
+                Ok(r) => r,
+                Err(e) => {
+                    self.findings
+                        .push("key_change_invalid", location, e.to_string());
+                    continue;
+                }
+            };
+            match (replayed, stored.remove(tenant)) {
+                (Some(want), Some(have)) if want == have => {}
+                (Some(_), Some(_)) => self.findings.push(
+                    "tenant_record_mismatch",
+                    location,
+                    "the stored tenant record differs from what its key-change entries add up to",
+                ),
+                (Some(_), None) => self.findings.push(
+                    "tenant_record_missing",
+                    location,
+                    "the log has key-change entries for this tenant but no record",
+                ),
+                (None, _) => {}
+            }
+        }
+        for tenant in stored.keys() {
+            self.findings.push(
+                "tenant_record_unlogged",
+                format!("K {tenant}"),
+                "a tenant record with no key-change entry in the log: its keys were never published",
+            );
+        }
+        Ok(())
+    }
+
     /// Leaves, nodes and forward index lookups in one streaming pass.
     fn check_tree(&mut self, progress: ProgressFn<'_>) -> Result<(), StoreError> {
         let store = self.store;
@@ -453,7 +537,9 @@ impl<'a> Checker<'a> {
                 Some(bytes) => {
                     self.checked.leaves += 1;
                     let keys = LeafKeys::of(bytes);
-                    if keys.statement.is_none() {
+                    if is_key_change_entry(bytes) {
+                        self.key_change(i, bytes);
+                    } else if keys.statement.is_none() {
                         let why = parse_submission(bytes)
                             .err()
                             .map(|e| e.to_string())
@@ -974,8 +1060,10 @@ pub fn check_store(
         checked: Checked::default(),
         matched: [0; 3],
         reported_rows: HashSet::new(),
+        key_changes: std::collections::BTreeMap::new(),
     };
     checker.check_tree(progress)?;
+    checker.check_tenants()?;
     checker.check_index_tables(progress)?;
     checker.check_checkpoints(origin.as_deref(), progress)?;
     Ok(Report {
@@ -1292,7 +1380,7 @@ mod tests {
     use super::*;
     use crate::note::Signer;
     use crate::statement::Statement;
-    use crate::storage::NewLeaf;
+    use crate::storage::{LeafRows, NewLeaf};
 
     /// A store with `n` valid statements, integrated in batches of 3, each with
     /// a checkpoint signed by the returned log key.
@@ -1336,8 +1424,10 @@ mod tests {
                     index: *index,
                     bytes,
                     hash: *hash,
-                    tenant: "acme",
-                    date,
+                    rows: LeafRows::Statement {
+                        tenant: "acme",
+                        date,
+                    },
                 })
                 .collect();
             store

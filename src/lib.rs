@@ -27,6 +27,7 @@ pub mod sequencer;
 pub mod server;
 pub mod statement;
 pub mod storage;
+pub mod tenant_key;
 pub mod tiles;
 pub mod tlogproof;
 pub mod verify;

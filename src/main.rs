@@ -160,13 +160,46 @@ enum TenantCommand {
         #[arg(long)]
         token_file: Option<PathBuf>,
     },
-    /// Show a tenant's registered keys.
+    /// Add a key to a registered tenant; logged as a tenant-key/v1 entry.
+    AddKey(KeyChangeArgs),
+    /// Retire a tenant's key: it signs nothing from now on, what it signed stands.
+    RetireKey(KeyChangeArgs),
+    /// Revoke a tenant's key (compromised): it signs nothing from now on, and
+    /// auditors distrust what it alone signed for dates from --effective on.
+    RevokeKey {
+        #[command(flatten)]
+        key: KeyChangeArgs,
+        /// When the key stopped being trustworthy (RFC 3339, not later than now); default now.
+        #[arg(long)]
+        effective: Option<String>,
+    },
+    /// Show a tenant's keys, with the log entries that changed them.
     Show {
         #[arg(long, default_value = "http://127.0.0.1:8080", env = "ROOTLOG_URL")]
         log: String,
         #[arg(long)]
         id: String,
     },
+}
+
+/// Which key of which tenant, on which log, with which admin token.
+#[derive(Args, Clone)]
+pub struct KeyChangeArgs {
+    /// The log's base URL.
+    #[arg(long, default_value = "http://127.0.0.1:8080", env = "ROOTLOG_URL")]
+    pub log: String,
+    /// Tenant id.
+    #[arg(long)]
+    pub id: String,
+    /// The key's vkey, or @FILE to read it from a file.
+    #[arg(long)]
+    pub vkey: String,
+    /// Admin token; defaults to $ROOTLOG_ADMIN_TOKEN, then --token-file.
+    #[arg(long, env = "ROOTLOG_ADMIN_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// File holding the admin token (for example <data>/admin.token).
+    #[arg(long)]
+    pub token_file: Option<PathBuf>,
 }
 
 #[derive(Args, Clone)]
@@ -250,6 +283,13 @@ fn main() -> ExitCode {
             token_file,
         }) => cli::tenant_add(&log, &id, &vkey, token, token_file),
         Command::Tenant(TenantCommand::Show { log, id }) => cli::tenant_show(&log, &id),
+        Command::Tenant(TenantCommand::AddKey(key)) => cli::tenant_key_change(&key, "add", None),
+        Command::Tenant(TenantCommand::RetireKey(key)) => {
+            cli::tenant_key_change(&key, "retire", None)
+        }
+        Command::Tenant(TenantCommand::RevokeKey { key, effective }) => {
+            cli::tenant_key_change(&key, "revoke", effective.as_deref())
+        }
         Command::Statement(args) => cli::statement(&args),
         Command::Submit(args) => cli::submit(args),
         Command::Verify(args) => cli::verify(&args),

@@ -34,10 +34,12 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, oneshot, watch};
 
+use crate::merkle::leaf_hash;
 use crate::merkle::{Frontier, Hash};
 use crate::metrics::Metrics;
 use crate::note::{Checkpoint, Note, Signer};
-use crate::storage::{NewLeaf, Store, StoreError};
+use crate::storage::{LeafRows, NewLeaf, Store, StoreError};
+use crate::tenant_key::{may_sign_at, KeyChangeError, KeyChangeRequest, TenantRecord, Transition};
 
 /// A signed checkpoint the log has made durable.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -61,13 +63,32 @@ impl SignedCheckpoint {
     }
 }
 
-/// A checked statement waiting for a place in the log.
+/// Something waiting for a place in the log.
 pub struct Submission {
+    pub entry: Entry,
+    pub reply: oneshot::Sender<Result<Outcome, SequencerStopped>>,
+}
+
+/// What a submission asks the log to append.
+pub enum Entry {
+    /// A daily-root statement whose syntax, date and signatures were checked.
+    Statement(StatementEntry),
+    /// A tenant key change; the integrator decides it against the tenant's
+    /// record as of its place in the log, and writes and signs the entry.
+    KeyChange(KeyChangeRequest),
+}
+
+/// A checked daily-root statement.
+pub struct StatementEntry {
     pub bytes: Vec<u8>,
     pub leaf_hash: Hash,
     pub tenant: String,
     pub date: String,
-    pub reply: oneshot::Sender<Result<Outcome, SequencerStopped>>,
+    /// The canonical vkeys of the tenant keys whose signatures verified. The
+    /// integrator appends the statement only if one of them may still sign
+    /// at its index: a key retired or revoked while the statement queued
+    /// does not get it in.
+    pub signers: Vec<String>,
 }
 
 /// What became of a submission.
@@ -85,6 +106,17 @@ pub enum Outcome {
     },
     /// A different statement for the same (tenant, date) is logged at `index`.
     Conflict { index: u64, statement: Vec<u8> },
+    /// A key change was logged at `index` (`appended`), or had been already;
+    /// `record` is the tenant as it stands after it.
+    TenantChanged {
+        index: u64,
+        checkpoint: Arc<SignedCheckpoint>,
+        record: TenantRecord,
+        appended: bool,
+    },
+    /// Nothing was appended: the key change cannot be made, or no key that
+    /// signed the statement may sign at this point of the log.
+    Refused(KeyChangeError),
 }
 
 /// The integrator has stopped after a storage failure; nothing was acknowledged.
@@ -142,6 +174,9 @@ struct Integrator {
     to_flush: std::sync::mpsc::SyncSender<Applied>,
     /// Set when the flusher fails; the integrator then stops too.
     failed: Arc<AtomicBool>,
+    /// Every tenant as of the end of the applied log: the integrator is the
+    /// only writer of tenant records, so this never goes stale.
+    tenants: HashMap<String, TenantRecord>,
 }
 
 /// A batch applied to the store, waiting to be flushed and answered.
@@ -204,6 +239,11 @@ impl Sequencer {
         config: BatchConfig,
     ) -> Result<(Self, std::thread::JoinHandle<()>), StoreError> {
         let frontier = store.frontier()?;
+        let tenants = store
+            .tenants()?
+            .into_iter()
+            .map(|r| (r.id.clone(), r))
+            .collect();
         let (tx, rx) = mpsc::channel(config.queue_capacity.max(1));
         let stopped = Arc::new(AtomicBool::new(false));
         let failed = Arc::new(AtomicBool::new(false));
@@ -222,6 +262,7 @@ impl Sequencer {
             last_signed,
             to_flush,
             failed,
+            tenants,
         };
         let flag = stopped.clone();
         let handle = std::thread::Builder::new()
@@ -269,6 +310,23 @@ enum Decision {
     Append(u64),
     Existing(u64),
     Conflict(u64, Vec<u8>),
+    Tenant {
+        index: u64,
+        record: TenantRecord,
+        appended: bool,
+    },
+    Refused(KeyChangeError),
+}
+
+/// A leaf this batch appends: a statement (its position in the batch), or a
+/// key-change entry the integrator wrote, with the record it leaves.
+enum Appending {
+    Statement(usize),
+    KeyChange {
+        bytes: Vec<u8>,
+        hash: Hash,
+        record: TenantRecord,
+    },
 }
 
 impl Integrator {
@@ -311,34 +369,34 @@ impl Integrator {
         let first_index = self.frontier.size();
         // (tenant, date) -> (position in this batch, index it was given)
         let mut in_batch: HashMap<(&str, &str), (usize, u64)> = HashMap::new();
-        let mut appended: Vec<usize> = Vec::new();
+        let mut appended: Vec<Appending> = Vec::new();
         let mut nodes = Vec::new();
         let mut decisions = Vec::with_capacity(batch.len());
+        let now = time::OffsetDateTime::now_utc();
         for (i, sub) in batch.iter().enumerate() {
-            let decision = if let Some(&(j, index)) =
-                in_batch.get(&(sub.tenant.as_str(), sub.date.as_str()))
-            {
-                if signed_text(&batch[j].bytes) == signed_text(&sub.bytes) {
-                    Decision::Existing(index)
-                } else {
-                    Decision::Conflict(index, batch[j].bytes.clone())
+            let decision = match &sub.entry {
+                Entry::Statement(st) => {
+                    let decision = self.decide_statement(&batch, &in_batch, st)?;
+                    if let Decision::Append(index) = decision {
+                        in_batch.insert((st.tenant.as_str(), st.date.as_str()), (i, index));
+                        self.frontier
+                            .append(st.leaf_hash, |id, h| nodes.push((id, *h)));
+                        appended.push(Appending::Statement(i));
+                    }
+                    decision
                 }
-            } else if let Some(index) = self.store.index_of(&sub.tenant, &sub.date)? {
-                let existing = self.store.leaf(index)?.ok_or_else(|| {
-                    StoreError::Corrupt(format!("index row points at missing leaf {index}"))
-                })?;
-                if signed_text(&existing) == signed_text(&sub.bytes) {
-                    Decision::Existing(index)
-                } else {
-                    Decision::Conflict(index, existing)
+                Entry::KeyChange(request) => {
+                    let (decision, made) = self.decide_key_change(request, now);
+                    if let Some((bytes, hash, record)) = made {
+                        self.frontier.append(hash, |id, h| nodes.push((id, *h)));
+                        appended.push(Appending::KeyChange {
+                            bytes,
+                            hash,
+                            record,
+                        });
+                    }
+                    decision
                 }
-            } else {
-                let index = self.frontier.size();
-                self.frontier
-                    .append(sub.leaf_hash, |id, h| nodes.push((id, *h)));
-                in_batch.insert((sub.tenant.as_str(), sub.date.as_str()), (i, index));
-                appended.push(i);
-                Decision::Append(index)
             };
             decisions.push(decision);
         }
@@ -353,17 +411,38 @@ impl Integrator {
                 size,
                 self.frontier.root(),
             ));
-            let leaves: Vec<NewLeaf<'_>> = appended
-                .iter()
-                .enumerate()
-                .map(|(k, &i)| NewLeaf {
-                    index: first_index + k as u64,
-                    bytes: &batch[i].bytes,
-                    hash: batch[i].leaf_hash,
-                    tenant: &batch[i].tenant,
-                    date: &batch[i].date,
-                })
-                .collect();
+            let mut leaves: Vec<NewLeaf<'_>> = Vec::with_capacity(appended.len());
+            for (k, a) in appended.iter().enumerate() {
+                let index = first_index + k as u64;
+                leaves.push(match a {
+                    Appending::KeyChange {
+                        bytes,
+                        hash,
+                        record,
+                    } => NewLeaf {
+                        index,
+                        bytes,
+                        hash: *hash,
+                        rows: LeafRows::KeyChange(record),
+                    },
+                    Appending::Statement(position) => {
+                        let Entry::Statement(st) = &batch[*position].entry else {
+                            return Err(StoreError::Corrupt(
+                                "a batch position changed kind".into(),
+                            ));
+                        };
+                        NewLeaf {
+                            index,
+                            bytes: &st.bytes,
+                            hash: st.leaf_hash,
+                            rows: LeafRows::Statement {
+                                tenant: &st.tenant,
+                                date: &st.date,
+                            },
+                        }
+                    }
+                });
+            }
             if let Err(e) =
                 self.store
                     .apply_integration(&leaves, &nodes, size, signed.note.as_bytes())
@@ -390,6 +469,17 @@ impl Integrator {
                     checkpoint: checkpoint.clone(),
                 },
                 Decision::Conflict(index, statement) => Outcome::Conflict { index, statement },
+                Decision::Tenant {
+                    index,
+                    record,
+                    appended,
+                } => Outcome::TenantChanged {
+                    index,
+                    checkpoint: checkpoint.clone(),
+                    record,
+                    appended,
+                },
+                Decision::Refused(e) => Outcome::Refused(e),
             };
             answers.push((sub.reply, outcome));
         }
@@ -412,6 +502,95 @@ impl Integrator {
             return Err(StoreError::Corrupt("the flusher has stopped".into()));
         }
         Ok(())
+    }
+
+    /// New, identical retry, conflict, or refused because no key that signed
+    /// it may sign at the index it would get.
+    fn decide_statement(
+        &self,
+        batch: &[Submission],
+        in_batch: &HashMap<(&str, &str), (usize, u64)>,
+        st: &StatementEntry,
+    ) -> Result<Decision, StoreError> {
+        if let Some(&(j, index)) = in_batch.get(&(st.tenant.as_str(), st.date.as_str())) {
+            let Entry::Statement(first) = &batch[j].entry else {
+                return Err(StoreError::Corrupt("a batch position changed kind".into()));
+            };
+            return Ok(if signed_text(&first.bytes) == signed_text(&st.bytes) {
+                Decision::Existing(index)
+            } else {
+                Decision::Conflict(index, first.bytes.clone())
+            });
+        }
+        if let Some(index) = self.store.index_of(&st.tenant, &st.date)? {
+            let existing = self.store.leaf(index)?.ok_or_else(|| {
+                StoreError::Corrupt(format!("index row points at missing leaf {index}"))
+            })?;
+            return Ok(if signed_text(&existing) == signed_text(&st.bytes) {
+                Decision::Existing(index)
+            } else {
+                Decision::Conflict(index, existing)
+            });
+        }
+        let index = self.frontier.size();
+        let Some(record) = self.tenants.get(&st.tenant) else {
+            return Ok(Decision::Refused(KeyChangeError::UnknownTenant(
+                st.tenant.clone(),
+            )));
+        };
+        let mut why = None;
+        for signer in &st.signers {
+            match may_sign_at(record, signer, index) {
+                Ok(()) => return Ok(Decision::Append(index)),
+                Err(e) => why = why.or(Some(e)),
+            }
+        }
+        Ok(Decision::Refused(why.unwrap_or_else(|| {
+            KeyChangeError::UnknownTenant(st.tenant.clone())
+        })))
+    }
+
+    /// Decides a key change; an accepted one comes back written and signed
+    /// with the log's key (entry bytes, leaf hash, the record it leaves).
+    #[allow(clippy::type_complexity)]
+    fn decide_key_change(
+        &mut self,
+        request: &KeyChangeRequest,
+        now: time::OffsetDateTime,
+    ) -> (Decision, Option<(Vec<u8>, Hash, TenantRecord)>) {
+        let index = self.frontier.size();
+        let current = self.tenants.get(&request.tenant);
+        let (change, transition) = match request.decide(current, index, now) {
+            Ok(decided) => decided,
+            Err(e) => return (Decision::Refused(e), None),
+        };
+        match (transition, current) {
+            (Transition::AlreadyDone(at), Some(record)) => (
+                Decision::Tenant {
+                    index: at,
+                    record: record.clone(),
+                    appended: false,
+                },
+                None,
+            ),
+            (Transition::AlreadyDone(_), None) => (
+                Decision::Refused(KeyChangeError::UnknownTenant(request.tenant.clone())),
+                None,
+            ),
+            (Transition::Append(record), _) => {
+                let bytes = change.signed_entry(&self.signer);
+                let hash = leaf_hash(&bytes);
+                self.tenants.insert(record.id.clone(), record.clone());
+                (
+                    Decision::Tenant {
+                        index,
+                        record: record.clone(),
+                        appended: true,
+                    },
+                    Some((bytes, hash, record)),
+                )
+            }
+        }
     }
 }
 

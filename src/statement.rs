@@ -275,13 +275,18 @@ pub fn check_date(date: time::Date, today: time::Date) -> Result<(), StatementEr
 
 /// Signed-note rules against the tenant's registered keys: a registered key's
 /// signature that fails rejects; at least one must verify; others are ignored.
+/// Returns the canonical vkeys of the keys whose signatures verified.
 pub fn verify_tenant_signatures(
     note: &Note,
     tenant: &str,
     keys: &[Verifier],
-) -> Result<(), StatementError> {
+) -> Result<Vec<String>, StatementError> {
     match open(note, keys) {
-        Ok(_) => Ok(()),
+        Ok(verified) => Ok(verified
+            .iter()
+            .filter_map(|&i| keys.iter().find(|k| k.matches(&note.signatures[i])))
+            .map(Verifier::vkey)
+            .collect()),
         Err(NoteError::InvalidSignature { name, .. }) => Err(StatementError::BadSignature(name)),
         Err(_) => Err(StatementError::Unsigned(tenant.to_string())),
     }

@@ -15,7 +15,7 @@
 //! | `H`    | leaf hash                    | index (u64 BE)                     |
 //! | `T`    | tenant `/` date              | index (u64 BE)                     |
 //! | `D`    | date `/` tenant              | index (u64 BE)                     |
-//! | `K`    | tenant id                    | tenant record (JSON)               |
+//! | `K`    | tenant id                    | tenant record (JSON), as its key-change entries leave it |
 //! | `C`    | tree size (u64 BE)           | signed checkpoint note             |
 //! | `W`    | tree size (u64 BE), witness  | verified cosignature line          |
 //!
@@ -24,8 +24,6 @@
 //! the right edge: it never re-hashes the log.
 
 use std::path::Path;
-
-use serde::{Deserialize, Serialize};
 
 use crate::merkle::{Frontier, Hash, NodeId};
 
@@ -52,42 +50,22 @@ pub enum StoreError {
     Corrupt(String),
 }
 
-/// One registered tenant key.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-pub struct TenantKey {
-    pub vkey: String,
-    /// `active` for now; retired and revoked keys come with the key lifecycle.
-    pub status: String,
-    /// RFC 3339 time the key was registered.
-    pub added_at: String,
-}
-
-/// A registered tenant.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-pub struct TenantRecord {
-    pub id: String,
-    pub active: bool,
-    pub keys: Vec<TenantKey>,
-    pub created_at: String,
-}
+pub use crate::tenant_key::{TenantKey, TenantRecord};
 
 /// One new leaf of an integration.
 pub struct NewLeaf<'a> {
     pub index: u64,
     pub bytes: &'a [u8],
     pub hash: Hash,
-    pub tenant: &'a str,
-    pub date: &'a str,
+    pub rows: LeafRows<'a>,
 }
 
-/// How registering a tenant turned out.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum TenantInsert {
-    Created(TenantRecord),
-    /// Already registered with the same key.
-    Unchanged(TenantRecord),
-    /// Already registered with other keys.
-    Conflict(TenantRecord),
+/// The rows a new leaf keeps current besides itself and its hash.
+pub enum LeafRows<'a> {
+    /// A daily-root statement: the (tenant, date) and (date, tenant) indexes.
+    Statement { tenant: &'a str, date: &'a str },
+    /// A key-change entry: the tenant record as it leaves it.
+    KeyChange(&'a TenantRecord),
 }
 
 /// The log's durable state.
@@ -402,8 +380,17 @@ impl Store {
             let index = be(leaf.index);
             batch.insert(key(LEAF, &index), leaf.bytes);
             batch.insert(key(BY_HASH, &leaf.hash), &index);
-            batch.insert(tenant_date_key(leaf.tenant, leaf.date), &index);
-            batch.insert(date_key(leaf.date, leaf.tenant), &index);
+            match leaf.rows {
+                LeafRows::Statement { tenant, date } => {
+                    batch.insert(tenant_date_key(tenant, date), &index);
+                    batch.insert(date_key(date, tenant), &index);
+                }
+                LeafRows::KeyChange(record) => {
+                    let value = serde_json::to_vec(record)
+                        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                    batch.insert(key(TENANT, record.id.as_bytes()), value);
+                }
+            }
         }
         for (id, hash) in nodes {
             batch.insert(&node_key(*id), hash);
@@ -434,44 +421,6 @@ impl Store {
                     .map_err(|e| StoreError::Corrupt(format!("tenant record: {e}")))
             })
             .collect()
-    }
-
-    /// Registers a tenant with one key unless it exists; durable before it returns.
-    /// Compare-and-swap makes two racing registrations agree on one winner.
-    pub fn insert_tenant(&self, record: TenantRecord) -> Result<TenantInsert, StoreError> {
-        let k = key(TENANT, record.id.as_bytes());
-        let value = serde_json::to_vec(&record).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        match self
-            .db
-            .compare_and_swap(&k, None as Option<&[u8]>, Some(value))?
-        {
-            Ok(()) => {
-                self.db.flush()?;
-                Ok(TenantInsert::Created(record))
-            }
-            Err(cas) => {
-                let existing: TenantRecord = match cas.current {
-                    Some(v) => serde_json::from_slice(&v)
-                        .map_err(|e| StoreError::Corrupt(format!("tenant record: {e}")))?,
-                    None => {
-                        return Err(StoreError::Corrupt(
-                            "tenant vanished during registration".into(),
-                        ))
-                    }
-                };
-                let same = existing.keys.len() == record.keys.len()
-                    && existing
-                        .keys
-                        .iter()
-                        .zip(&record.keys)
-                        .all(|(a, b)| a.vkey == b.vkey);
-                Ok(if same {
-                    TenantInsert::Unchanged(existing)
-                } else {
-                    TenantInsert::Conflict(existing)
-                })
-            }
-        }
     }
 
     /// Flushes everything written so far to disk.

@@ -71,10 +71,19 @@ async fn submit_prove_restart() {
     }
     assert_eq!(answers.len(), STATEMENTS);
 
-    // Indexes are exactly 0..1000, each given once.
+    // Each registration is an entry (its tenant-key/v1 note) at 0..10; the
+    // statements take exactly 10..1010, each index given once.
+    let first = TENANTS as u64;
     let mut indexes: Vec<u64> = answers.iter().map(|a| a.2.index).collect();
     indexes.sort();
-    assert_eq!(indexes, (0..STATEMENTS as u64).collect::<Vec<_>>());
+    assert_eq!(
+        indexes,
+        (first..first + STATEMENTS as u64).collect::<Vec<_>>()
+    );
+    for i in 0..first {
+        let entry = client.entry(i).await.unwrap();
+        assert!(entry.statement.starts_with("tenant-key/v1\n"), "entry {i}");
+    }
 
     // Every checkpoint handed out, by size; the same size always has the same root.
     let mut checkpoints: BTreeMap<u64, Checkpoint> = BTreeMap::new();
@@ -85,7 +94,7 @@ async fn submit_prove_restart() {
         }
     }
     let latest = verify_checkpoint(&log_key, &client.checkpoint().await.unwrap()).unwrap();
-    assert_eq!(latest.size, STATEMENTS as u64);
+    assert_eq!(latest.size, first + STATEMENTS as u64);
     checkpoints.insert(latest.size, latest.clone());
 
     // Consistency between every pair of non-empty checkpoints seen.
@@ -163,7 +172,7 @@ async fn submit_prove_restart() {
     // Inclusion by leaf hash at an older checkpoint's size.
     let older = checkpoints
         .values()
-        .find(|c| c.size > STATEMENTS as u64 / 2)
+        .find(|c| c.size > first + STATEMENTS as u64 / 2)
         .unwrap();
     let early = answers.iter().find(|a| a.2.index < older.size).unwrap();
     let leaf = urlencode(&early.2.leaf_hash);

@@ -150,7 +150,7 @@ async fn audit_a_live_log_then_its_static_mirror() {
     assert!(out.trim_end().ends_with("VERIFIED"), "{out}");
     let saved = std::fs::read_to_string(&state).unwrap();
     assert!(
-        saved.contains("\n303\n"),
+        saved.contains("\n304\n"),
         "the state holds the verified checkpoint: {saved}"
     );
 
@@ -175,10 +175,10 @@ async fn audit_a_live_log_then_its_static_mirror() {
     let (code, out, _) = audit(&url, &f.vkey, &state, "acme", date, &[]);
     assert_eq!(code, 0, "{out}");
     assert!(
-        out.contains("consistent with the checkpoint of size 303 verified earlier"),
+        out.contains("consistent with the checkpoint of size 304 verified earlier"),
         "{out}"
     );
-    assert!(std::fs::read_to_string(&state).unwrap().contains("\n703\n"));
+    assert!(std::fs::read_to_string(&state).unwrap().contains("\n704\n"));
 
     // Refusals, each leaving the state as it was.
     let before = std::fs::read_to_string(&state).unwrap();
@@ -247,7 +247,7 @@ async fn audit_a_live_log_then_its_static_mirror() {
     if !Nginx::available("audit_a_live_log_then_its_static_mirror") {
         return;
     }
-    wait_published(&f.site, 703);
+    wait_published(&f.site, 704);
     let nginx = Nginx::start(&f.site);
     let mirror_state = f.states.join("mirror.state");
     let (code, out, err) = audit(
@@ -260,7 +260,7 @@ async fn audit_a_live_log_then_its_static_mirror() {
     );
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.contains("found by scanning the entry bundles"), "{out}");
-    assert!(out.contains("tree size 703"), "{out}");
+    assert!(out.contains("tree size 704"), "{out}");
     // Asking a mirror for the API is refused in plain words.
     let (code, out, _) = audit(
         &nginx.url,
@@ -274,11 +274,11 @@ async fn audit_a_live_log_then_its_static_mirror() {
     assert!(out.contains("not a rootlog API"), "{out}");
     // The mirror follows the log; consistency is proven from the mirror's tiles.
     f.grower.grow_to(&f.server, 900, 8).await;
-    wait_published(&f.site, 903);
+    wait_published(&f.site, 904);
     let (code, out, _) = audit(&nginx.url, &f.vkey, &mirror_state, "acme", date, &[]);
     assert_eq!(code, 0, "{out}");
     assert!(
-        out.contains("consistent with the checkpoint of size 703 verified earlier"),
+        out.contains("consistent with the checkpoint of size 704 verified earlier"),
         "{out}"
     );
 }
@@ -303,7 +303,7 @@ async fn a_forked_or_shrunk_history_is_refused() {
 
     // Same size, another root: a fork.
     let forked = f.states.join("forked.state");
-    let fake = write_checkpoint(&forked, &log_signer, 23, leaf_hash(b"another history"));
+    let fake = write_checkpoint(&forked, &log_signer, 24, leaf_hash(b"another history"));
     let (code, out, _) = audit(&url, &f.vkey, &forked, "acme", date, &[]);
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("NOT VERIFIED: THE LOG FORKED"), "{out}");
@@ -338,7 +338,7 @@ async fn a_forked_or_shrunk_history_is_refused() {
     let bigger = write_checkpoint(&shrunk, &log_signer, 40, leaf_hash(b"a longer history"));
     let (code, out, _) = audit(&url, &f.vkey, &shrunk, "acme", date, &[]);
     assert_eq!(code, 1, "{out}");
-    assert!(out.contains("NOT VERIFIED: THE LOG SHRANK: it now serves a tree of 23 entries, but it earlier signed one of 40"), "{out}");
+    assert!(out.contains("NOT VERIFIED: THE LOG SHRANK: it now serves a tree of 24 entries, but it earlier signed one of 40"), "{out}");
     assert!(out.contains(&bigger), "{out}");
 
     // A state file signed by some other key is not history of this log.

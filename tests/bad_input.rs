@@ -421,13 +421,13 @@ async fn bad_input_is_refused_and_changes_nothing() {
         ),
         get(
             "inclusion index = size",
-            "/v1/proof/inclusion?index=1",
+            "/v1/proof/inclusion?index=3",
             400,
             "index_out_of_range",
         ),
         get(
             "inclusion size beyond tree",
-            "/v1/proof/inclusion?index=0&size=2",
+            "/v1/proof/inclusion?index=0&size=4",
             400,
             "size_out_of_range",
         ),
@@ -483,7 +483,7 @@ async fn bad_input_is_refused_and_changes_nothing() {
             "size_out_of_range",
         ),
         get("entry not a number", "/v1/entries/abc", 400, "bad_number"),
-        get("entry beyond tree", "/v1/entries/1", 404, "not_found"),
+        get("entry beyond tree", "/v1/entries/3", 404, "not_found"),
         get(
             "root with bad tenant",
             "/v1/roots/ACME/2026-01-05",
@@ -597,6 +597,7 @@ async fn bad_input_is_refused_and_changes_nothing() {
     }
     assert_eq!(state(&server).await, before, "bad input changed the log");
     let metrics = server.client().get_json("/healthz").await.unwrap();
-    assert_eq!(metrics["tree_size"], 1);
+    // Two registrations (key-change entries) and one statement.
+    assert_eq!(metrics["tree_size"], 3);
     let _ = EMPTY_ROOT;
 }

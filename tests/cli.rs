@@ -131,7 +131,8 @@ fn walk_through() {
         note_file.to_str().unwrap(),
     ]);
     let answer: serde_json::Value = serde_json::from_str(&answer).unwrap();
-    assert_eq!(answer["index"], 0);
+    // Index 0 is the registration (a tenant-key/v1 entry).
+    assert_eq!(answer["index"], 1);
     // Submitting straight from flags, with a chain head.
     let chain = format!("41 {root_b64}");
     let answer = ok(&[
@@ -152,7 +153,7 @@ fn walk_through() {
         &chain,
     ]);
     let answer: serde_json::Value = serde_json::from_str(&answer).unwrap();
-    assert_eq!(answer["index"], 1);
+    assert_eq!(answer["index"], 2);
     // The identical retry is fine; verification against a wrong log key is not.
     let other = rootlog::note::Signer::generate("log.example/cli")
         .unwrap()

@@ -166,6 +166,9 @@ async fn check(server: &Server, log_key: &rootlog::note::Verifier, seen: &Seen) 
                 tree.size()
             );
         }
+        if rootlog::tenant_key::is_key_change_entry(entry) {
+            continue; // a registration
+        }
         let (_, statement) = parse_submission(entry).unwrap();
         assert!(
             days.insert((statement.tenant, statement.date)),

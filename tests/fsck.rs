@@ -20,6 +20,8 @@ use serde_json::Value;
 
 const TENANTS: u64 = 3;
 const ENTRIES: u64 = 300;
+/// The registrations' key-change entries come first, then the statements.
+const SIZE: u64 = TENANTS + ENTRIES;
 
 /// The intact log every test copies.
 struct Pristine {
@@ -208,16 +210,15 @@ fn intact_log_passes() {
     let (code, report) = fsck_json(copy.path());
     assert_eq!(code, 0, "{report:#}");
     assert_eq!(report["ok"], true);
-    assert_eq!(report["tree_size"], ENTRIES);
+    assert_eq!(report["tree_size"], SIZE);
     assert_eq!(report["findings"], serde_json::json!([]));
     let checked = &report["checked"];
-    assert_eq!(checked["leaves"], ENTRIES);
+    assert_eq!(checked["leaves"], SIZE);
     // Every perfect node: sum over levels of floor(n / 2^level) = 2n - popcount(n).
-    assert_eq!(
-        checked["nodes"],
-        2 * ENTRIES - u64::from(ENTRIES.count_ones())
-    );
-    assert_eq!(checked["index_rows"], 3 * ENTRIES);
+    assert_eq!(checked["nodes"], 2 * SIZE - u64::from(SIZE.count_ones()));
+    // H rows for every leaf; T and D rows for the statements only.
+    assert_eq!(checked["index_rows"], SIZE + 2 * ENTRIES);
+    assert_eq!(checked["tenants"], TENANTS);
     assert_eq!(checked["checkpoints"], pristine().checkpoints.len() as u64);
 
     // The text summary, as a person or cron mail sees it.
@@ -229,12 +230,68 @@ fn intact_log_passes() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{text}");
     assert!(text.contains("ok: the stored log is intact"), "{text}");
-    assert!(
-        text.contains(&format!("checked {ENTRIES} leaves")),
-        "{text}"
-    );
+    assert!(text.contains(&format!("checked {SIZE} leaves")), "{text}");
     // Not a terminal: no progress bar escape codes on stderr.
     assert!(!String::from_utf8_lossy(&out.stderr).contains('\u{1b}'));
+}
+
+#[test]
+fn tenant_records_must_be_what_their_key_change_entries_say() {
+    // A key marked revoked that no entry revoked: the record was edited.
+    let copy = copy_of_log();
+    damage(copy.path(), |db| {
+        let k = key(b'K', b"tenant-1");
+        let text = String::from_utf8(db.get(&k).unwrap().unwrap().to_vec()).unwrap();
+        db.insert(
+            k,
+            text.replace("\"status\":\"active\"", "\"status\":\"revoked\"")
+                .as_bytes(),
+        )
+        .unwrap();
+    });
+    let found = assert_found(copy.path(), "tenant_record_mismatch", "K tenant-1");
+    assert_eq!(found.len(), 1, "{found:?}");
+
+    // A tenant whose keys were never published in the log.
+    let copy = copy_of_log();
+    damage(copy.path(), |db| {
+        let record = db.get(key(b'K', b"tenant-2")).unwrap().unwrap();
+        let text = String::from_utf8(record.to_vec()).unwrap();
+        db.insert(
+            key(b'K', b"ghost"),
+            text.replace("tenant-2", "ghost").as_bytes(),
+        )
+        .unwrap();
+    });
+    assert_found(copy.path(), "tenant_record_unlogged", "K ghost");
+
+    // A record removed: the log says the tenant exists.
+    let copy = copy_of_log();
+    damage(copy.path(), |db| {
+        db.remove(key(b'K', b"tenant-0")).unwrap();
+    });
+    assert_found(copy.path(), "tenant_record_missing", "K tenant-0");
+}
+
+#[test]
+fn key_change_entry_not_signed_by_the_log_is_found() {
+    let copy = copy_of_log();
+    damage(copy.path(), |db| {
+        // Re-sign the registration at index 1 with a stranger's key, keeping
+        // the tree consistent (so only the signature is wrong).
+        let k = key(b'L', &be(1));
+        let bytes = db.get(&k).unwrap().unwrap().to_vec();
+        let note = Note::parse(&bytes).unwrap();
+        let stranger = Signer::generate("stranger.example/log").unwrap();
+        let mut forged = Note::new(note.text.clone());
+        forged.signatures.push(stranger.sign(note.text.as_bytes()));
+        db.insert(k, forged.to_text().as_bytes()).unwrap();
+    });
+    let found = assert_found(copy.path(), "key_change_invalid", "index 1");
+    assert!(
+        found.iter().any(|(k, _)| k == "leaf_hash_mismatch"),
+        "{found:?}"
+    );
 }
 
 #[test]

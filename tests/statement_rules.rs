@@ -347,7 +347,7 @@ fn valid_submission_verifies() {
     assert_eq!(st.tenant, "acme");
     assert_eq!(
         verify_tenant_signatures(&note, "acme", &[signer.verifier()]),
-        Ok(())
+        Ok(vec![signer.vkey()])
     );
 }
 
@@ -457,7 +457,7 @@ fn unknown_extra_signatures_are_ignored() {
     let (note, _) = parse_submission(note.to_text().as_bytes()).unwrap();
     assert_eq!(
         verify_tenant_signatures(&note, "acme", &[registered.verifier()]),
-        Ok(())
+        Ok(vec![registered.vkey()])
     );
 }
 
@@ -467,7 +467,10 @@ fn tenant_keys_from_vkeys() {
     let verifier = Verifier::from_vkey(&registered.vkey()).unwrap();
     let bytes = signed(&valid_text(), &[&registered]);
     let (note, _) = parse_submission(bytes.as_bytes()).unwrap();
-    assert_eq!(verify_tenant_signatures(&note, "acme", &[verifier]), Ok(()));
+    assert_eq!(
+        verify_tenant_signatures(&note, "acme", &[verifier]),
+        Ok(vec![registered.vkey()])
+    );
 }
 
 #[test]

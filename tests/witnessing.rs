@@ -210,18 +210,19 @@ async fn three_witnesses_quorum_two() {
         .json()
         .await
         .unwrap();
-    assert_eq!(answer["index"], 10, "{answer}");
+    // Index 0 is the registration, then the ten statements.
+    assert_eq!(answer["index"], 11, "{answer}");
     let cp_text = answer["checkpoint"].as_str().unwrap();
     assert!(
         cosigners(cp_text, &witness_keys) >= 2,
         "wait=witnessed answered with {cp_text}"
     );
     let cp = verify_checkpoint(&log_key, cp_text).unwrap();
-    assert!(cp.size >= 11);
+    assert!(cp.size >= 12);
 
     // /checkpoint carries at least two valid cosignatures.
-    wait_until("the served checkpoint to cover 11 entries", || async {
-        served(&server, &log_key).await.0.size >= 11
+    wait_until("the served checkpoint to cover 12 entries", || async {
+        served(&server, &log_key).await.0.size >= 12
     })
     .await;
     let (_, text) = served(&server, &log_key).await;
@@ -238,7 +239,7 @@ async fn three_witnesses_quorum_two() {
         .unwrap();
     assert_eq!(proof.status(), 200);
     let proof_text = proof.text().await.unwrap();
-    assert!(proof_text.starts_with("c2sp.org/tlog-proof@v1\nindex 10\n"));
+    assert!(proof_text.starts_with("c2sp.org/tlog-proof@v1\nindex 11\n"));
     let files = dir.path();
     std::fs::write(files.join("statement"), &note).unwrap();
     std::fs::write(files.join("proof"), &proof_text).unwrap();
@@ -285,7 +286,7 @@ async fn three_witnesses_quorum_two() {
 
     std::fs::write(
         files.join("proof-index"),
-        proof_text.replacen("index 10", "index 9", 1),
+        proof_text.replacen("index 11", "index 9", 1),
     )
     .unwrap();
     let wrong_index = files.join("proof-index");
@@ -364,7 +365,7 @@ async fn three_witnesses_quorum_two() {
         assert_eq!(response.status(), 201);
     }
     wait_until("witnessing with two witnesses", || async {
-        served(&server, &log_key).await.0.size >= 15
+        served(&server, &log_key).await.0.size >= 16
     })
     .await;
 
@@ -391,17 +392,17 @@ async fn three_witnesses_quorum_two() {
     assert_eq!(response.status(), 503);
     let body: serde_json::Value = response.json().await.unwrap();
     assert_eq!(body["error"], "not_witnessed_yet");
-    assert_eq!(body["index"], 20);
+    assert_eq!(body["index"], 21);
     let health = client.get_json("/healthz").await.unwrap();
-    assert_eq!(health["tree_size"], 21);
+    assert_eq!(health["tree_size"], 22);
     assert_eq!(served(&server, &log_key).await.0.size, frozen.size);
-    assert!(frozen.size < 21);
+    assert!(frozen.size < 22);
 
     // They come back: the log catches up.
     witnesses[0].restart();
     witnesses[1].restart();
     wait_until("the log to catch up with its witnesses", || async {
-        served(&server, &log_key).await.0.size == 21
+        served(&server, &log_key).await.0.size == 22
     })
     .await;
     let (_, text) = served(&server, &log_key).await;
@@ -438,6 +439,7 @@ async fn witness_watches_a_rootlog_log_through_its_tiles() {
             );
             n += 1;
         }
-        watcher.wait_cosigned(target).await;
+        // The registration is entry 0.
+        watcher.wait_cosigned(target + 1).await;
     }
 }

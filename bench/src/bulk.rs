@@ -13,10 +13,13 @@ use std::sync::mpsc;
 use std::time::Instant;
 
 use rootlog::identity;
+use rootlog::merkle::Frontier;
 use rootlog::merkle::{leaf_hash, Hash};
+use rootlog::note::Signer;
 use rootlog::sequencer::SignedCheckpoint;
 use rootlog::statement::format_date;
-use rootlog::storage::{NewLeaf, Store, TenantInsert, TenantKey, TenantRecord};
+use rootlog::storage::{LeafRows, NewLeaf, Store};
+use rootlog::tenant_key::registration_entry;
 
 use crate::statements::{date_of, days_available, signed_statement, Tenant};
 use crate::stats::ResultLine;
@@ -85,27 +88,9 @@ pub fn run(args: LoadArgs<'_>) -> anyhow::Result<()> {
         args.data.display(),
         id.store.size()?
     );
-    let now =
-        time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339)?;
     let tenants: Vec<Tenant> = (0..tenant_count)
         .map(|k| Tenant::generate(format!("tenant-{k:06}")))
         .collect::<anyhow::Result<_>>()?;
-    for t in &tenants {
-        let record = TenantRecord {
-            id: t.id.clone(),
-            active: true,
-            keys: vec![TenantKey {
-                vkey: t.signer.vkey(),
-                status: "active".into(),
-                added_at: now.clone(),
-            }],
-            created_at: now.clone(),
-        };
-        match id.store.insert_tenant(record)? {
-            TenantInsert::Created(_) => {}
-            other => anyhow::bail!("tenant {} already registered: {other:?}", t.id),
-        }
-    }
     eprintln!(
         "load: {n} entries over {tenant_count} tenants and {days} days, batches of {}, {} signing threads",
         args.batch, args.threads
@@ -122,6 +107,13 @@ pub fn run(args: LoadArgs<'_>) -> anyhow::Result<()> {
     let chunks = n.div_ceil(CHUNK);
     let workers = args.threads.max(1) as u64;
     let mut frontier = store.as_ref().expect("open").frontier()?;
+    register_tenants(
+        store.as_ref().expect("open"),
+        &signer,
+        &origin,
+        &mut frontier,
+        &tenants,
+    )?;
     let mut written_bytes = 0u64;
     std::thread::scope(|scope| -> anyhow::Result<()> {
         // One bounded channel per worker; chunk k goes to worker k % workers,
@@ -179,8 +171,10 @@ pub fn run(args: LoadArgs<'_>) -> anyhow::Result<()> {
                         index: first + i as u64,
                         bytes: &e.bytes,
                         hash: e.hash,
-                        tenant: &tenants[e.tenant as usize].id,
-                        date: &e.date,
+                        rows: LeafRows::Statement {
+                            tenant: &tenants[e.tenant as usize].id,
+                            date: &e.date,
+                        },
                     })
                     .collect();
                 let size = frontier.size();
@@ -235,5 +229,41 @@ pub fn run(args: LoadArgs<'_>) -> anyhow::Result<()> {
         .float("raw_bytes_per_entry", avg + 32.0)
         .float("disk_ratio", per_entry / (avg + 32.0))
         .print();
+    Ok(())
+}
+
+/// Registers every tenant as the server does: one signed `tenant-key/v1`
+/// entry each, at the start of the log, with its tenant record.
+fn register_tenants(
+    store: &Store,
+    signer: &Signer,
+    origin: &str,
+    frontier: &mut Frontier,
+    tenants: &[Tenant],
+) -> anyhow::Result<()> {
+    let now = time::OffsetDateTime::now_utc();
+    let first = frontier.size();
+    let mut entries = Vec::with_capacity(tenants.len());
+    let mut nodes = Vec::new();
+    for t in tenants {
+        let index = frontier.size();
+        let (bytes, record) = registration_entry(signer, &t.id, &t.signer.vkey(), index, now)?;
+        let hash = leaf_hash(&bytes);
+        frontier.append(hash, |node, h| nodes.push((node, *h)));
+        entries.push((bytes, hash, record));
+    }
+    let leaves: Vec<NewLeaf<'_>> = entries
+        .iter()
+        .enumerate()
+        .map(|(i, (bytes, hash, record))| NewLeaf {
+            index: first + i as u64,
+            bytes,
+            hash: *hash,
+            rows: LeafRows::KeyChange(record),
+        })
+        .collect();
+    let size = frontier.size();
+    let checkpoint = SignedCheckpoint::sign(signer, origin, size, frontier.root());
+    store.integrate(&leaves, &nodes, size, checkpoint.note.as_bytes())?;
     Ok(())
 }

@@ -71,6 +71,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/v1/proof/consistency"),
     ("POST", "/v1/tenants"),
     ("GET", "/v1/tenants/{id}"),
+    ("POST", "/v1/tenants/{id}/keys"),
     ("GET", "/healthz"),
     ("GET", "/metrics"),
 ];
@@ -117,6 +118,7 @@ fn public_routes() -> Router<Arc<AppState>> {
 fn admin_routes() -> Router<Arc<AppState>> {
     Router::new()
         .route("/v1/tenants", post(tenants::register))
+        .route("/v1/tenants/{id}/keys", post(tenants::change_key))
         .route("/v1/tenants/{id}", get(tenants::show))
 }
 

@@ -16,14 +16,17 @@ use serde_json::json;
 use tokio::sync::oneshot;
 
 use super::proofs::{read_inclusion, read_leaf_hash};
+use super::tenants::{key_error, CachedKeys};
 use super::{ApiError, AppState};
 use crate::merkle::leaf_hash;
+use crate::note::Note;
 use crate::note::{encode_b64, parse_decimal_u64};
-use crate::sequencer::{Outcome, QueueError, SignedCheckpoint, Submission};
+use crate::sequencer::{Entry, Outcome, QueueError, SignedCheckpoint, StatementEntry, Submission};
 use crate::statement::{
     check_date, format_date, is_valid_tenant_id, parse_date, parse_submission,
-    verify_tenant_signatures, Statement,
+    verify_tenant_signatures, Statement, StatementError,
 };
+use crate::tenant_key::KeyChangeError;
 
 /// An entry with its proof against a checkpoint.
 #[derive(Serialize)]
@@ -36,7 +39,7 @@ pub struct ProvenEntry {
     pub inclusion_proof: Vec<String>,
 }
 
-fn prove(
+pub(super) fn prove(
     state: &AppState,
     index: u64,
     checkpoint: &SignedCheckpoint,
@@ -133,15 +136,34 @@ pub async fn submit(
     check_date(statement.date, time::OffsetDateTime::now_utc().date())?;
     // Before the signature check, so a flood for one tenant costs no verification.
     state.limits.check_tenant(&statement.tenant)?;
-    let keys = state.tenants.get(&statement.tenant).ok_or_else(|| ApiError::new(StatusCode::FORBIDDEN, "unknown_tenant", format!("tenant {:?} is not registered or not active; an admin registers it with POST /v1/tenants", statement.tenant)))?;
-    verify_tenant_signatures(&note, &statement.tenant, &keys)?;
+    let unknown = || {
+        ApiError::new(StatusCode::FORBIDDEN, "unknown_tenant", format!("tenant {:?} is not registered or has no active key; an admin registers it with POST /v1/tenants and adds keys with POST /v1/tenants/{{id}}/keys", statement.tenant))
+    };
+    let keys = state.tenants.get(&statement.tenant).ok_or_else(unknown)?;
+    let signers = match verify_tenant_signatures(&note, &statement.tenant, &keys.active) {
+        Ok(signers) => signers,
+        Err(StatementError::Unsigned(_)) if keys.active.is_empty() => {
+            return Err(signed_only_by_inactive(&note, &keys)
+                .map(|e| key_error(e, true))
+                .unwrap_or_else(unknown))
+        }
+        Err(StatementError::Unsigned(tenant)) => {
+            return Err(signed_only_by_inactive(&note, &keys)
+                .map(|e| key_error(e, true))
+                .unwrap_or_else(|| StatementError::Unsigned(tenant).into()))
+        }
+        Err(e) => return Err(e.into()),
+    };
 
     let (reply, answer) = oneshot::channel();
     let submission = Submission {
-        leaf_hash: leaf_hash(&body),
-        bytes: body.to_vec(),
-        tenant: statement.tenant.clone(),
-        date: statement.date_string(),
+        entry: Entry::Statement(StatementEntry {
+            leaf_hash: leaf_hash(&body),
+            bytes: body.to_vec(),
+            tenant: statement.tenant.clone(),
+            date: statement.date_string(),
+            signers,
+        }),
         reply,
     };
     state
@@ -195,6 +217,14 @@ pub async fn submit(
             let existing = json!({ "index": index, "statement": String::from_utf8_lossy(&existing), "leaf_hash": encode_b64(&leaf_hash(&existing)) });
             return Err(ApiError::new(StatusCode::CONFLICT, "conflict", format!("tenant {} already has a different statement for {} at index {index}; a day's root cannot be replaced", statement.tenant, statement.date_string())).with_details(json!({ "existing": existing })));
         }
+        Outcome::Refused(e) => return Err(key_error(e, true)),
+        Outcome::TenantChanged { .. } => {
+            return Err(ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "the sequencer answered a statement with a key change's outcome",
+            ))
+        }
     };
     let checkpoint = if wait {
         witnessed_covering(&state, index, &encode_b64(&leaf_hash(&body))).await?
@@ -202,6 +232,22 @@ pub async fn submit(
         checkpoint
     };
     Ok((status, Json(prove(&state, index, &checkpoint, None)?)).into_response())
+}
+
+/// When no active key signed a note: the retirement or revocation of a key of
+/// the tenant whose signature on it verifies, so the submitter learns why.
+fn signed_only_by_inactive(note: &Note, keys: &CachedKeys) -> Option<KeyChangeError> {
+    note.signatures.iter().find_map(|sig| {
+        let (verifier, status, since) = keys.inactive.iter().find(|(v, _, _)| v.matches(sig))?;
+        verifier
+            .verify(note.text.as_bytes(), &sig.signature)
+            .then(|| KeyChangeError::KeyNotActive {
+                tenant: verifier.name().to_string(),
+                vkey: verifier.vkey(),
+                status: *status,
+                since: since.clone(),
+            })
+    })
 }
 
 fn parse_tenant_date(tenant: &str, date: &str) -> Result<String, ApiError> {

@@ -12,15 +12,31 @@ use axum::Json;
 use serde::Deserialize;
 use subtle::ConstantTimeEq;
 
+use super::roots::prove;
 use super::{ApiError, AppState};
 use crate::note::{KeyKind, Verifier};
+use crate::sequencer::{Entry, Outcome, QueueError, Submission};
 use crate::statement::is_valid_tenant_id;
-use crate::storage::{Store, StoreError, TenantInsert, TenantKey, TenantRecord};
+use crate::storage::{Store, StoreError};
+use crate::tenant_key::{
+    parse_user_time, KeyAction, KeyChangeError, KeyChangeRequest, KeyStatus, TenantRecord,
+};
 
-/// Active tenants' verifiers, so a submission costs no database read or key parse.
+/// A tenant's keys as submissions are checked against them.
+#[derive(Default)]
+pub struct CachedKeys {
+    /// Keys that sign now.
+    pub active: Vec<Verifier>,
+    /// Retired and revoked keys, so a statement signed by one gets a clear answer.
+    pub inactive: Vec<(Verifier, KeyStatus, String)>,
+}
+
+/// Every tenant's keys, so a submission costs no database read or key parse.
+/// Only a cache: the integrator checks each statement's signers against the
+/// authoritative record at the statement's place in the log.
 #[derive(Default)]
 pub struct TenantKeys {
-    map: RwLock<HashMap<String, Arc<[Verifier]>>>,
+    map: RwLock<HashMap<String, Arc<CachedKeys>>>,
 }
 
 impl TenantKeys {
@@ -33,31 +49,30 @@ impl TenantKeys {
         Ok(keys)
     }
 
-    /// Replaces a tenant's cached keys with its record's active keys.
+    /// Replaces a tenant's cached keys with its record's.
     pub fn update(&self, record: &TenantRecord) {
-        let verifiers: Vec<Verifier> = if record.active {
-            record
-                .keys
-                .iter()
-                .filter(|k| k.status == "active")
-                .filter_map(|k| Verifier::from_vkey(&k.vkey).ok())
-                .collect()
-        } else {
-            Vec::new()
-        };
+        let mut cached = CachedKeys::default();
+        for key in &record.keys {
+            let Ok(verifier) = Verifier::from_vkey(&key.vkey) else {
+                continue;
+            };
+            match key.status {
+                KeyStatus::Active => cached.active.push(verifier),
+                status => cached.inactive.push((
+                    verifier,
+                    status,
+                    key.changed_at.clone().unwrap_or_default(),
+                )),
+            }
+        }
         if let Ok(mut map) = self.map.write() {
-            map.insert(record.id.clone(), verifiers.into());
+            map.insert(record.id.clone(), Arc::new(cached));
         }
     }
 
-    /// The active keys of a registered, active tenant.
-    pub fn get(&self, tenant: &str) -> Option<Arc<[Verifier]>> {
-        self.map
-            .read()
-            .ok()?
-            .get(tenant)
-            .filter(|k| !k.is_empty())
-            .cloned()
+    /// The keys of a registered tenant.
+    pub fn get(&self, tenant: &str) -> Option<Arc<CachedKeys>> {
+        self.map.read().ok()?.get(tenant).cloned()
     }
 }
 
@@ -93,12 +108,6 @@ pub fn require_admin(state: &AppState, headers: &HeaderMap) -> Result<(), ApiErr
             "the admin token is wrong",
         ))
     }
-}
-
-fn now_rfc3339() -> String {
-    time::OffsetDateTime::now_utc()
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
 }
 
 /// `POST /v1/tenants`
@@ -139,38 +148,166 @@ pub async fn register(
             ),
         ));
     }
-    let now = now_rfc3339();
-    let record = TenantRecord {
-        id: req.id.clone(),
-        active: true,
-        keys: vec![TenantKey {
-            vkey: verifier.vkey(),
-            status: "active".into(),
-            added_at: now.clone(),
-        }],
-        created_at: now,
+    let request = KeyChangeRequest {
+        tenant: req.id.clone(),
+        action: KeyAction::Add,
+        vkey: verifier.vkey(),
+        effective: None,
+        registers: true,
     };
-    let store = state.store.clone();
-    let outcome = tokio::task::spawn_blocking(move || store.insert_tenant(record))
-        .await
-        .map_err(|_| {
-            ApiError::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal",
-                "registration task failed",
-            )
-        })??;
-    match outcome {
-        TenantInsert::Created(record) => {
-            state.tenants.update(&record);
-            tracing::info!(tenant = %record.id, "registered tenant");
-            Ok((StatusCode::CREATED, Json(record)).into_response())
-        }
-        TenantInsert::Unchanged(record) => Ok((StatusCode::OK, Json(record)).into_response()),
-        TenantInsert::Conflict(record) => Err(ApiError::new(StatusCode::CONFLICT, "tenant_exists", format!("tenant {:?} is already registered with another key; key changes have their own lifecycle", record.id)).with_details(serde_json::json!({ "tenant": record }))),
-    }
+    log_key_change(&state, request).await
 }
 
+/// Body of `POST /v1/tenants/{id}/keys`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeyChangeBody {
+    pub action: String,
+    pub vkey: String,
+    /// RFC 3339; revocations only, not later than now (default: now).
+    #[serde(default)]
+    pub effective: Option<String>,
+}
+
+/// `POST /v1/tenants/{id}/keys`: add, retire or revoke one of a tenant's keys.
+pub async fn change_key(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Result<Json<KeyChangeBody>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    require_admin(&state, &headers)?;
+    if !is_valid_tenant_id(&id) {
+        return Err(ApiError::bad_request(
+            "bad_tenant_id",
+            format!("tenant id {id:?} must match [a-z0-9][a-z0-9._-]{{0,62}}"),
+        ));
+    }
+    let Json(req) = body.map_err(|e| {
+        let status = if e.status() == StatusCode::UNSUPPORTED_MEDIA_TYPE { e.status() } else { StatusCode::BAD_REQUEST };
+        ApiError::new(status, "bad_json", format!("expected a JSON object {{\"action\": \"add\" | \"retire\" | \"revoke\", \"vkey\": ..., \"effective\": RFC 3339 (revoke only)}} with Content-Type: application/json: {}", e.body_text()))
+    })?;
+    let action = KeyAction::parse(&req.action).ok_or_else(|| {
+        ApiError::bad_request(
+            "bad_action",
+            format!("action {:?} must be add, retire or revoke", req.action),
+        )
+    })?;
+    let effective = match req.effective.as_deref() {
+        None => None,
+        Some(t) => Some(parse_user_time(t).ok_or_else(|| {
+            ApiError::bad_request(
+                "bad_effective_time",
+                format!("effective {t:?} must be an RFC 3339 time such as 2026-12-01T09:30:00Z"),
+            )
+        })?),
+    };
+    let request = KeyChangeRequest {
+        tenant: id,
+        action,
+        vkey: req.vkey.trim().to_string(),
+        effective,
+        registers: false,
+    };
+    log_key_change(&state, request).await
+}
+
+/// The HTTP answer to a key change or key that cannot be used. `statement`:
+/// the key signed a submitted statement (403), rather than being changed (409).
+pub fn key_error(e: KeyChangeError, statement: bool) -> ApiError {
+    let status = match &e {
+        KeyChangeError::UnknownTenant(_) if statement => StatusCode::FORBIDDEN,
+        KeyChangeError::UnknownTenant(_) | KeyChangeError::UnknownKey { .. } => {
+            StatusCode::NOT_FOUND
+        }
+        KeyChangeError::KeyNotActive { .. } if statement => StatusCode::FORBIDDEN,
+        KeyChangeError::TenantExists(_) | KeyChangeError::KeyNotActive { .. } => {
+            StatusCode::CONFLICT
+        }
+        KeyChangeError::BadFormat(_)
+        | KeyChangeError::BadVkey(_)
+        | KeyChangeError::BadEffective(_) => StatusCode::BAD_REQUEST,
+    };
+    ApiError::new(status, e.code(), e.to_string())
+}
+
+/// Queues a key change for the integrator, which decides it in log order and
+/// appends it as a signed `tenant-key/v1` entry; answers once that is durable
+/// with the tenant record and the entry's proof.
+async fn log_key_change(
+    state: &Arc<AppState>,
+    request: KeyChangeRequest,
+) -> Result<Response, ApiError> {
+    let (reply, answer) = tokio::sync::oneshot::channel();
+    state
+        .sequencer
+        .try_submit(Submission {
+            entry: Entry::KeyChange(request),
+            reply,
+        })
+        .map_err(|e| match e {
+            QueueError::Full => ApiError::unavailable(
+                "overloaded",
+                "the submission queue is full; retry after a second",
+                1,
+            ),
+            QueueError::Stopped => ApiError::unavailable(
+                "sequencer_stopped",
+                "the log stopped sequencing after a storage failure; nothing was logged",
+                30,
+            ),
+        })?;
+    let outcome = match answer.await {
+        Ok(Ok(outcome)) => outcome,
+        _ => {
+            return Err(ApiError::unavailable(
+                "sequencer_stopped",
+                "the log stopped sequencing after a storage failure; nothing was logged",
+                30,
+            ))
+        }
+    };
+    match outcome {
+        Outcome::TenantChanged {
+            index,
+            checkpoint,
+            record,
+            appended,
+        } => {
+            state.tenants.update(&record);
+            if appended {
+                tracing::info!(tenant = %record.id, index, "logged a tenant key change");
+            }
+            let entry = prove(state, index, &checkpoint, None)?;
+            let mut body = serde_json::to_value(&record).unwrap_or_default();
+            if let Some(obj) = body.as_object_mut() {
+                obj.insert(
+                    "entry".into(),
+                    serde_json::to_value(entry).unwrap_or_default(),
+                );
+            }
+            let status = if appended {
+                StatusCode::CREATED
+            } else {
+                StatusCode::OK
+            };
+            Ok((status, Json(body)).into_response())
+        }
+        Outcome::Refused(e @ KeyChangeError::TenantExists(_)) => {
+            let existing = match &e {
+                KeyChangeError::TenantExists(id) => state.store.tenant(id)?,
+                _ => None,
+            };
+            Err(key_error(e, false).with_details(serde_json::json!({ "tenant": existing })))
+        }
+        Outcome::Refused(e) => Err(key_error(e, false)),
+        _ => Err(ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "the sequencer answered a key change with a statement's outcome",
+        )),
+    }
+}
 /// `GET /v1/tenants/{id}`
 pub async fn show(
     State(state): State<Arc<AppState>>,

@@ -270,10 +270,37 @@ pub fn audit(args: &AuditArgs) -> anyhow::Result<ExitCode> {
         "  entry {} (found by {}) read from its entry bundle and included under the checkpoint; proof built from tiles",
         found.index, found.located_by
     );
-    match &p.keys.tenant_key {
-        Some(k) => println!("  signed by the tenant key {}", k.vkey()),
-        None => println!("  tenant signature not checked (give --tenant-key to check it)"),
+    if let Some(k) = &p.keys.tenant_key {
+        println!("  signed by the tenant key {}", k.vkey());
     }
+    let (record, changes, changes_by) =
+        match rt.block_on(auditor.key_history(cp, &args.tenant, &p.keys.log_key)) {
+            Ok(history) => history,
+            Err(e) => return not_verified(e),
+        };
+    println!(
+        "tenant keys: {} key-change entr{} of tenant {} (found by {}: {}), each included and signed by the log key",
+        changes.len(),
+        if changes.len() == 1 { "y" } else { "ies" },
+        args.tenant,
+        changes_by,
+        changes.iter().map(u64::to_string).collect::<Vec<_>>().join(", ")
+    );
+    let verdict = match rootlog::statement::parse_submission(&found.entry)
+        .map_err(|e| AuditFailure::Statement {
+            index: found.index,
+            reason: e.to_string(),
+        })
+        .and_then(|(note, statement)| {
+            rootlog::audit::check_statement_keys(&note, &statement, found.index, &record)
+        }) {
+        Ok(v) => v,
+        Err(e) => return not_verified(e),
+    };
+    println!(
+        "  signed by {}, added at entry {} and able to sign at entry {}",
+        verdict.vkey, verdict.added_index, found.index
+    );
     if let Some(expected) = expect_root {
         if expected != s.root {
             return not_verified(AuditFailure::ExpectedRoot {

@@ -214,11 +214,7 @@ pub fn tenant_add(
     token: Option<String>,
     token_file: Option<PathBuf>,
 ) -> anyhow::Result<ExitCode> {
-    let token = match (token, token_file) {
-        (Some(t), _) => t,
-        (None, Some(path)) => fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?.trim().to_string(),
-        (None, None) => bail!("the admin token is needed: set ROOTLOG_ADMIN_TOKEN, or pass --token or --token-file <data>/admin.token"),
-    };
+    let token = admin_token(token, token_file)?;
     let vkey = value_or_file(vkey)?;
     let (status, body) = runtime()?.block_on(LogClient::new(log).add_tenant(&token, id, &vkey))?;
     eprintln!(
@@ -227,6 +223,39 @@ pub fn tenant_add(
             "registered"
         } else {
             "already registered with this key"
+        }
+    );
+    println!("{}", serde_json::to_string_pretty(&body)?);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn admin_token(token: Option<String>, token_file: Option<PathBuf>) -> anyhow::Result<String> {
+    Ok(match (token, token_file) {
+        (Some(t), _) => t,
+        (None, Some(path)) => fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?.trim().to_string(),
+        (None, None) => bail!("the admin token is needed: set ROOTLOG_ADMIN_TOKEN, or pass --token or --token-file <data>/admin.token"),
+    })
+}
+
+/// `tenant add-key`, `retire-key`, `revoke-key`: prints the tenant record and
+/// the key-change entry with its proof.
+pub fn tenant_key_change(
+    args: &crate::KeyChangeArgs,
+    action: &str,
+    effective: Option<&str>,
+) -> anyhow::Result<ExitCode> {
+    let token = admin_token(args.token.clone(), args.token_file.clone())?;
+    let vkey = value_or_file(&args.vkey)?;
+    let client = LogClient::new(&args.log);
+    let (status, body) =
+        runtime()?.block_on(client.change_key(&token, &args.id, action, &vkey, effective))?;
+    let index = &body["entry"]["index"];
+    eprintln!(
+        "{}",
+        if status == 201 {
+            format!("logged: {action} at index {index}")
+        } else {
+            format!("already so: the entry at index {index} did it")
         }
     );
     println!("{}", serde_json::to_string_pretty(&body)?);

@@ -13,12 +13,13 @@ use std::sync::Mutex;
 
 use super::{ClientError, Located, LogClient};
 use crate::audit::{
-    check_consistency_proof, check_entry, consistency_step, statement_key, AuditFailure,
-    Consistency,
+    check_consistency_proof, check_entry, check_key_change, consistency_step, statement_key,
+    AuditFailure, Consistency,
 };
 use crate::merkle::Hash;
 use crate::note::{Checkpoint, Verifier};
 use crate::statement::{format_date, Statement};
+use crate::tenant_key::{is_key_change_entry, replay, KeyChange, TenantRecord};
 use crate::tiles::{tile_width, TileClient, TileId, TILE_WIDTH};
 use crate::verify::{verify_checkpoint_note, Trust, VerifiedCheckpoint};
 
@@ -59,12 +60,29 @@ pub struct StatementIndex {
     /// The tree size scanned.
     pub size: u64,
     map: HashMap<(String, time::Date), u64>,
+    /// Key-change entries by tenant, in log order (not yet verified).
+    key_changes: HashMap<String, Vec<u64>>,
 }
 
 impl StatementIndex {
     pub fn get(&self, tenant: &str, date: time::Date) -> Option<u64> {
         self.map.get(&(tenant.to_string(), date)).copied()
     }
+
+    /// The indexes of the key-change entries that name `tenant`.
+    pub fn key_changes_of(&self, tenant: &str) -> Vec<u64> {
+        self.key_changes.get(tenant).cloned().unwrap_or_default()
+    }
+}
+
+/// The tenant a key-change entry names, if the entry is one (read, not yet
+/// verified: `check_key_change` verifies what is used).
+fn key_change_tenant(entry: &[u8]) -> Option<String> {
+    if !is_key_change_entry(entry) {
+        return None;
+    }
+    let note = crate::note::Note::parse(entry).ok()?;
+    KeyChange::parse_text(&note.text).ok().map(|c| c.tenant)
 }
 
 /// An entry bundle as fetched: its width and entries.
@@ -211,12 +229,17 @@ impl Auditor {
         let mut index = StatementIndex {
             size,
             map: HashMap::new(),
+            key_changes: HashMap::new(),
         };
         let bundles = size.div_ceil(u64::from(TILE_WIDTH));
         for bundle in 0..bundles {
             let entries = self.bundle(bundle, size).await?;
             for (offset, entry) in entries.iter().enumerate() {
                 let at = bundle * u64::from(TILE_WIDTH) + offset as u64;
+                if let Some(tenant) = key_change_tenant(entry) {
+                    index.key_changes.entry(tenant).or_default().push(at);
+                    continue;
+                }
                 // Entries that are not statements cannot be what we look for;
                 // whatever is found is checked in full by `check_entry`.
                 let Some(key) = statement_key(entry) else {
@@ -275,6 +298,79 @@ impl Auditor {
             .get(tenant, date)
             .map(|i| (i, SCANNED))
             .ok_or_else(not_found)
+    }
+
+    /// The tenant's key history as of `checkpoint`: every key-change entry of
+    /// the tenant, read from its bundle, proven included and checked for the
+    /// log's signature, replayed into the record. Which entries to read comes
+    /// from the log's API (`GET /v1/tenants/{id}`), or, against a mirror or
+    /// with `Lookup::Scan`, from scanning every entry bundle: a log that hides
+    /// a key change from its API is caught only by the scan.
+    pub async fn key_history(
+        &self,
+        checkpoint: &Checkpoint,
+        tenant: &str,
+        log_key: &Verifier,
+    ) -> Result<(TenantRecord, Vec<u64>, &'static str), AuditFailure> {
+        let size = checkpoint.size;
+        let (indexes, found_by) = match self.key_change_indexes_from_api(tenant, size).await? {
+            Some(indexes) => (indexes, "the log API"),
+            None => (
+                self.scan(size).await?.key_changes_of(tenant),
+                "scanning the entry bundles",
+            ),
+        };
+        let mut changes = Vec::with_capacity(indexes.len());
+        for &index in &indexes {
+            let entry = self.entry(index, size).await?;
+            let proof: Vec<Hash> = self.tiles.inclusion_proof(index, size).await.map_err(|e| {
+                fetch(format!(
+                    "inclusion proof of {index} in {size} from tiles: {e:#}"
+                ))
+            })?;
+            changes.push((
+                index,
+                check_key_change(&entry, index, &proof, checkpoint, log_key, tenant)?,
+            ));
+        }
+        let record = replay(changes.iter().map(|(i, c)| (*i, c)))
+            .map_err(|e| AuditFailure::TenantKeys(e.to_string()))?
+            .ok_or_else(|| {
+                AuditFailure::TenantKeys(format!(
+                    "the log holds no key-change entry for tenant {tenant}: none of its keys was ever published"
+                ))
+            })?;
+        Ok((record, indexes, found_by))
+    }
+
+    /// The key-change indexes the log's API names for `tenant` below `size`;
+    /// None when the API is not asked or what answers is not a rootlog API.
+    async fn key_change_indexes_from_api(
+        &self,
+        tenant: &str,
+        size: u64,
+    ) -> Result<Option<Vec<u64>>, AuditFailure> {
+        if self.lookup == Lookup::Scan {
+            return Ok(None);
+        }
+        match self.api.tenant(tenant).await {
+            Ok(value) => {
+                let record: TenantRecord = serde_json::from_value(value)
+                    .map_err(|e| fetch(format!("GET /v1/tenants/{tenant}: {e}")))?;
+                Ok(Some(
+                    record
+                        .change_indexes()
+                        .into_iter()
+                        .filter(|&i| i < size)
+                        .collect(),
+                ))
+            }
+            Err(ClientError::Api {
+                status: 404, code, ..
+            }) if code == "not_found" => Ok(Some(Vec::new())),
+            Err(_) if self.lookup == Lookup::Auto => Ok(None),
+            Err(e) => Err(fetch(e)),
+        }
     }
 
     /// Finds tenant's statement for `date`, reads its bytes from the entry

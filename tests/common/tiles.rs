@@ -24,13 +24,17 @@ const DAYS_PER_TENANT: u64 = 2000;
 /// Submits statements to a log until it holds `target` entries.
 pub struct Grower {
     tenants: Vec<Tenant>,
+    /// Entries the log held when the grower had registered its tenants.
+    base: u64,
     next: Arc<AtomicU64>,
-    /// index → acknowledged statement bytes.
+    /// index → acknowledged entry bytes (the registrations' key-change
+    /// entries, then the statements).
     pub acknowledged: Arc<Mutex<BTreeMap<u64, Vec<u8>>>>,
 }
 
 impl Grower {
-    /// Registers enough tenants on `server` for `capacity` statements.
+    /// Registers enough tenants on `server` for `capacity` statements (each
+    /// registration is an entry of the log: its tenant-key/v1 note).
     pub async fn new(server: &Server, capacity: u64) -> Grower {
         let count = capacity.div_ceil(DAYS_PER_TENANT).max(1);
         let mut tenants = Vec::new();
@@ -39,10 +43,19 @@ impl Grower {
             register(server, &tenant).await;
             tenants.push(tenant);
         }
+        let client = server.client();
+        let health = client.get_json("/healthz").await.expect("healthz");
+        let base = health["tree_size"].as_u64().expect("tree size");
+        let mut acknowledged = BTreeMap::new();
+        for i in 0..base {
+            let entry = client.entry(i).await.expect("registration entry");
+            acknowledged.insert(i, entry.statement.into_bytes());
+        }
         Grower {
             tenants,
+            base,
             next: Arc::new(AtomicU64::new(0)),
-            acknowledged: Arc::default(),
+            acknowledged: Arc::new(Mutex::new(acknowledged)),
         }
     }
 
@@ -52,11 +65,13 @@ impl Grower {
         self.tenants[(n % t) as usize].statement(&day(n / t), n)
     }
 
-    /// Submits with `concurrency` clients until the log holds `target`
-    /// entries (every submission acknowledged), so the checkpoint is exactly `target`.
+    /// Submits with `concurrency` clients until the grower's registrations
+    /// and statements number `target` (every submission acknowledged): when
+    /// nobody else writes to the log, the checkpoint is then exactly `target`.
     pub async fn grow_to(&self, server: &Server, target: u64, concurrency: usize) {
+        let statements = target.saturating_sub(self.base);
         let notes: Arc<Vec<(u64, Vec<u8>)>> = Arc::new(
-            (self.next.load(Ordering::SeqCst)..target)
+            (self.next.load(Ordering::SeqCst)..statements)
                 .map(|n| (n, self.statement(n)))
                 .collect(),
         );
@@ -82,8 +97,11 @@ impl Grower {
         for task in tasks {
             task.await.expect("submitter");
         }
-        self.next.store(target, Ordering::SeqCst);
-        assert_eq!(self.acknowledged.lock().unwrap().len() as u64, target);
+        self.next.store(statements, Ordering::SeqCst);
+        assert_eq!(
+            self.acknowledged.lock().unwrap().len() as u64,
+            self.base + statements
+        );
     }
 
     /// The acknowledged leaves in index order (0..size).
