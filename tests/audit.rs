@@ -7,27 +7,17 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::nginx::Nginx;
 use common::tiles::Grower;
-use common::{register, rootlog_bin, sign_text, Server, Tenant};
+use common::{register, sign_text, Server, Tenant};
 use rootlog::merkle::leaf_hash;
 use rootlog::note::{encode_b64, Checkpoint, Note, Signer};
 
 /// Runs `rootlog <args>`; returns (exit code, stdout, stderr).
 fn rootlog(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(rootlog_bin())
-        .args(args)
-        .env("ROOTLOG_LOG", "warn")
-        .output()
-        .expect("rootlog runs");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    common::run_rootlog(args)
 }
 
 /// `rootlog audit` with the common flags.

@@ -7,9 +7,8 @@
 mod common;
 
 use std::path::Path;
-use std::process::Command;
 
-use common::{register, rootlog_bin, sign_text, Server, Tenant, ADMIN_TOKEN};
+use common::{register, run_rootlog, sign_text, Server, Tenant, ADMIN_TOKEN};
 use rootlog::client::{ClientError, LogClient};
 use rootlog::merkle::leaf_hash;
 use rootlog::note::{open, Note, Signer};
@@ -52,19 +51,8 @@ async fn change(
 
 /// Runs `rootlog <args>`: (exit code, stdout + stderr).
 fn rootlog(args: &[&str]) -> (i32, String) {
-    let out = Command::new(rootlog_bin())
-        .args(args)
-        .env("ROOTLOG_LOG", "warn")
-        .output()
-        .expect("rootlog runs");
-    (
-        out.status.code().unwrap_or(-1),
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        ),
-    )
+    let (code, out, err) = run_rootlog(args);
+    (code, format!("{out}{err}"))
 }
 
 fn audit(server: &Server, state: &Path, date: &str) -> (i32, String) {

@@ -8,9 +8,8 @@
 mod common;
 
 use std::path::Path;
-use std::process::Command;
 
-use common::{rootlog_bin, Server, ADMIN_TOKEN};
+use common::{Server, ADMIN_TOKEN};
 use rootlog::note::{encode_b64, Signer};
 use serde_json::Value;
 
@@ -19,16 +18,7 @@ use serde_json::Value;
 mod generate;
 
 fn rootlog(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(rootlog_bin())
-        .args(args)
-        .env("ROOTLOG_LOG", "warn")
-        .output()
-        .expect("rootlog runs");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    common::run_rootlog(args)
 }
 
 /// Generates tenant `tenant`'s export, registers it and submits its statements.

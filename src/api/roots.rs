@@ -155,42 +155,17 @@ pub async fn submit(
         Err(e) => return Err(e.into()),
     };
 
-    let (reply, answer) = oneshot::channel();
-    let submission = Submission {
-        entry: Entry::Statement(StatementEntry {
+    let outcome = sequence(
+        &state,
+        Entry::Statement(StatementEntry {
             leaf_hash: leaf_hash(&body),
             bytes: body.to_vec(),
             tenant: statement.tenant.clone(),
             date: statement.date_string(),
             signers,
         }),
-        reply,
-    };
-    state
-        .sequencer
-        .try_submit(submission)
-        .map_err(|e| match e {
-            QueueError::Full => ApiError::unavailable(
-                "overloaded",
-                "the submission queue is full; retry after a second",
-                1,
-            ),
-            QueueError::Stopped => ApiError::unavailable(
-                "sequencer_stopped",
-                "the log stopped sequencing after a storage failure; nothing was logged",
-                30,
-            ),
-        })?;
-    let outcome = match answer.await {
-        Ok(Ok(outcome)) => outcome,
-        _ => {
-            return Err(ApiError::unavailable(
-                "sequencer_stopped",
-                "the log stopped sequencing after a storage failure; nothing was logged",
-                30,
-            ))
-        }
-    };
+    )
+    .await?;
     let (status, index, checkpoint) = match outcome {
         Outcome::Appended { index, checkpoint } => {
             state
@@ -232,6 +207,34 @@ pub async fn submit(
         checkpoint
     };
     Ok((status, Json(prove(&state, index, &checkpoint, None)?)).into_response())
+}
+
+/// Queues an entry for the sequencer and waits for its outcome, which comes
+/// only once whatever it appended is durable.
+pub(super) async fn sequence(state: &AppState, entry: Entry) -> Result<Outcome, ApiError> {
+    let stopped = || {
+        ApiError::unavailable(
+            "sequencer_stopped",
+            "the log stopped sequencing after a storage failure; nothing was logged",
+            30,
+        )
+    };
+    let (reply, answer) = oneshot::channel();
+    state
+        .sequencer
+        .try_submit(Submission { entry, reply })
+        .map_err(|e| match e {
+            QueueError::Full => ApiError::unavailable(
+                "overloaded",
+                "the submission queue is full; retry after a second",
+                1,
+            ),
+            QueueError::Stopped => stopped(),
+        })?;
+    match answer.await {
+        Ok(Ok(outcome)) => Ok(outcome),
+        _ => Err(stopped()),
+    }
 }
 
 /// When no active key signed a note: the retirement or revocation of a key of

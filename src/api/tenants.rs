@@ -12,10 +12,10 @@ use axum::Json;
 use serde::Deserialize;
 use subtle::ConstantTimeEq;
 
-use super::roots::prove;
+use super::roots::{prove, sequence};
 use super::{ApiError, AppState};
 use crate::note::{KeyKind, Verifier};
-use crate::sequencer::{Entry, Outcome, QueueError, Submission};
+use crate::sequencer::{Entry, Outcome};
 use crate::statement::is_valid_tenant_id;
 use crate::storage::{Store, StoreError};
 use crate::tenant_key::{
@@ -238,35 +238,7 @@ async fn log_key_change(
     state: &Arc<AppState>,
     request: KeyChangeRequest,
 ) -> Result<Response, ApiError> {
-    let (reply, answer) = tokio::sync::oneshot::channel();
-    state
-        .sequencer
-        .try_submit(Submission {
-            entry: Entry::KeyChange(request),
-            reply,
-        })
-        .map_err(|e| match e {
-            QueueError::Full => ApiError::unavailable(
-                "overloaded",
-                "the submission queue is full; retry after a second",
-                1,
-            ),
-            QueueError::Stopped => ApiError::unavailable(
-                "sequencer_stopped",
-                "the log stopped sequencing after a storage failure; nothing was logged",
-                30,
-            ),
-        })?;
-    let outcome = match answer.await {
-        Ok(Ok(outcome)) => outcome,
-        _ => {
-            return Err(ApiError::unavailable(
-                "sequencer_stopped",
-                "the log stopped sequencing after a storage failure; nothing was logged",
-                30,
-            ))
-        }
-    };
+    let outcome = sequence(state, Entry::KeyChange(request)).await?;
     match outcome {
         Outcome::TenantChanged {
             index,

@@ -214,18 +214,7 @@ pub fn check_entry(
     }
     // Inclusion first: a statement that is not in the tree is not the log's
     // word at all, whatever it says.
-    verify_inclusion(
-        index,
-        checkpoint.size,
-        &leaf_hash(entry),
-        proof,
-        &checkpoint.root,
-    )
-    .map_err(|e| AuditFailure::Inclusion {
-        index,
-        size: checkpoint.size,
-        reason: e.to_string(),
-    })?;
+    check_included(entry, index, proof, checkpoint)?;
     let (note, statement) = parse_submission(entry).map_err(|e| AuditFailure::Statement {
         index,
         reason: e.to_string(),
@@ -248,6 +237,27 @@ pub fn check_entry(
     Ok(statement)
 }
 
+/// The entry at `index` is included under `checkpoint` by `proof`.
+fn check_included(
+    entry: &[u8],
+    index: u64,
+    proof: &[Hash],
+    checkpoint: &Checkpoint,
+) -> Result<(), AuditFailure> {
+    verify_inclusion(
+        index,
+        checkpoint.size,
+        &leaf_hash(entry),
+        proof,
+        &checkpoint.root,
+    )
+    .map_err(|e| AuditFailure::Inclusion {
+        index,
+        size: checkpoint.size,
+        reason: e.to_string(),
+    })
+}
+
 /// Checks a key-change entry fetched from the log: included at `index` under
 /// `checkpoint`, signed by the log's key, about `tenant`.
 pub fn check_key_change(
@@ -259,14 +269,7 @@ pub fn check_key_change(
     tenant: &str,
 ) -> Result<KeyChange, AuditFailure> {
     let bad = |reason: String| AuditFailure::KeyChange { index, reason };
-    verify_inclusion(
-        index,
-        checkpoint.size,
-        &leaf_hash(entry),
-        proof,
-        &checkpoint.root,
-    )
-    .map_err(|e| bad(format!("not included under the checkpoint: {e}")))?;
+    check_included(entry, index, proof, checkpoint)?;
     let note = Note::parse(entry).map_err(|e| bad(e.to_string()))?;
     crate::note::open(&note, std::slice::from_ref(log_key))
         .map_err(|_| bad("it is not signed by the log's key".into()))?;

@@ -194,6 +194,20 @@ pub fn day(n: u64) -> String {
     rootlog::statement::format_date(date)
 }
 
+/// Runs `rootlog <args>`: (exit code, stdout, stderr).
+pub fn run_rootlog(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(rootlog_bin())
+        .args(args)
+        .env("ROOTLOG_LOG", "warn")
+        .output()
+        .expect("rootlog runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
 pub async fn register(server: &Server, tenant: &Tenant) {
     let (status, _) = server
         .client()
