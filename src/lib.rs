@@ -5,7 +5,8 @@
 //! keys, checkpoints, cosignatures), [`statement`] (the daily-root leaf).
 //! The log: [`storage`] (sled), [`sequencer`] (group commit), [`api`] (HTTP),
 //! [`server`] (start and stop), [`identity`] (keys and origin on disk),
-//! [`publish`] (the static tlog-tiles mirror).
+//! [`publish`] (the static tlog-tiles mirror), [`backup`] (online backup and
+//! verified restore).
 //! tlog-tiles: [`tiles`] (tile math, paths, entry bundles, a tile client).
 //! [`fsck`] (integrity checks of the stored log). [`drain`] (oversize bodies
 //! read to the end, so clients see the 413).
@@ -14,6 +15,7 @@
 
 pub mod api;
 pub mod audit;
+pub mod backup;
 pub mod client;
 pub mod drain;
 pub mod fsck;

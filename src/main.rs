@@ -80,6 +80,37 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Take a backup of a running log (admin token): every entry, checkpoint and
+    /// cosignature up to its newest durable checkpoint. The log key is not in it.
+    Backup {
+        /// The log's base URL (its admin listener, with --admin-listen).
+        #[arg(long, default_value = "http://127.0.0.1:8080", env = "ROOTLOG_URL")]
+        log: String,
+        /// The backup file to write (written whole, then renamed into place).
+        #[arg(long)]
+        to: PathBuf,
+        /// Admin token; defaults to $ROOTLOG_ADMIN_TOKEN, then --token-file.
+        #[arg(long, env = "ROOTLOG_ADMIN_TOKEN", hide_env_values = true)]
+        token: Option<String>,
+        /// File holding the admin token (for example <data>/admin.token).
+        #[arg(long)]
+        token_file: Option<PathBuf>,
+    },
+    /// Restore a backup into a new data directory, re-verifying it: every
+    /// checkpoint against the recomputed tree and the log key, every
+    /// key-change entry against the log key. Exit 0 restored, 1 the backup
+    /// does not verify, 2 bad usage.
+    Restore {
+        /// The backup file (from `rootlog backup`).
+        #[arg(long)]
+        from: PathBuf,
+        /// The new data directory (must not hold a log yet).
+        #[arg(long)]
+        data: PathBuf,
+        /// The log's private key file (log.skey from your own key backup).
+        #[arg(long)]
+        key: PathBuf,
+    },
 }
 
 #[derive(Args)]
@@ -298,6 +329,13 @@ fn main() -> ExitCode {
         Command::Root { input } => cli::root(input),
         Command::Publish { data, to } => cli::publish(&data, &to),
         Command::Fsck { data, json } => Ok(cli::fsck(&data, json)),
+        Command::Backup {
+            log,
+            to,
+            token,
+            token_file,
+        } => cli::backup::backup(&log, &to, token, token_file),
+        Command::Restore { from, data, key } => cli::backup::restore(&from, &data, &key),
     };
     match result {
         Ok(code) => code,

@@ -294,11 +294,28 @@ impl Store {
         Ok(self.db.get(key(CHECKPOINT, &be(size)))?.map(|v| v.to_vec()))
     }
 
-    /// Durably stores a witness's verified cosignature line for the checkpoint of `size`.
-    pub fn put_cosignature(&self, size: u64, witness: &str, line: &str) -> Result<(), StoreError> {
+    /// Stores a checkpoint without flushing (a restore flushes once at the end).
+    pub fn put_checkpoint_unflushed(&self, size: u64, note: &[u8]) -> Result<(), StoreError> {
+        self.db.insert(key(CHECKPOINT, &be(size)), note)?;
+        Ok(())
+    }
+
+    /// Stores a cosignature line without flushing (a restore flushes once at the end).
+    pub fn put_cosignature_unflushed(
+        &self,
+        size: u64,
+        witness: &str,
+        line: &str,
+    ) -> Result<(), StoreError> {
         let mut k = key(COSIGNATURE, &be(size));
         k.extend_from_slice(witness.as_bytes());
         self.db.insert(k, line.as_bytes())?;
+        Ok(())
+    }
+
+    /// Durably stores a witness's verified cosignature line for the checkpoint of `size`.
+    pub fn put_cosignature(&self, size: u64, witness: &str, line: &str) -> Result<(), StoreError> {
+        self.put_cosignature_unflushed(size, witness, line)?;
         self.db.flush()?;
         Ok(())
     }
@@ -341,7 +358,7 @@ impl Store {
 
     /// Durably stores a checkpoint on its own (used for the empty tree at first start).
     pub fn put_checkpoint(&self, size: u64, note: &[u8]) -> Result<(), StoreError> {
-        self.db.insert(key(CHECKPOINT, &be(size)), note)?;
+        self.put_checkpoint_unflushed(size, note)?;
         self.db.flush()?;
         Ok(())
     }

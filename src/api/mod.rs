@@ -1,6 +1,7 @@
 //! The log's HTTP API (axum). `ROUTES` is the list of every route the server
 //! registers; openapi.yaml documents exactly these (a test holds them equal).
 
+mod backup;
 mod error;
 mod proofs;
 mod roots;
@@ -72,6 +73,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/v1/tenants"),
     ("GET", "/v1/tenants/{id}"),
     ("POST", "/v1/tenants/{id}/keys"),
+    ("GET", "/v1/admin/backup"),
     ("GET", "/healthz"),
     ("GET", "/metrics"),
 ];
@@ -119,6 +121,7 @@ fn admin_routes() -> Router<Arc<AppState>> {
     Router::new()
         .route("/v1/tenants", post(tenants::register))
         .route("/v1/tenants/{id}/keys", post(tenants::change_key))
+        .route("/v1/admin/backup", get(backup::backup))
         .route("/v1/tenants/{id}", get(tenants::show))
 }
 

@@ -2,6 +2,7 @@
 //! errors become exit code 1 with a one-line message.
 
 pub mod audit;
+pub mod backup;
 pub mod keys;
 
 use std::fs;
@@ -229,7 +230,10 @@ pub fn tenant_add(
     Ok(ExitCode::SUCCESS)
 }
 
-fn admin_token(token: Option<String>, token_file: Option<PathBuf>) -> anyhow::Result<String> {
+pub(crate) fn admin_token(
+    token: Option<String>,
+    token_file: Option<PathBuf>,
+) -> anyhow::Result<String> {
     Ok(match (token, token_file) {
         (Some(t), _) => t,
         (None, Some(path)) => fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?.trim().to_string(),
