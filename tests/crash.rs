@@ -1,7 +1,9 @@
 //! Crash safety: clients submit while the server is killed with SIGKILL at a
 //! random moment; after each restart every acknowledged entry is at its
-//! acknowledged index with identical bytes, every checkpoint handed out is
-//! consistent with the tree, and no (tenant, date) was appended twice.
+//! acknowledged index with identical bytes, every checkpoint handed out (in
+//! an answer, by the static mirror killed mid-publish, or cosigned by the
+//! witness the log pushes to) is consistent with the tree, fsck passes on
+//! what each kill left, and no (tenant, date) was appended twice.
 
 mod common;
 
@@ -64,8 +66,26 @@ struct Seen {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn acknowledged_entries_survive_sigkill() {
     let dir = tempfile::tempdir().unwrap();
-    let mut server = Server::start(dir.path(), &[]);
-    let log_key = server.log_key();
+    let data = dir.path().join("data");
+    let site = dir.path().join("site");
+    // The log's key and origin first, for the witness it pushes to.
+    drop(Server::start(&data, &[]));
+    let log_key = rootlog::identity::read_signer(&data).unwrap().verifier();
+    let witness = common::WatchingWitness::start_pushed(
+        &dir.path().join("witness"),
+        log_key.name(),
+        &log_key.vkey(),
+    );
+    let witness_flag = format!("{}@{}", witness.vkey, witness.url);
+    let args = [
+        "--publish-dir",
+        site.to_str().unwrap(),
+        "--witness",
+        &witness_flag,
+        "--witness-interval",
+        "100ms",
+    ];
+    let mut server = Server::start(&data, &args);
     let tenants: Arc<Vec<Tenant>> =
         Arc::new((0..4).map(|i| Tenant::new(&format!("crash-{i}"))).collect());
     for t in tenants.iter() {
@@ -75,6 +95,7 @@ async fn acknowledged_entries_survive_sigkill() {
     let next = Arc::new(AtomicU64::new(0));
 
     let mut moments = Moments::new();
+    let mut witnessed = 0u64;
     for _ in 0..cycles() {
         let client = server.client();
         let mut tasks = Vec::new();
@@ -109,14 +130,39 @@ async fn acknowledged_entries_survive_sigkill() {
         for t in tasks {
             let _ = tokio::time::timeout(Duration::from_secs(30), t).await;
         }
-        server = Server::start(dir.path(), &[]);
+        // While it is down: fsck passes on what the kill left, and the mirror
+        // (killed mid-publish, perhaps) has every tile its checkpoint needs.
+        let fsck = std::process::Command::new(common::rootlog_bin())
+            .args(["fsck", "--json", "--data"])
+            .arg(&data)
+            .output()
+            .unwrap();
+        assert!(
+            fsck.status.success(),
+            "fsck after a kill: {}",
+            String::from_utf8_lossy(&fsck.stdout)
+        );
+        let mut handed_out = Vec::new();
+        if site.join("checkpoint").exists() {
+            let (published, _) = common::tiles::verify_dir(&site, &log_key);
+            handed_out.push(published);
+        }
+        if let Some(cosigned) = witness.cosigned().await {
+            handed_out.push(cosigned);
+            witnessed += 1;
+        }
+        server = Server::start(&data, &args);
         // A copy: no lock is held across the awaits of the check.
-        let snapshot = seen.lock().unwrap().clone();
+        let snapshot = {
+            let mut seen = seen.lock().unwrap();
+            seen.checkpoints.extend(handed_out);
+            seen.clone()
+        };
         check(&server, &log_key, &snapshot).await;
     }
     let seen = seen.lock().unwrap();
     eprintln!(
-        "{} kills: {} acknowledged entries, {} checkpoints handed out, all intact",
+        "{} kills: {} acknowledged entries, {} checkpoints handed out (the log's answers, its mirror, {witnessed} cosigned by the witness), fsck clean after every kill, all intact",
         cycles(),
         seen.acknowledged.len(),
         seen.checkpoints.len()
@@ -129,7 +175,24 @@ async fn acknowledged_entries_survive_sigkill() {
 
 async fn check(server: &Server, log_key: &rootlog::note::Verifier, seen: &Seen) {
     let client = server.client();
-    let current = verify_checkpoint(log_key, &client.checkpoint().await.unwrap()).unwrap();
+    // The served checkpoint is the newest witnessed one: wait for the witness
+    // to cosign the restarted log's whole tree.
+    let tree_size = client.get_json("/healthz").await.unwrap()["tree_size"]
+        .as_u64()
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let current = loop {
+        let served = verify_checkpoint(log_key, &client.checkpoint().await.unwrap()).unwrap();
+        if served.size == tree_size {
+            break served;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the witness did not cosign the restarted tree of {tree_size} (served: {})",
+            served.size
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
 
     // Every entry, read in bundles of 256 through the tlog-tiles endpoints.
     let tiles = rootlog::tiles::TileClient::new(&server.url).unwrap();
@@ -182,7 +245,9 @@ async fn check(server: &Server, log_key: &rootlog::note::Verifier, seen: &Seen) 
     );
     assert!(
         handed_out.keys().all(|&s| s <= current.size),
-        "a handed-out checkpoint is beyond the restarted tree"
+        "a handed-out checkpoint is beyond the restarted tree of {}: {:?}",
+        current.size,
+        handed_out.keys().rev().take(3).collect::<Vec<_>>()
     );
 
     // Every acknowledged entry is at its acknowledged index with identical bytes.

@@ -246,17 +246,33 @@ pub fn witness_bin() -> PathBuf {
     path
 }
 
-/// A witness in watch mode, polling a tlog-tiles log every second; killed when dropped.
+/// A witness in watch mode, polling a tlog-tiles log every second (or, from
+/// `start_pushed`, waiting for the log to push); killed when dropped.
 pub struct WatchingWitness {
     child: Child,
     pub url: String,
     pub key: Verifier,
+    /// Its vkey as `rootlog-witness vkey` prints it (for `rootlog serve --witness`).
+    pub vkey: String,
     origin: String,
 }
 
 impl WatchingWitness {
     /// Starts a witness that trusts `log_vkey` for `origin` and watches the tiles at `log_url`.
     pub fn start(data: &Path, origin: &str, log_vkey: &str, log_url: &str) -> WatchingWitness {
+        Self::spawn(data, origin, log_vkey, Some(log_url))
+    }
+
+    /// Starts a witness that trusts `log_vkey` for `origin` and cosigns what the log pushes.
+    pub fn start_pushed(data: &Path, origin: &str, log_vkey: &str) -> WatchingWitness {
+        Self::spawn(data, origin, log_vkey, None)
+    }
+
+    fn spawn(data: &Path, origin: &str, log_vkey: &str, watch: Option<&str>) -> WatchingWitness {
+        let watch_args = match watch {
+            Some(url) => vec!["--watch".to_string(), format!("{origin}={url}")],
+            None => Vec::new(),
+        };
         let mut child = Command::new(witness_bin())
             .args([
                 "serve",
@@ -267,13 +283,9 @@ impl WatchingWitness {
                 "--poll-interval",
                 "1",
             ])
-            .args([
-                "--log",
-                &format!("{origin}={log_vkey}"),
-                "--watch",
-                &format!("{origin}={log_url}"),
-                "--data",
-            ])
+            .args(["--log", &format!("{origin}={log_vkey}")])
+            .args(&watch_args)
+            .arg("--data")
             .arg(data)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -294,43 +306,40 @@ impl WatchingWitness {
             .arg(data)
             .output()
             .expect("witness vkey");
-        let key = Verifier::cosignature_from_vkey(String::from_utf8_lossy(&out.stdout).trim())
-            .expect("witness key");
+        let vkey = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        let key = Verifier::cosignature_from_vkey(&vkey).expect("witness key");
         WatchingWitness {
             child,
             url,
             key,
+            vkey,
             origin: origin.to_string(),
         }
     }
 
     /// The size of the latest checkpoint this witness cosigned (0 if none), checking its cosignature.
     pub async fn cosigned_size(&self) -> u64 {
+        self.cosigned().await.map(|c| c.size).unwrap_or(0)
+    }
+
+    /// The latest checkpoint this witness cosigned, if its cosignature verifies.
+    pub async fn cosigned(&self) -> Option<rootlog::note::Checkpoint> {
         use sha2::Digest;
         let path = format!(
             "{}/{}/checkpoint",
             self.url,
             hex::encode(sha2::Sha256::digest(self.origin.as_bytes()))
         );
-        let Ok(response) = reqwest::get(&path).await else {
-            return 0;
-        };
-        let Ok(text) = response.text().await else {
-            return 0;
-        };
-        let Ok(note) = Note::parse(text.as_bytes()) else {
-            return 0;
-        };
+        let text = reqwest::get(&path).await.ok()?.text().await.ok()?;
+        let note = Note::parse(text.as_bytes()).ok()?;
         let cosigned = note
             .signatures
             .iter()
             .any(|s| self.key.matches(s) && self.key.verify(note.text.as_bytes(), &s.signature));
         if !cosigned {
-            return 0;
+            return None;
         }
-        rootlog::note::Checkpoint::parse(&note.text)
-            .map(|c| c.size)
-            .unwrap_or(0)
+        rootlog::note::Checkpoint::parse(&note.text).ok()
     }
 
     /// Waits (at most 30 s) until the witness has cosigned a checkpoint of `size`.
