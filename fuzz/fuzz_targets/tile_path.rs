@@ -1,10 +1,8 @@
 #![no_main]
 // Checks: tlog-tiles paths (rootlog::tiles): tile_path output decodes back, any canonical path is what tile_path writes, tile bytes and node locations stay in bounds.
 //
-// This branch has the tile path *encoder* but no library parser yet (it is
-// coming on branch `tiles` as `rootlog::tiles::path::parse_tile_path`), so
-// `decode` below is an independent strict decoder; once the library parser
-// is merged it doubles as a differential oracle for it.
+// `decode` below is an independent strict decoder, and the differential
+// oracle for the library's own parser, `rootlog::tiles::parse_tile_path`.
 use libfuzzer_sys::fuzz_target;
 use rootlog::merkle::{Hash, NodeId, HASH_SIZE};
 use rootlog::tiles::{
