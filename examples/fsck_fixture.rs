@@ -79,7 +79,7 @@ fn main() -> anyhow::Result<()> {
         id.store
             .integrate(&leaves, &nodes, end, checkpoint.to_text().as_bytes())?;
         next = end;
-        if next % (BATCH * 64) == 0 || next == entries {
+        if next.is_multiple_of(BATCH * 64) || next == entries {
             eprintln!("{next} entries ({:.0} s)", started.elapsed().as_secs_f64());
         }
     }

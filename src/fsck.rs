@@ -724,7 +724,7 @@ impl<'a> Checker<'a> {
                 row?;
                 rows += 1;
                 scanned += 1;
-                if scanned % 65536 == 0 {
+                if scanned.is_multiple_of(65536) {
                     progress(Stage::Indexes, scanned, None);
                 }
             }
@@ -818,7 +818,7 @@ impl<'a> Checker<'a> {
                 continue;
             };
             self.checked.checkpoints += 1;
-            if self.checked.checkpoints % 1024 == 0 {
+            if self.checked.checkpoints.is_multiple_of(1024) {
                 progress(Stage::Checkpoints, self.checked.checkpoints, None);
             }
             latest = Some(size);

@@ -86,6 +86,7 @@ fn pristine() -> &'static Pristine {
             .map(|row| u64::from_be_bytes(row.unwrap().0[1..].try_into().unwrap()))
             .collect();
         drop(db);
+        released(&data.join("db"));
         Pristine { data, checkpoints }
     })
 }
@@ -109,11 +110,23 @@ fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
-/// Opens the copy's database directly, lets `damage` write raw rows, flushes.
+/// Opens the copy's database directly, lets `damage` write raw rows, flushes,
+/// and returns once sled has let go of the directory.
 fn damage(data: &Path, damage: impl FnOnce(&sled::Db)) {
     let db = sled::open(data.join("db")).unwrap();
     damage(&db);
     db.flush().unwrap();
+    drop(db);
+    released(&data.join("db"));
+}
+
+/// Waits until nothing in this process holds sled's lock on `db` any more:
+/// sled's I/O threads finish their last writes after the `Db` is dropped,
+/// and a `rootlog` process started before then would find it locked.
+fn released(db: &Path) {
+    let file = std::fs::File::open(db.join("db")).unwrap();
+    file.lock().unwrap();
+    file.unlock().unwrap();
 }
 
 fn be(n: u64) -> [u8; 8] {

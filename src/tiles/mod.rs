@@ -158,7 +158,7 @@ pub fn width_needed(location: &NodeLocation) -> u16 {
 
 /// Splits tile bytes into hashes; `None` unless the length is a whole number of hashes.
 pub fn parse_tile(bytes: &[u8]) -> Option<Vec<Hash>> {
-    if bytes.len() % HASH_SIZE != 0 || bytes.len() > FULL_TILE_BYTES {
+    if !bytes.len().is_multiple_of(HASH_SIZE) || bytes.len() > FULL_TILE_BYTES {
         return None;
     }
     Some(
