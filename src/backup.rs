@@ -152,9 +152,15 @@ impl Frame {
                     line: line.to_string(),
                 }
             }
-            b'E' => Frame::End {
-                leaves: sized(&payload)?.0,
-            },
+            b'E' => {
+                let (leaves, rest) = sized(&payload)?;
+                if !rest.is_empty() {
+                    return Err(BackupError::Format(
+                        "an end frame longer than its count".into(),
+                    ));
+                }
+                Frame::End { leaves }
+            }
             other => {
                 return Err(BackupError::Format(format!(
                     "unknown frame kind {other:#04x}"
@@ -449,5 +455,44 @@ pub fn write_to(store: &Store, header: &Header, w: &mut impl Write) -> Result<()
     match failed {
         Some(e) => Err(e.into()),
         None => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frames_round_trip_and_have_one_encoding() {
+        let frames = [
+            Frame::Leaf(b"entry".to_vec()),
+            Frame::Checkpoint {
+                size: 7,
+                note: b"cp\n".to_vec(),
+            },
+            Frame::Cosignature {
+                size: 7,
+                witness: "w.example".into(),
+                line: "- w.example abc".into(),
+            },
+            Frame::End { leaves: 7 },
+        ];
+        let mut bytes = Vec::new();
+        for f in &frames {
+            f.encode(&mut bytes);
+        }
+        let mut r = io::Cursor::new(bytes);
+        for f in &frames {
+            assert_eq!(Frame::read(&mut r).unwrap().as_ref(), Some(f));
+        }
+        assert!(Frame::read(&mut r).unwrap().is_none());
+        // An end frame with bytes after its count is not one (found by fuzzing).
+        let mut r =
+            io::Cursor::new(b"E\x00\x00\x00\x09\x00\x00\x00\x00\x00\x00\x00\x07\x00".to_vec());
+        assert!(Frame::read(&mut r).is_err());
+        let mut r = io::Cursor::new(b"C\x00\x00\x00\x02ab".to_vec());
+        assert!(Frame::read(&mut r).is_err());
+        let mut r = io::Cursor::new(b"L\xff\xff\xff\xff".to_vec());
+        assert!(Frame::read(&mut r).is_err());
     }
 }
