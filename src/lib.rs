@@ -30,6 +30,7 @@ pub mod server;
 pub mod statement;
 pub mod storage;
 pub mod tenant_key;
+pub mod tile_cache;
 pub mod tiles;
 pub mod tlogproof;
 pub mod verify;

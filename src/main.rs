@@ -169,6 +169,9 @@ pub struct ServeArgs {
     /// Seconds between periodic integrity checks of the tree's right edge and latest checkpoint (0: off) [default: 60].
     #[arg(long)]
     pub check_interval: Option<u64>,
+    /// MiB of full tiles and entry bundles kept in memory for GET /tile (0: none) [default: 64].
+    #[arg(long)]
+    pub tile_cache_mb: Option<usize>,
 }
 
 #[derive(Subcommand)]

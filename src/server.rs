@@ -35,6 +35,8 @@ pub struct ServeConfig {
     pub limits: crate::limits::LimitConfig,
     /// How often the periodic integrity check runs (zero: never).
     pub check_interval: std::time::Duration,
+    /// Bytes of full tiles and bundles kept in memory (zero: none).
+    pub tile_cache_bytes: usize,
 }
 
 /// The checkpoint to serve before any meets the witness policy: the empty
@@ -141,6 +143,7 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         admin_token,
         metrics,
         limits: limits.clone(),
+        tile_cache: crate::tile_cache::TileCache::new(config.tile_cache_bytes),
     });
 
     if let Some(dir) = config.publish_dir.clone() {

@@ -43,6 +43,8 @@ pub struct AppState {
     pub admin_token: String,
     pub metrics: Arc<Metrics>,
     pub limits: Arc<crate::limits::Limits>,
+    /// Full tiles and bundles read recently (immutable, so never stale).
+    pub tile_cache: crate::tile_cache::TileCache,
 }
 
 impl AppState {

@@ -7,11 +7,13 @@
 //! `.p/<W>` whenever at least `W` of its nodes are (so the partial tile of
 //! every size the log ever checkpointed stays available). Anything else is a
 //! 404; a path that is not the canonical encoding is a 400. Full tiles never
-//! change and are cacheable forever; partial ones only briefly, since a
+//! change and are cacheable forever (the server keeps the most recently read
+//! ones in memory, `crate::tile_cache`); partial ones only briefly, since a
 //! mirror or the log may replace them with the full tile.
 
 use std::sync::Arc;
 
+use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{header, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
@@ -61,12 +63,31 @@ pub async fn tile(State(state): State<Arc<AppState>>, uri: Uri) -> Result<Respon
     // index · 256 < size, neither overflows.
     let first = request.index * u64::from(TILE_WIDTH);
     let count = u64::from(request.width);
-    let body = match request.kind {
-        TileKind::Hash(level) => state.store.node_range(level * 8, first, count)?,
-        TileKind::Entries => {
-            let leaves = state.store.leaf_range(first, count)?;
-            tiles::encode_bundle(&leaves)
-                .map_err(|e| ApiError::from(StoreError::Corrupt(e.to_string())))?
+    let key = match request.kind {
+        TileKind::Hash(level) => (Some(level), request.index),
+        TileKind::Entries => (None, request.index),
+    };
+    let cached = if request.is_partial() {
+        None
+    } else {
+        state.tile_cache.get(&key)
+    };
+    let body = match cached {
+        Some(body) => body,
+        None => {
+            let body = Bytes::from(match request.kind {
+                TileKind::Hash(level) => state.store.node_range(level * 8, first, count)?,
+                TileKind::Entries => {
+                    let leaves = state.store.leaf_range(first, count)?;
+                    tiles::encode_bundle(&leaves)
+                        .map_err(|e| ApiError::from(StoreError::Corrupt(e.to_string())))?
+                }
+            });
+            // A full tile inside the checkpointed tree never changes again.
+            if !request.is_partial() {
+                state.tile_cache.put(key, body.clone());
+            }
+            body
         }
     };
     let cache = if request.is_partial() {

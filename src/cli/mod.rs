@@ -48,6 +48,7 @@ struct ConfigFile {
     max_in_flight: Option<usize>,
     admin_listen: Option<std::net::SocketAddr>,
     check_interval: Option<u64>,
+    tile_cache_mb: Option<usize>,
     #[serde(default)]
     witness: Vec<WitnessEntry>,
     witness_quorum: Option<usize>,
@@ -147,6 +148,11 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         check_interval: Duration::from_secs(
             args.check_interval.or(file.check_interval).unwrap_or(60),
         ),
+        tile_cache_bytes: args
+            .tile_cache_mb
+            .or(file.tile_cache_mb)
+            .unwrap_or(64)
+            .saturating_mul(1024 * 1024),
     };
     runtime()?.block_on(server::serve(config))?;
     Ok(ExitCode::SUCCESS)
