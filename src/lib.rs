@@ -23,6 +23,7 @@ pub mod identity;
 pub mod limits;
 pub mod merkle;
 pub mod metrics;
+pub mod node_cache;
 pub mod note;
 pub mod publish;
 pub mod sequencer;

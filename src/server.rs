@@ -144,6 +144,7 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         metrics,
         limits: limits.clone(),
         tile_cache: crate::tile_cache::TileCache::new(config.tile_cache_bytes),
+        node_cache: crate::node_cache::NodeCache::default(),
     });
 
     if let Some(dir) = config.publish_dir.clone() {

@@ -45,6 +45,8 @@ pub struct AppState {
     pub limits: Arc<crate::limits::Limits>,
     /// Full tiles and bundles read recently (immutable, so never stale).
     pub tile_cache: crate::tile_cache::TileCache,
+    /// The tree's upper levels, read once (immutable, so never stale).
+    pub node_cache: crate::node_cache::NodeCache,
 }
 
 impl AppState {

@@ -14,10 +14,10 @@ use crate::note::{decode_hash_b64, encode_b64, parse_decimal_u64};
 use crate::storage::Store;
 
 /// Reads the inclusion proof of `index` at tree `size` (index < size <= stored size).
-pub fn read_inclusion(store: &Store, index: u64, size: u64) -> Result<Vec<String>, ApiError> {
+pub fn read_inclusion(state: &AppState, index: u64, size: u64) -> Result<Vec<String>, ApiError> {
     let plan = inclusion_plan(index, size)
         .map_err(|e| ApiError::bad_request("index_out_of_range", e.to_string()))?;
-    let hashes = store.read_nodes(&plan.nodes)?;
+    let hashes = state.node_cache.read(&state.store, &plan.nodes)?;
     let proof = plan
         .assemble(&hashes)
         .map_err(|e| ApiError::from(crate::storage::StoreError::Corrupt(e.to_string())))?;
@@ -25,10 +25,10 @@ pub fn read_inclusion(store: &Store, index: u64, size: u64) -> Result<Vec<String
 }
 
 /// Reads the consistency proof from `old` to `new` (0 < old <= new <= stored size).
-pub fn read_consistency(store: &Store, old: u64, new: u64) -> Result<Vec<String>, ApiError> {
+pub fn read_consistency(state: &AppState, old: u64, new: u64) -> Result<Vec<String>, ApiError> {
     let plan =
         consistency_plan(old, new).map_err(|e| ApiError::bad_request("bad_size", e.to_string()))?;
-    let hashes = store.read_nodes(&plan.nodes)?;
+    let hashes = state.node_cache.read(&state.store, &plan.nodes)?;
     let proof = plan
         .assemble(&hashes)
         .map_err(|e| ApiError::from(crate::storage::StoreError::Corrupt(e.to_string())))?;
@@ -116,7 +116,7 @@ pub async fn inclusion(
             format!("index {index} is not below tree size {size}"),
         ));
     }
-    let inclusion_proof = read_inclusion(&state.store, index, size)?;
+    let inclusion_proof = read_inclusion(&state, index, size)?;
     let leaf_hash = encode_b64(&read_leaf_hash(&state.store, index)?);
     Ok(Json(InclusionAnswer {
         index,
@@ -149,7 +149,7 @@ pub async fn consistency(
             format!("need 0 < old <= new, got old={old} new={new}"),
         ));
     }
-    let consistency_proof = read_consistency(&state.store, old, new)?;
+    let consistency_proof = read_consistency(&state, old, new)?;
     Ok(Json(ConsistencyAnswer {
         old,
         new,

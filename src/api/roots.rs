@@ -50,7 +50,7 @@ pub(super) fn prove(
         statement,
         leaf_hash: encode_b64(&read_leaf_hash(&state.store, index)?),
         checkpoint: checkpoint.note.clone(),
-        inclusion_proof: read_inclusion(&state.store, index, checkpoint.size)?,
+        inclusion_proof: read_inclusion(state, index, checkpoint.size)?,
     })
 }
 
@@ -323,7 +323,7 @@ pub async fn proof_file(
     }
     let plan = crate::merkle::inclusion_plan(index, served.size)
         .map_err(|e| ApiError::bad_request("index_out_of_range", e.to_string()))?;
-    let hashes = state.store.read_nodes(&plan.nodes)?;
+    let hashes = state.node_cache.read(&state.store, &plan.nodes)?;
     let inclusion_proof = plan
         .assemble(&hashes)
         .map_err(|e| ApiError::from(crate::storage::StoreError::Corrupt(e.to_string())))?;
