@@ -4,9 +4,11 @@
 //! (syntax, date window, tenant signatures) queue here. One integrator thread
 //! drains whatever has queued (group commit), decides for each submission
 //! whether it is new, an identical retry or a conflict for its (tenant, date),
-//! appends the new ones, signs one checkpoint for the batch, and commits it
-//! all with one atomic, flushed store write. Only then does it answer the
-//! waiting submitters. So:
+//! and whether a key that signed it may still sign at its index; decides
+//! tenant key changes (`crate::tenant_key`) in the same order, writing and
+//! signing their entries; appends the new ones, signs one checkpoint for the
+//! batch, and commits it all with one atomic, flushed store write. Only then
+//! does it answer the waiting submitters. So:
 //!
 //! - an acknowledgement means the entry, its hashes, the tree size and a
 //!   checkpoint covering it are on disk;
