@@ -286,12 +286,20 @@ async fn push(
     Err("the witness's size kept changing".into())
 }
 
-/// Runs witnessing until `latest` closes: one task per witness, so a slow
-/// or hanging witness delays only itself, never the others.
+/// Runs witnessing until `latest` closes.
+///
+/// Rounds: at most once per interval, and only when the tree grew, one
+/// checkpoint is chosen, and every witness is asked to cosign that same one.
+/// A quorum needs K cosignatures on one checkpoint, so witnesses that each
+/// picked the latest checkpoint at their own moment would rarely agree while
+/// the log grows. One task per witness pushes the newest round's checkpoint
+/// whenever it is free, so a slow or hanging witness only misses rounds and
+/// delays nobody else; after a failure it retries after an interval, also
+/// when the tree has not grown since.
 pub async fn run(
     store: Store,
     policy: WitnessPolicy,
-    latest: watch::Receiver<Arc<SignedCheckpoint>>,
+    mut latest: watch::Receiver<Arc<SignedCheckpoint>>,
     witnessed: watch::Sender<Arc<SignedCheckpoint>>,
 ) {
     let http = match reqwest::Client::builder().timeout(policy.timeout).build() {
@@ -302,6 +310,7 @@ pub async fn run(
         }
     };
     let witnessed = Arc::new(witnessed);
+    let (rounds, round) = watch::channel(latest.borrow_and_update().clone());
     let tasks: Vec<_> = policy
         .witnesses
         .iter()
@@ -315,28 +324,40 @@ pub async fn run(
                 store.clone(),
                 policy.clone(),
                 client,
-                latest.clone(),
+                round.clone(),
                 witnessed.clone(),
             ))
         })
         .collect();
+    drop(round);
+    loop {
+        tokio::time::sleep(policy.interval).await;
+        // Wait for the tree to grow (at once if it did during the interval).
+        if latest.changed().await.is_err() {
+            break;
+        }
+        let checkpoint = latest.borrow_and_update().clone();
+        rounds.send_replace(checkpoint);
+    }
+    drop(rounds);
     for task in tasks {
         let _ = task.await;
     }
 }
 
-/// Keeps one witness up to date: at most one push per interval, and when it
-/// holds the latest checkpoint, sleep until the log signs a new one.
+/// Keeps one witness up to date with the rounds: pushes the newest round's
+/// checkpoint unless the witness holds it already, then waits for the next
+/// round (after a failure: an interval, then the newest round again).
 async fn witness_loop(
     http: reqwest::Client,
     store: Store,
     policy: WitnessPolicy,
     mut client: WitnessClient,
-    mut latest: watch::Receiver<Arc<SignedCheckpoint>>,
+    mut round: watch::Receiver<Arc<SignedCheckpoint>>,
     witnessed: Arc<watch::Sender<Arc<SignedCheckpoint>>>,
 ) {
     loop {
-        let checkpoint = latest.borrow_and_update().clone();
+        let checkpoint = round.borrow_and_update().clone();
         if checkpoint.size > 0 && client.size != Some(checkpoint.size) {
             let name = client.spec.verifier.name().to_string();
             match push(&http, &store, &mut client, &checkpoint).await {
@@ -354,13 +375,13 @@ async fn witness_loop(
                     }
                 }
                 Err(reason) => {
-                    tracing::warn!(witness = %name, size = checkpoint.size, %reason, "witness did not cosign")
+                    tracing::warn!(witness = %name, size = checkpoint.size, %reason, "witness did not cosign");
+                    tokio::time::sleep(policy.interval).await;
+                    continue;
                 }
             }
         }
-        tokio::time::sleep(policy.interval).await;
-        let current = checkpoint.size == 0 || client.size == Some(checkpoint.size);
-        if current && latest.changed().await.is_err() {
+        if round.changed().await.is_err() {
             return;
         }
     }

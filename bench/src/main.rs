@@ -61,6 +61,10 @@ enum Command {
         /// Threads that pre-sign (before the clock starts).
         #[arg(long, default_value_t = 2)]
         sign_threads: usize,
+        /// Submit with ?wait=witnessed: each answer waits for a checkpoint
+        /// meeting the log's witness policy (submit → witnessed latency).
+        #[arg(long)]
+        wait_witnessed: bool,
     },
     /// Inclusion proofs at random indexes (GET /v1/proof/inclusion?index=&size=).
     Proofs {
@@ -179,6 +183,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             tenants,
             statements,
             sign_threads,
+            wait_witnessed,
         } => runtime()?.block_on(submit::run(submit::SubmitArgs {
             log,
             token,
@@ -188,6 +193,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             tenants,
             statements,
             sign_threads,
+            wait_witnessed,
         })),
         Command::Proofs {
             log,

@@ -22,6 +22,8 @@ pub struct SubmitArgs {
     pub tenants: Option<usize>,
     pub statements: Option<usize>,
     pub sign_threads: usize,
+    /// Use `?wait=witnessed`.
+    pub wait_witnessed: bool,
 }
 
 /// The batching counters the server exports, to explain throughput.
@@ -116,7 +118,11 @@ pub async fn run(args: SubmitArgs) -> anyhow::Result<()> {
 
     let http = http_client(args.clients);
     let before = batch_counters(&http, &log).await;
-    let url = Arc::new(format!("{log}/v1/roots"));
+    let url = Arc::new(if args.wait_witnessed {
+        format!("{log}/v1/roots?wait=witnessed")
+    } else {
+        format!("{log}/v1/roots")
+    });
     let post = move |http: reqwest::Client, url: Arc<String>, body: Bytes| async move {
         match http
             .post(url.as_str())
