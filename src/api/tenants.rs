@@ -29,6 +29,8 @@ pub struct CachedKeys {
     pub active: Vec<Verifier>,
     /// Retired and revoked keys, so a statement signed by one gets a clear answer.
     pub inactive: Vec<(Verifier, KeyStatus, String)>,
+    /// The index of the newest key-change entry the keys reflect.
+    pub as_of: Option<u64>,
 }
 
 /// Every tenant's keys, so a submission costs no database read or key parse.
@@ -49,9 +51,14 @@ impl TenantKeys {
         Ok(keys)
     }
 
-    /// Replaces a tenant's cached keys with its record's.
+    /// Replaces a tenant's cached keys with its record's, unless the cache
+    /// already reflects a later key change (two changes' answers can reach
+    /// here in either order).
     pub fn update(&self, record: &TenantRecord) {
-        let mut cached = CachedKeys::default();
+        let mut cached = CachedKeys {
+            as_of: record.change_indexes().last().copied(),
+            ..CachedKeys::default()
+        };
         for key in &record.keys {
             let Ok(verifier) = Verifier::from_vkey(&key.vkey) else {
                 continue;
@@ -66,7 +73,12 @@ impl TenantKeys {
             }
         }
         if let Ok(mut map) = self.map.write() {
-            map.insert(record.id.clone(), Arc::new(cached));
+            let newer = map
+                .get(&record.id)
+                .is_none_or(|current| current.as_of <= cached.as_of);
+            if newer {
+                map.insert(record.id.clone(), Arc::new(cached));
+            }
         }
     }
 
@@ -296,4 +308,41 @@ pub async fn show(
         .tenant(&id)?
         .map(Json)
         .ok_or_else(|| ApiError::not_found(format!("no tenant {id:?} is registered")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::note::Signer;
+    use crate::tenant_key::Transition;
+
+    #[test]
+    fn an_older_record_never_replaces_a_newer_one_in_the_cache() {
+        let (k1, k2) = (
+            Signer::generate("acme").unwrap(),
+            Signer::generate("acme").unwrap(),
+        );
+        let now = time::OffsetDateTime::now_utc();
+        let change = |record: Option<&TenantRecord>, action, vkey: String, index, registers| {
+            let request = KeyChangeRequest {
+                tenant: "acme".into(),
+                action,
+                vkey,
+                effective: None,
+                registers,
+            };
+            match request.decide(record, index, now).unwrap().1 {
+                Transition::Append(r) => r,
+                other => panic!("{other:?}"),
+            }
+        };
+        let first = change(None, KeyAction::Add, k1.vkey(), 0, true);
+        let second = change(Some(&first), KeyAction::Add, k2.vkey(), 5, false);
+        let cache = TenantKeys::default();
+        cache.update(&second);
+        cache.update(&first);
+        let keys = cache.get("acme").unwrap();
+        assert_eq!(keys.active.len(), 2);
+        assert_eq!(keys.as_of, Some(5));
+    }
 }
