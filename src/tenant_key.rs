@@ -84,12 +84,19 @@ pub struct TenantKey {
     pub added_at: String,
     /// The log index of its `add` entry.
     pub added_index: u64,
-    /// The `effective` time of its retirement or revocation.
+    /// The `effective` time of the entry that stopped it (its retirement or
+    /// revocation, whichever came first).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub changed_at: Option<String>,
-    /// The log index of its retirement or revocation entry.
+    /// The log index of that entry: the key signs nothing after it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub changed_index: Option<u64>,
+    /// For a retired key revoked later: the revocation's `effective` time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revoked_at: Option<String>,
+    /// For a retired key revoked later: the revocation's log index.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revoked_index: Option<u64>,
 }
 
 /// A registered tenant: what its key-change entries add up to.
@@ -114,7 +121,11 @@ impl TenantRecord {
         let mut all: Vec<u64> = self
             .keys
             .iter()
-            .flat_map(|k| std::iter::once(k.added_index).chain(k.changed_index))
+            .flat_map(|k| {
+                std::iter::once(k.added_index)
+                    .chain(k.changed_index)
+                    .chain(k.revoked_index)
+            })
             .collect();
         all.sort_unstable();
         all
@@ -373,6 +384,8 @@ impl KeyChange {
                     added_index: index,
                     changed_at: None,
                     changed_index: None,
+                    revoked_at: None,
+                    revoked_index: None,
                 }],
                 created_at: at,
             }));
@@ -402,6 +415,8 @@ impl KeyChange {
                 added_index: index,
                 changed_at: None,
                 changed_index: None,
+                revoked_at: None,
+                revoked_index: None,
             }),
             (_, None) => {
                 return Err(KeyChangeError::UnknownKey {
@@ -422,7 +437,7 @@ impl KeyChange {
             }
             (KeyAction::Revoke, Some(k)) if k.status == KeyStatus::Revoked => {
                 return Ok(Transition::AlreadyDone(
-                    k.changed_index.unwrap_or(k.added_index),
+                    k.revoked_index.or(k.changed_index).unwrap_or(k.added_index),
                 ))
             }
             (KeyAction::Retire, Some(k)) if k.status != KeyStatus::Active => {
@@ -442,9 +457,16 @@ impl KeyChange {
                     KeyStatus::Revoked
                 };
                 for key in next.keys.iter_mut().filter(|x| x.vkey == k.vkey) {
+                    if key.status == KeyStatus::Retired {
+                        // It stopped signing at its retirement; the revocation
+                        // only adds that what it signed is suspect.
+                        key.revoked_at = Some(at.clone());
+                        key.revoked_index = Some(index);
+                    } else {
+                        key.changed_at = Some(at.clone());
+                        key.changed_index = Some(index);
+                    }
                     key.status = status;
-                    key.changed_at = Some(at.clone());
-                    key.changed_index = Some(index);
                 }
             }
         }
@@ -527,7 +549,7 @@ pub fn revoked_for_date(record: &TenantRecord, vkey: &str, date: Date) -> Option
     if key.status != KeyStatus::Revoked {
         return None;
     }
-    let at = key.changed_at.as_deref()?;
+    let at = key.revoked_at.as_deref().or(key.changed_at.as_deref())?;
     let effective = parse_time(at)?;
     (effective.date() <= date).then(|| at.to_string())
 }
@@ -688,6 +710,27 @@ vkey acme+"
         );
         assert_eq!(revoked_for_date(&r2, &k1, now().date()), None);
         assert_eq!(change.action, KeyAction::Revoke);
+        // Revoking the retired k1 keeps its stop at the retirement (entry 7)
+        // and records the revocation beside it.
+        let mut revoke_k1 = request(KeyAction::Revoke, &k1);
+        revoke_k1.effective = Some(now());
+        let r3 = appended(revoke_k1.decide(Some(&r2), 11, now()).unwrap().1);
+        let k1_key = r3.key(&k1).unwrap();
+        assert_eq!(
+            (k1_key.status, k1_key.changed_index, k1_key.revoked_index),
+            (KeyStatus::Revoked, Some(7), Some(11))
+        );
+        assert_eq!(may_sign_at(&r3, &k1, 8).unwrap_err().code(), "key_revoked");
+        assert!(may_sign_at(&r3, &k1, 7).is_ok());
+        assert_eq!(
+            revoked_for_date(&r3, &k1, now().date()),
+            Some("2026-06-01T12:00:00Z".into())
+        );
+        assert_eq!(r3.change_indexes(), vec![0, 3, 7, 9, 11]);
+        assert_eq!(
+            revoke_k1.decide(Some(&r3), 12, now()).unwrap().1,
+            Transition::AlreadyDone(11)
+        );
         // Unknown tenants and keys.
         assert_eq!(
             request(KeyAction::Retire, &k1)
