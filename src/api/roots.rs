@@ -19,8 +19,7 @@ use super::proofs::{read_inclusion, read_leaf_hash};
 use super::tenants::{key_error, CachedKeys};
 use super::{ApiError, AppState};
 use crate::merkle::leaf_hash;
-use crate::note::Note;
-use crate::note::{encode_b64, parse_decimal_u64};
+use crate::note::{encode_b64, parse_decimal_u64, Note};
 use crate::sequencer::{Entry, Outcome, QueueError, SignedCheckpoint, StatementEntry, Submission};
 use crate::statement::{
     check_date, format_date, is_valid_tenant_id, parse_date, parse_submission,
@@ -142,23 +141,25 @@ pub async fn submit(
     let keys = state.tenants.get(&statement.tenant).ok_or_else(unknown)?;
     let signers = match verify_tenant_signatures(&note, &statement.tenant, &keys.active) {
         Ok(signers) => signers,
-        Err(StatementError::Unsigned(_)) if keys.active.is_empty() => {
-            return Err(signed_only_by_inactive(&note, &keys)
-                .map(|e| key_error(e, true))
-                .unwrap_or_else(unknown))
-        }
+        // No active key signed it: say so precisely if a retired or revoked one did.
         Err(StatementError::Unsigned(tenant)) => {
+            let otherwise = if keys.active.is_empty() {
+                unknown()
+            } else {
+                StatementError::Unsigned(tenant).into()
+            };
             return Err(signed_only_by_inactive(&note, &keys)
                 .map(|e| key_error(e, true))
-                .unwrap_or_else(|| StatementError::Unsigned(tenant).into()))
+                .unwrap_or(otherwise));
         }
         Err(e) => return Err(e.into()),
     };
 
+    let hash = leaf_hash(&body);
     let outcome = sequence(
         &state,
         Entry::Statement(StatementEntry {
-            leaf_hash: leaf_hash(&body),
+            leaf_hash: hash,
             bytes: body.to_vec(),
             tenant: statement.tenant.clone(),
             date: statement.date_string(),
@@ -202,7 +203,7 @@ pub async fn submit(
         }
     };
     let checkpoint = if wait {
-        witnessed_covering(&state, index, &encode_b64(&leaf_hash(&body))).await?
+        witnessed_covering(&state, index, &encode_b64(&hash)).await?
     } else {
         checkpoint
     };
