@@ -185,10 +185,9 @@ pub fn write_frames(
     mut emit: impl FnMut(Vec<u8>) -> bool,
 ) -> Result<(), BackupError> {
     const CHUNK: u64 = 1024;
-    let checkpoints = store.checkpoint_sizes(0, size)?;
+    // Size 0 first: the empty tree's checkpoint, where the log stored one.
     let mut checkpoints = std::iter::once(0u64)
-        .filter(|_| store.checkpoint(0).ok().flatten().is_some())
-        .chain(checkpoints)
+        .chain(store.checkpoint_sizes(0, size)?)
         .peekable();
     let mut out = Vec::new();
     let mut emit_checkpoints_at = |at: u64, out: &mut Vec<u8>| -> Result<(), BackupError> {

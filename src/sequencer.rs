@@ -389,13 +389,9 @@ impl Integrator {
                 }
                 Entry::KeyChange(request) => {
                     let (decision, made) = self.decide_key_change(request, now);
-                    if let Some((bytes, hash, record)) = made {
+                    if let Some(entry @ Appending::KeyChange { hash, .. }) = made {
                         self.frontier.append(hash, |id, h| nodes.push((id, *h)));
-                        appended.push(Appending::KeyChange {
-                            bytes,
-                            hash,
-                            record,
-                        });
+                        appended.push(entry);
                     }
                     decision
                 }
@@ -552,14 +548,13 @@ impl Integrator {
         })))
     }
 
-    /// Decides a key change; an accepted one comes back written and signed
-    /// with the log's key (entry bytes, leaf hash, the record it leaves).
-    #[allow(clippy::type_complexity)]
+    /// Decides a key change; an accepted one comes back as the leaf to
+    /// append, written and signed with the log's key.
     fn decide_key_change(
         &mut self,
         request: &KeyChangeRequest,
         now: time::OffsetDateTime,
-    ) -> (Decision, Option<(Vec<u8>, Hash, TenantRecord)>) {
+    ) -> (Decision, Option<Appending>) {
         let index = self.frontier.size();
         let current = self.tenants.get(&request.tenant);
         let (change, transition) = match request.decide(current, index, now) {
@@ -589,7 +584,11 @@ impl Integrator {
                         record: record.clone(),
                         appended: true,
                     },
-                    Some((bytes, hash, record)),
+                    Some(Appending::KeyChange {
+                        bytes,
+                        hash,
+                        record,
+                    }),
                 )
             }
         }

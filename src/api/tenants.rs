@@ -277,12 +277,10 @@ async fn log_key_change(
             };
             Ok((status, Json(body)).into_response())
         }
-        Outcome::Refused(e @ KeyChangeError::TenantExists(_)) => {
-            let existing = match &e {
-                KeyChangeError::TenantExists(id) => state.store.tenant(id)?,
-                _ => None,
-            };
-            Err(key_error(e, false).with_details(serde_json::json!({ "tenant": existing })))
+        Outcome::Refused(KeyChangeError::TenantExists(id)) => {
+            let existing = state.store.tenant(&id)?;
+            Err(key_error(KeyChangeError::TenantExists(id), false)
+                .with_details(serde_json::json!({ "tenant": existing })))
         }
         Outcome::Refused(e) => Err(key_error(e, false)),
         _ => Err(ApiError::new(
