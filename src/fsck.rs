@@ -4,7 +4,7 @@
 //!
 //! The full check ([`check_store`]) is pure over a [`Store`]: it re-hashes
 //! every leaf, recomputes every stored perfect node from its children, finds
-//! missing and extra rows, checks the `H`, `T` and `D` indexes against the
+//! tree files too short for the tree, checks the `H`, `T` and `D` indexes against the
 //! leaves in both directions, checks every key-change entry (the log's
 //! signature) and that each tenant record is what they add up to, and checks
 //! every stored checkpoint (log
@@ -13,9 +13,10 @@
 //! panics and never stops the check. Only a failure to *read* (an I/O error
 //! from sled) ends it with an error, because then nothing can be concluded.
 //!
-//! Memory stays bounded on any log size: leaves and each level of nodes are
-//! streamed in index order side by side (one sled iterator per level, 65 in
-//! all), the right edge being climbed holds at most 64 hashes, index rows
+//! Memory stays bounded on any log size: leaves and nodes are streamed from
+//! the tree files in one sequential pass each (the nodes are stored in the
+//! order the climb asks for them), the right edge being climbed holds at
+//! most 64 hashes, index rows
 //! are point reads, and findings are capped at [`MAX_FINDINGS`] (the total is
 //! still counted).
 //!
@@ -26,7 +27,6 @@
 
 use std::collections::HashSet;
 use std::fmt;
-use std::iter::Peekable;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -39,7 +39,8 @@ use crate::merkle::{
 use crate::metrics::Metrics;
 use crate::note::{encode_b64, open, Checkpoint, Note, Verifier};
 use crate::statement::parse_submission;
-use crate::storage::{prefix, RawRow, Store, StoreError};
+use crate::storage::tree_files::TreeFiles;
+use crate::storage::{prefix, Store, StoreError};
 use crate::tenant_key::{is_key_change_entry, replay, KeyChange, TenantRecord};
 
 /// Most findings a report lists; beyond it only `findings_total` grows, so a
@@ -177,114 +178,107 @@ fn key_location(key: &[u8]) -> String {
     }
 }
 
-/// Decodes a stored hash value, reporting a value that is not 32 bytes.
-fn hash_value(value: &[u8], level: u8, index: u64, f: &mut Findings) -> Option<Hash> {
-    match value.try_into() {
-        Ok(h) => Some(h),
-        Err(_) => {
-            f.push(
-                "node_malformed",
-                node_location(level, index),
-                format!("stored value is {} bytes, not 32", value.len()),
-            );
-            None
-        }
-    }
-}
-
-/// Streams the rows of one u64-indexed key range (the leaves, or the nodes
-/// of one level) in index order, handing out the row at each index asked for.
+/// Leaves read in index order, a chunk at a time, from the tree files.
 ///
-/// Invariant: callers ask for indexes in strictly increasing order, so every
-/// well-formed row is either handed out or still ahead; what is left at the
-/// end (`drain`) lies beyond the tree.
-struct Cursor<I: Iterator<Item = Result<RawRow, StoreError>>> {
-    rows: Peekable<I>,
-    /// Key bytes before the big-endian index: 1 for `L`, 2 for `N` + level.
-    head: usize,
-    level: Option<u8>,
+/// A chunk that cannot be decoded (a damaged `leaf-ends`) is read again leaf
+/// by leaf, so one bad offset costs one finding, not the check.
+struct LeafStream<'a> {
+    files: &'a TreeFiles,
+    size: u64,
+    chunk: std::vec::IntoIter<Option<Vec<u8>>>,
+    next: u64,
 }
 
-impl<I: Iterator<Item = Result<RawRow, StoreError>>> Cursor<I> {
-    fn new(rows: I, head: usize, level: Option<u8>) -> Self {
-        Cursor {
-            rows: rows.peekable(),
-            head,
-            level,
+/// Leaves read per chunk.
+const LEAF_CHUNK: u64 = 4096;
+
+impl<'a> LeafStream<'a> {
+    fn new(files: &'a TreeFiles, size: u64) -> Self {
+        LeafStream {
+            files,
+            size,
+            chunk: Vec::new().into_iter(),
+            next: 0,
         }
     }
 
-    fn location(&self, index: u64) -> String {
-        match self.level {
-            Some(level) => node_location(level, index),
-            None => format!("index {index}"),
-        }
-    }
-
-    /// The value stored at `index`, if any. Malformed keys met on the way
-    /// are reported and skipped.
-    fn take(&mut self, index: u64, f: &mut Findings) -> Result<Option<sled::IVec>, StoreError> {
-        let head = self.head;
-        loop {
-            let found = match self.rows.peek() {
-                None => return Ok(None),
-                Some(Err(_)) => match self.rows.next() {
-                    Some(Err(e)) => return Err(e),
-                    _ => return Ok(None),
-                },
-                Some(Ok((key, _))) => index_after(key, head).ok_or_else(|| key.clone()),
+    /// Leaf `i`'s note bytes (callers ask for 0, 1, 2, ... in order); None,
+    /// with a finding, when they cannot be read.
+    fn take(&mut self, i: u64, f: &mut Findings) -> Result<Option<Vec<u8>>, StoreError> {
+        if self.chunk.len() == 0 {
+            let count = LEAF_CHUNK.min(self.size - self.next);
+            let chunk = match corrupt(self.files.leaf_range(self.next, count))? {
+                Ok(leaves) => leaves.into_iter().map(Some).collect(),
+                Err(_) => {
+                    let mut one_by_one = Vec::with_capacity(count as usize);
+                    for index in self.next..self.next + count {
+                        match corrupt(self.files.leaf_range(index, 1))? {
+                            Ok(mut leaf) => one_by_one.push(leaf.pop()),
+                            Err(why) => {
+                                f.push("leaf_missing", format!("index {index}"), why);
+                                one_by_one.push(None);
+                            }
+                        }
+                    }
+                    one_by_one
+                }
             };
-            match found {
-                Err(key) => {
-                    f.push(
-                        "malformed_key",
-                        key_location(&key),
-                        format!("key is {} bytes, expected {}", key.len(), self.head + 8),
-                    );
-                    self.rows.next();
-                }
-                // Unreachable while indexes are asked in order; kept so a
-                // logic slip reports instead of looping or panicking.
-                Ok(found) if found < index => {
-                    f.push("unexpected_row", self.location(found), "row out of order");
-                    self.rows.next();
-                }
-                Ok(found) if found == index => {
-                    return match self.rows.next() {
-                        Some(Ok((_, value))) => Ok(Some(value)),
-                        Some(Err(e)) => Err(e),
-                        None => Ok(None),
-                    };
-                }
-                Ok(_) => return Ok(None),
-            }
+            self.chunk = chunk.into_iter();
+            self.next += count;
         }
+        debug_assert_eq!(i + self.chunk.len() as u64, self.next);
+        Ok(self.chunk.next().flatten())
+    }
+}
+
+/// The `hashes` file read front to back. The check asks for nodes in the
+/// order `Frontier::append` completes them, which is their order in the
+/// file, so this is one sequential pass.
+struct HashStream<'a> {
+    files: &'a TreeFiles,
+    on_disk: u64,
+    buffer: Vec<u8>,
+    /// Append position of `buffer[0..32]`.
+    buffer_start: u64,
+    next: u64,
+}
+
+/// Hashes read per chunk (256 KiB).
+const HASH_CHUNK: u64 = 8192;
+
+impl<'a> HashStream<'a> {
+    fn new(files: &'a TreeFiles) -> Result<Self, StoreError> {
+        Ok(HashStream {
+            files,
+            on_disk: files.hashes_on_disk()?,
+            buffer: Vec::new(),
+            buffer_start: 0,
+            next: 0,
+        })
     }
 
-    /// Reports every row not handed out: they lie beyond the tree.
-    fn drain(&mut self, kind: &'static str, size: u64, f: &mut Findings) -> Result<(), StoreError> {
-        for row in self.rows.by_ref() {
-            let (key, _) = row?;
-            match index_after(&key, self.head) {
-                Some(index) => {
-                    let location = match self.level {
-                        Some(level) => node_location(level, index),
-                        None => format!("index {index}"),
-                    };
-                    f.push(
-                        kind,
-                        location,
-                        format!("stored beyond the tree size {size}"),
-                    );
-                }
-                None => f.push(
-                    "malformed_key",
-                    key_location(&key),
-                    format!("key is {} bytes, expected {}", key.len(), self.head + 8),
-                ),
-            }
+    /// The stored hash of `id`, the next node in append order; None, with a
+    /// finding, beyond the end of the file.
+    fn take(&mut self, id: NodeId, f: &mut Findings) -> Result<Option<Hash>, StoreError> {
+        let position = self.next;
+        self.next += 1;
+        debug_assert_eq!(id.position(), Some(position));
+        if position >= self.on_disk {
+            f.push(
+                "node_missing",
+                node_location(id.level, id.index),
+                "the hashes file ends before this complete subtree",
+            );
+            return Ok(None);
         }
-        Ok(())
+        let buffered = self.buffer.len() as u64 / 32;
+        if position >= self.buffer_start + buffered {
+            let count = HASH_CHUNK.min(self.on_disk - position);
+            self.buffer = self.files.read_hash_run(position, count)?;
+            self.buffer_start = position;
+        }
+        let at = ((position - self.buffer_start) * 32) as usize;
+        Ok(decode_hash(&self.buffer[at..at + 32]))
     }
 }
 
@@ -338,12 +332,6 @@ impl LeafKeys {
             _ => None,
         }
     }
-}
-
-/// The big-endian index that ends a key after `head` bytes; None unless the
-/// key is exactly `head + 8` bytes.
-fn index_after(key: &[u8], head: usize) -> Option<u64> {
-    key.get(head..).and_then(decode_index)
 }
 
 fn decode_index(value: &[u8]) -> Option<u64> {
@@ -515,24 +503,16 @@ impl<'a> Checker<'a> {
     fn check_tree(&mut self, progress: ProgressFn<'_>) -> Result<(), StoreError> {
         let store = self.store;
         let size = self.size;
-        let mut leaves = Cursor::new(store.scan_raw(&[prefix::LEAF]), 1, None);
-        let mut levels: Vec<_> = (0..LEVELS as u8)
-            .map(|level| Cursor::new(store.scan_raw(&[prefix::NODE, level]), 2, Some(level)))
-            .collect();
+        self.check_file_lengths()?;
+        let mut leaves = LeafStream::new(store.tree_files(), size);
+        let mut hashes = HashStream::new(store.tree_files())?;
         // pending[l]: the value of the last even (left) node at level l,
         // waiting for its right sibling; None when it could not be known.
         let mut pending: [Option<Hash>; LEVELS] = [None; LEVELS];
         progress(Stage::Tree, 0, Some(size));
         for i in 0..size {
             let leaf = leaves.take(i, &mut self.findings)?;
-            let stored = match levels[0].take(i, &mut self.findings)? {
-                Some(v) => hash_value(&v, 0, i, &mut self.findings),
-                None => {
-                    self.findings
-                        .push("node_missing", node_location(0, i), "no stored leaf hash");
-                    None
-                }
-            };
+            let stored = hashes.take(NodeId::new(0, i), &mut self.findings)?;
             let mut keys = match &leaf {
                 Some(bytes) => {
                     self.checked.leaves += 1;
@@ -549,14 +529,7 @@ impl<'a> Checker<'a> {
                     }
                     Some(keys)
                 }
-                None => {
-                    self.findings.push(
-                        "leaf_missing",
-                        format!("index {i}"),
-                        "no stored note bytes",
-                    );
-                    None
-                }
+                None => None,
             };
             let value = self.level0(i, stored, keys.as_ref().map(|k| k.hash))?;
             if let Some(keys) = &mut keys {
@@ -570,25 +543,52 @@ impl<'a> Checker<'a> {
                     self.check_row(table, keys, i)?;
                 }
             }
-            self.climb(&mut levels, &mut pending, i, value)?;
+            self.climb(&mut hashes, &mut pending, i, value)?;
             if i % 4096 == 4095 {
                 progress(Stage::Tree, i + 1, Some(size));
             }
         }
         progress(Stage::Tree, size, Some(size));
-        leaves.drain("leaf_extra", size, &mut self.findings)?;
-        for cursor in &mut levels {
-            cursor.drain("node_extra", size, &mut self.findings)?;
-        }
-        // Levels no tree can have (a corrupt level byte) are extra too.
-        let beyond = store.scan_raw_range(&[prefix::NODE, LEVELS as u8], &[prefix::NODE + 1]);
-        for row in beyond {
-            let (key, _) = row?;
+        Ok(())
+    }
+
+    /// The tree files must hold at least what the committed tree needs. A
+    /// longer file is an uncommitted tail from a crash (cut off when the
+    /// server next opens the log), not damage.
+    fn check_file_lengths(&mut self) -> Result<(), StoreError> {
+        let files = self.store.tree_files();
+        let have = files.lengths()?;
+        let ends_needed = self.size.saturating_mul(8);
+        if have.leaf_ends < ends_needed {
             self.findings.push(
-                "node_extra",
-                key_location(&key),
-                "no tree has nodes at this level",
+                "tree_file_short",
+                "leaf-ends",
+                format!(
+                    "holds {} bytes, the tree of {} leaves needs {ends_needed}",
+                    have.leaf_ends, self.size
+                ),
             );
+            return Ok(());
+        }
+        match corrupt(files.needed_lengths(self.size))? {
+            Ok(need) => {
+                for (name, have, need) in [
+                    ("leaves", have.leaves, need.leaves),
+                    ("hashes", have.hashes, need.hashes),
+                ] {
+                    if have < need {
+                        self.findings.push(
+                            "tree_file_short",
+                            name,
+                            format!(
+                                "holds {have} bytes, the tree of {} leaves needs {need}",
+                                self.size
+                            ),
+                        );
+                    }
+                }
+            }
+            Err(why) => self.findings.push("tree_file_short", "leaf-ends", why),
         }
         Ok(())
     }
@@ -615,12 +615,9 @@ impl<'a> Checker<'a> {
         }
         let sibling = i ^ 1;
         let parent_says_node_changed = if sibling < self.size {
-            let sib = self.store.node_raw(NodeId::new(0, sibling))?;
-            let parent = self.store.node_raw(NodeId::new(1, i >> 1))?;
-            match (
-                sib.and_then(|v| decode_hash(&v)),
-                parent.and_then(|v| decode_hash(&v)),
-            ) {
+            let sib = corrupt(self.store.node(NodeId::new(0, sibling)))?;
+            let parent = corrupt(self.store.node(NodeId::new(1, i >> 1)))?;
+            match (sib.ok().flatten(), parent.ok().flatten()) {
                 (Some(sib), Some(parent)) => {
                     let with = |h: &Hash| {
                         if i & 1 == 0 {
@@ -667,9 +664,9 @@ impl<'a> Checker<'a> {
     /// The recomputed hash is carried upwards even when the stored one
     /// differs: a single altered node then shows as one finding rather than
     /// also as a mismatch of its parent.
-    fn climb<I: Iterator<Item = Result<RawRow, StoreError>>>(
+    fn climb(
         &mut self,
-        levels: &mut [Cursor<I>],
+        hashes: &mut HashStream<'_>,
         pending: &mut [Option<Hash>; LEVELS],
         i: u64,
         value: Option<Hash>,
@@ -681,17 +678,8 @@ impl<'a> Checker<'a> {
             let left = pending[level].take();
             let parent_level = (level + 1) as u8;
             let parent_index = index >> 1;
-            let stored = match levels[level + 1].take(parent_index, &mut self.findings)? {
-                Some(v) => hash_value(&v, parent_level, parent_index, &mut self.findings),
-                None => {
-                    self.findings.push(
-                        "node_missing",
-                        node_location(parent_level, parent_index),
-                        "no stored hash for this complete subtree",
-                    );
-                    None
-                }
-            };
+            let stored =
+                hashes.take(NodeId::new(parent_level, parent_index), &mut self.findings)?;
             let recomputed = match (left, value) {
                 (Some(l), Some(r)) => Some(node_hash(&l, &r)),
                 _ => None,
@@ -759,7 +747,7 @@ impl<'a> Checker<'a> {
                     );
                     continue;
                 }
-                let Some(bytes) = self.store.leaf(index)? else {
+                let Ok(Some(bytes)) = corrupt(self.store.leaf(index))? else {
                     self.findings.push(
                         "extra_index_row",
                         location,
@@ -771,9 +759,9 @@ impl<'a> Checker<'a> {
                 // An H row may name the hash the tree holds rather than the
                 // note's (when the note bytes changed: reported already).
                 let tree_hash = match table {
-                    Table::Hash => self
-                        .store
-                        .node_raw(NodeId::new(0, index))?
+                    Table::Hash => corrupt(self.store.node(NodeId::new(0, index)))?
+                        .ok()
+                        .flatten()
                         .is_some_and(|h| key.get(1..) == Some(&h[..])),
                     _ => false,
                 };
@@ -1090,9 +1078,16 @@ pub fn check_recent(store: &Store, log_key: &Verifier) -> Result<Report, StoreEr
     let (origin, size) = read_meta(store, log_key, &mut f)?;
     let start = size.saturating_sub(RECENT_LEAVES);
     for i in start..size {
-        let Some(bytes) = store.leaf(i)? else {
-            f.push("leaf_missing", format!("index {i}"), "no stored note bytes");
-            continue;
+        let bytes = match corrupt(store.leaf(i))? {
+            Ok(Some(bytes)) => bytes,
+            Ok(None) => {
+                f.push("leaf_missing", format!("index {i}"), "no stored note bytes");
+                continue;
+            }
+            Err(why) => {
+                f.push("leaf_missing", format!("index {i}"), why);
+                continue;
+            }
         };
         checked.leaves += 1;
         let Some(stored) = node_hash_at(store, NodeId::new(0, i), &mut f)? else {
@@ -1207,14 +1202,18 @@ pub fn check_recent(store: &Store, log_key: &Verifier) -> Result<Report, StoreEr
 
 /// A stored node's hash; absence or a malformed value is reported.
 fn node_hash_at(store: &Store, id: NodeId, f: &mut Findings) -> Result<Option<Hash>, StoreError> {
-    match store.node_raw(id)? {
-        Some(v) => Ok(hash_value(&v, id.level, id.index, f)),
-        None => {
+    match corrupt(store.node(id))? {
+        Ok(Some(hash)) => Ok(Some(hash)),
+        Ok(None) => {
             f.push(
                 "node_missing",
                 node_location(id.level, id.index),
                 "no stored hash for this complete subtree",
             );
+            Ok(None)
+        }
+        Err(why) => {
+            f.push("node_missing", node_location(id.level, id.index), why);
             Ok(None)
         }
     }

@@ -1,9 +1,9 @@
 //! `rootlog fsck` and the server's periodic integrity check, with the real
 //! binaries: a log is built once by a real server (tenants, a few hundred
 //! statements across tenants and dates, many batches), stopped with SIGTERM,
-//! and copied; each test damages its own copy by writing raw sled rows in the
-//! documented layout (see `src/storage.rs`) and checks that fsck names the
-//! damage by kind and location and exits 1.
+//! and copied; each test damages its own copy by writing raw sled rows or
+//! tree-file bytes in the documented layout (see `src/storage/`) and checks
+//! that fsck names the damage by kind and location and exits 1.
 
 mod common;
 
@@ -13,7 +13,7 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use common::{day, register, rootlog_bin, Server, Tenant};
-use rootlog::merkle::Hash;
+use rootlog::merkle::{Hash, NodeId};
 use rootlog::note::{Checkpoint, Note, Signer};
 use rootlog::statement::parse_submission;
 use serde_json::Value;
@@ -139,15 +139,69 @@ fn key(prefix: u8, rest: &[u8]) -> Vec<u8> {
     k
 }
 
-fn node_key(level: u8, index: u64) -> Vec<u8> {
-    let mut k = vec![b'N', level];
-    k.extend_from_slice(&be(index));
-    k
+fn tree_file(data: &Path, name: &str) -> PathBuf {
+    data.join("db").join(name)
+}
+
+/// Every leaf's note bytes, from the `leaves` and `leaf-ends` files.
+fn leaves_of(data: &Path) -> Vec<Vec<u8>> {
+    let bytes = std::fs::read(tree_file(data, "leaves")).unwrap();
+    let ends = std::fs::read(tree_file(data, "leaf-ends")).unwrap();
+    let mut start = 0usize;
+    ends.chunks_exact(8)
+        .map(|c| {
+            let end = u64::from_be_bytes(c.try_into().unwrap()) as usize;
+            let leaf = bytes[start..end].to_vec();
+            start = end;
+            leaf
+        })
+        .collect()
+}
+
+fn leaf_at(data: &Path, index: u64) -> Vec<u8> {
+    leaves_of(data).swap_remove(index as usize)
+}
+
+/// Replaces one leaf's note bytes (any length), rewriting the files after it
+/// as a damaged disk or a hand edit would leave them.
+fn replace_leaf(data: &Path, index: u64, new: Vec<u8>) {
+    let mut leaves = leaves_of(data);
+    leaves[index as usize] = new;
+    let mut ends = Vec::new();
+    let mut at = 0u64;
+    for leaf in &leaves {
+        at += leaf.len() as u64;
+        ends.extend_from_slice(&at.to_be_bytes());
+    }
+    std::fs::write(tree_file(data, "leaves"), leaves.concat()).unwrap();
+    std::fs::write(tree_file(data, "leaf-ends"), ends).unwrap();
+}
+
+fn node_offset(level: u8, index: u64) -> u64 {
+    NodeId::new(level, index).position().unwrap() * 32
+}
+
+fn node_at(data: &Path, level: u8, index: u64) -> Vec<u8> {
+    use std::os::unix::fs::FileExt;
+    let file = std::fs::File::open(tree_file(data, "hashes")).unwrap();
+    let mut hash = vec![0u8; 32];
+    file.read_exact_at(&mut hash, node_offset(level, index))
+        .unwrap();
+    hash
+}
+
+fn put_node(data: &Path, level: u8, index: u64, hash: &[u8; 32]) {
+    use std::os::unix::fs::FileExt;
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .open(tree_file(data, "hashes"))
+        .unwrap();
+    file.write_all_at(hash, node_offset(level, index)).unwrap();
 }
 
 /// (tenant, date) of the statement at `index`.
-fn statement_at(db: &sled::Db, index: u64) -> (String, String) {
-    let bytes = db.get(key(b'L', &be(index))).unwrap().unwrap();
+fn statement_at(data: &Path, index: u64) -> (String, String) {
+    let bytes = leaf_at(data, index);
     let (_, statement) = parse_submission(&bytes).unwrap();
     (statement.tenant.clone(), statement.date_string())
 }
@@ -289,17 +343,13 @@ fn tenant_records_must_be_what_their_key_change_entries_say() {
 #[test]
 fn key_change_entry_not_signed_by_the_log_is_found() {
     let copy = copy_of_log();
-    damage(copy.path(), |db| {
-        // Re-sign the registration at index 1 with a stranger's key, keeping
-        // the tree consistent (so only the signature is wrong).
-        let k = key(b'L', &be(1));
-        let bytes = db.get(&k).unwrap().unwrap().to_vec();
-        let note = Note::parse(&bytes).unwrap();
-        let stranger = Signer::generate("stranger.example/log").unwrap();
-        let mut forged = Note::new(note.text.clone());
-        forged.signatures.push(stranger.sign(note.text.as_bytes()));
-        db.insert(k, forged.to_text().as_bytes()).unwrap();
-    });
+    // Re-sign the registration at index 1 with a stranger's key.
+    let bytes = leaf_at(copy.path(), 1);
+    let note = Note::parse(&bytes).unwrap();
+    let stranger = Signer::generate("stranger.example/log").unwrap();
+    let mut forged = Note::new(note.text.clone());
+    forged.signatures.push(stranger.sign(note.text.as_bytes()));
+    replace_leaf(copy.path(), 1, forged.to_text().into_bytes());
     let found = assert_found(copy.path(), "key_change_invalid", "index 1");
     assert!(
         found.iter().any(|(k, _)| k == "leaf_hash_mismatch"),
@@ -310,14 +360,11 @@ fn key_change_entry_not_signed_by_the_log_is_found() {
 #[test]
 fn changed_leaf_byte_is_a_leaf_hash_mismatch() {
     let copy = copy_of_log();
-    damage(copy.path(), |db| {
-        let k = key(b'L', &be(17));
-        let mut bytes = db.get(&k).unwrap().unwrap().to_vec();
-        // Change the day's record count: the note still parses as a statement.
-        let at = bytes.windows(8).position(|w| w == b"records ").unwrap() + 8;
-        bytes[at] = if bytes[at] == b'7' { b'8' } else { b'7' };
-        db.insert(k, bytes).unwrap();
-    });
+    let mut bytes = leaf_at(copy.path(), 17);
+    // Change the day's record count: the note still parses as a statement.
+    let at = bytes.windows(8).position(|w| w == b"records ").unwrap() + 8;
+    bytes[at] = if bytes[at] == b'7' { b'8' } else { b'7' };
+    replace_leaf(copy.path(), 17, bytes);
     let found = assert_found(copy.path(), "leaf_hash_mismatch", "index 17");
     // Precise: the one altered row, nothing blamed on the tree or the indexes.
     assert_eq!(
@@ -330,9 +377,7 @@ fn changed_leaf_byte_is_a_leaf_hash_mismatch() {
 fn changed_node_hash_is_a_node_mismatch() {
     for (level, index) in [(3u8, 5u64), (1, 40), (0, 20)] {
         let copy = copy_of_log();
-        damage(copy.path(), |db| {
-            db.insert(node_key(level, index), &[0x5a; 32]).unwrap();
-        });
+        put_node(copy.path(), level, index, &[0x5a; 32]);
         let location = format!("level {level} index {index}");
         let found = assert_found(copy.path(), "node_mismatch", &location);
         // The tree's findings name only the altered node. Signed checkpoints
@@ -354,12 +399,13 @@ fn missing_index_rows_are_found_in_each_index() {
     for table in [b'T', b'H', b'D'] {
         let copy = copy_of_log();
         let mut location = String::new();
+        let (tenant, date) = statement_at(copy.path(), 42);
+        let leaf_hash = node_at(copy.path(), 0, 42);
         damage(copy.path(), |db| {
-            let (tenant, date) = statement_at(db, 42);
             let k = match table {
                 b'T' => key(b'T', format!("{tenant}/{date}").as_bytes()),
                 b'D' => key(b'D', format!("{date}/{tenant}").as_bytes()),
-                _ => key(b'H', &db.get(node_key(0, 42)).unwrap().unwrap()),
+                _ => key(b'H', &leaf_hash),
             };
             location = match table {
                 b'H' => format!("H {}", hex::encode(&k[1..])),
@@ -396,10 +442,9 @@ fn dangling_index_rows_are_found() {
 #[test]
 fn index_row_pointing_at_another_leaf_is_a_mismatch() {
     let copy = copy_of_log();
-    let mut location = String::new();
+    let (tenant, date) = statement_at(copy.path(), 10);
+    let location = format!("T {tenant}/{date}");
     damage(copy.path(), |db| {
-        let (tenant, date) = statement_at(db, 10);
-        location = format!("T {tenant}/{date}");
         db.insert(key(b'T', format!("{tenant}/{date}").as_bytes()), &be(11))
             .unwrap();
     });
@@ -551,13 +596,10 @@ async fn healthz_reports_the_periodic_check() {
 async fn healthz_turns_503_on_damage_at_the_right_edge() {
     let copy = copy_of_log();
     // The last leaf: inside the window the periodic check re-hashes.
-    damage(copy.path(), |db| {
-        let k = key(b'L', &be(ENTRIES - 1));
-        let mut bytes = db.get(&k).unwrap().unwrap().to_vec();
-        let at = bytes.windows(8).position(|w| w == b"records ").unwrap() + 8;
-        bytes[at] = if bytes[at] == b'7' { b'8' } else { b'7' };
-        db.insert(k, bytes).unwrap();
-    });
+    let mut bytes = leaf_at(copy.path(), ENTRIES - 1);
+    let at = bytes.windows(8).position(|w| w == b"records ").unwrap() + 8;
+    bytes[at] = if bytes[at] == b'7' { b'8' } else { b'7' };
+    replace_leaf(copy.path(), ENTRIES - 1, bytes);
     let server = Server::start(copy.path(), &["--check-interval", "1"]);
     let (status, body) = integrity_after_a_check(&server).await;
     assert_eq!(status, 503, "{body}");

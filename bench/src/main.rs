@@ -12,6 +12,7 @@ mod startup;
 mod statements;
 mod stats;
 mod submit;
+mod usage;
 mod witness;
 
 use std::path::PathBuf;
@@ -147,6 +148,11 @@ enum Command {
         #[arg(long, default_value_t = 2.0)]
         seconds: f64,
     },
+    /// Where a data directory's bytes go: stored rows by kind against the files on disk.
+    Du {
+        #[arg(long)]
+        data: PathBuf,
+    },
     /// Time from spawning `rootlog serve` on DATA to its first successful GET /checkpoint.
     Startup {
         /// The rootlog binary.
@@ -268,6 +274,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::Du { data } => usage::run(&data),
         Command::Limits { seconds } => limits::run(seconds),
         Command::Startup { bin, data, timeout } => startup::run(&bin, &data, timeout),
     }

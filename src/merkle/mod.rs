@@ -19,7 +19,7 @@ mod verify;
 
 pub use frontier::{Frontier, TreeFull};
 pub use hash::{empty_root, hash_from_slice, leaf_hash, node_hash, Hash, EMPTY_ROOT, HASH_SIZE};
-pub use node::NodeId;
+pub use node::{stored_nodes, NodeId};
 pub use proof::{consistency_plan, inclusion_plan, root_plan, ProofError, ProofPlan};
 pub use verify::{root_from_inclusion, verify_consistency, verify_inclusion, VerifyError};
 

@@ -1,17 +1,18 @@
-//! Durable state of one log in one embedded sled tree.
+//! Durable state of one log: sled for what is looked up by key, three
+//! append-only files for the leaves and the tree ([`tree_files`]).
 //!
-//! Everything lives in a single sled tree under one-byte key prefixes, because
-//! sled applies a `Batch` to one tree atomically: an integration (new leaves,
-//! the perfect Merkle nodes they complete, every index row, the new tree size
-//! and the checkpoint that covers it) is one `apply_batch` followed by one
-//! `flush`. After a crash the tree is either entirely before or entirely after
-//! a batch; there is no partial entry to repair.
+//! The sled part lives in a single tree under one-byte key prefixes, because
+//! sled applies a `Batch` to one tree atomically: an integration's index
+//! rows, the new tree size and the checkpoint that covers it are one
+//! `apply_batch` followed by one `flush`. The leaves and nodes of the batch
+//! are written and synced to the files first, so the size sled records is
+//! always backed by them (the reasoning is in [`tree_files`]). After a crash
+//! the log is either entirely before or entirely after a batch; there is no
+//! partial entry to repair.
 //!
 //! | prefix | key                          | value                              |
 //! |--------|------------------------------|------------------------------------|
-//! | `M`    | name                         | metadata (origin, tree size)       |
-//! | `L`    | index (u64 BE)               | the submitted note bytes           |
-//! | `N`    | level (u8), index (u64 BE)   | 32-byte hash of a perfect subtree  |
+//! | `M`    | name                         | metadata (origin, tree size, layout) |
 //! | `H`    | leaf hash                    | index (u64 BE)                     |
 //! | `T`    | tenant `/` date              | index (u64 BE)                     |
 //! | `D`    | date `/` tenant              | index (u64 BE)                     |
@@ -19,17 +20,25 @@
 //! | `C`    | tree size (u64 BE)           | signed checkpoint note             |
 //! | `W`    | tree size (u64 BE), witness  | verified cosignature line          |
 //!
+//! Data directories written before the tree files existed kept leaves under
+//! `L` and nodes under `N` in sled; [`legacy`] moves them into the files the
+//! first time such a directory is opened for writing.
+//!
 //! Only perfect-subtree nodes are stored (about two hashes per leaf), so any
-//! proof is O(log n) point reads and start-up reads O(log n) nodes to rebuild
-//! the right edge: it never re-hashes the log.
+//! proof is O(log n) positioned reads and start-up reads O(log n) nodes to
+//! rebuild the right edge: it never re-hashes the log.
+
+mod legacy;
+pub mod tree_files;
 
 use std::path::Path;
+use std::sync::Arc;
 
 use crate::merkle::{Frontier, Hash, NodeId};
 
+use tree_files::{Access, TreeFiles};
+
 const META: u8 = b'M';
-const LEAF: u8 = b'L';
-const NODE: u8 = b'N';
 const BY_HASH: u8 = b'H';
 const BY_TENANT_DATE: u8 = b'T';
 const BY_DATE: u8 = b'D';
@@ -39,6 +48,9 @@ const COSIGNATURE: u8 = b'W';
 
 const META_ORIGIN: &[u8] = b"origin";
 const META_SIZE: &[u8] = b"size";
+/// Present once leaves and nodes live in the tree files.
+const META_LAYOUT: &[u8] = b"layout";
+const LAYOUT_TREE_FILES: &[u8] = b"tree-files/v1";
 
 /// A storage failure. The log treats these as fatal for the sequencer: it
 /// stops rather than guess what reached the disk.
@@ -46,8 +58,12 @@ const META_SIZE: &[u8] = b"size";
 pub enum StoreError {
     #[error("storage: {0}")]
     Sled(#[from] sled::Error),
+    #[error("storage: {0}")]
+    Io(String),
     #[error("storage is inconsistent: {0}")]
     Corrupt(String),
+    #[error("{0}")]
+    Legacy(String),
 }
 
 pub use crate::tenant_key::{TenantKey, TenantRecord};
@@ -72,6 +88,7 @@ pub enum LeafRows<'a> {
 #[derive(Clone)]
 pub struct Store {
     db: sled::Db,
+    files: Arc<TreeFiles>,
 }
 
 fn be(n: u64) -> [u8; 8] {
@@ -85,20 +102,19 @@ fn key(prefix: u8, rest: &[u8]) -> Vec<u8> {
     k
 }
 
-fn node_key(id: NodeId) -> [u8; 10] {
-    let mut k = [0u8; 10];
-    k[0] = NODE;
-    k[1] = id.level;
-    k[2..].copy_from_slice(&id.index.to_be_bytes());
-    k
-}
-
 fn tenant_date_key(tenant: &str, date: &str) -> Vec<u8> {
     key(BY_TENANT_DATE, format!("{tenant}/{date}").as_bytes())
 }
 
 fn date_key(date: &str, tenant: &str) -> Vec<u8> {
     key(BY_DATE, format!("{date}/{tenant}").as_bytes())
+}
+
+fn read_size(db: &sled::Db) -> Result<u64, StoreError> {
+    match db.get(key(META, META_SIZE))? {
+        None => Ok(0),
+        Some(v) => decode_u64(&v),
+    }
 }
 
 fn decode_u64(v: &[u8]) -> Result<u64, StoreError> {
@@ -109,13 +125,22 @@ fn decode_u64(v: &[u8]) -> Result<u64, StoreError> {
 }
 
 impl Store {
-    /// Opens (creating if needed) the database in `dir`.
+    /// Opens (creating if needed) the database in `dir`, moving a legacy
+    /// layout into the tree files first.
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
         let db = sled::Config::new()
             .path(dir)
             .cache_capacity(256 * 1024 * 1024)
             .open()?;
-        Ok(Store { db })
+        if db.get(key(META, META_LAYOUT))?.is_none() {
+            legacy::migrate(&db, dir)?;
+            db.insert(key(META, META_LAYOUT), LAYOUT_TREE_FILES)?;
+            db.flush()?;
+        }
+        legacy::remove_leftovers(&db)?;
+        let size = read_size(&db)?;
+        let files = Arc::new(TreeFiles::open(dir, size, Access::Write)?);
+        Ok(Store { db, files })
     }
 
     /// The origin recorded at first start, if any.
@@ -137,15 +162,12 @@ impl Store {
 
     /// The number of leaves durably in the tree.
     pub fn size(&self) -> Result<u64, StoreError> {
-        match self.db.get(key(META, META_SIZE))? {
-            None => Ok(0),
-            Some(v) => decode_u64(&v),
-        }
+        read_size(&self.db)
     }
 
     /// The note bytes of leaf `index`.
     pub fn leaf(&self, index: u64) -> Result<Option<Vec<u8>>, StoreError> {
-        Ok(self.db.get(key(LEAF, &be(index)))?.map(|v| v.to_vec()))
+        self.files.leaf(index)
     }
 
     /// The index of the leaf with this leaf hash.
@@ -181,15 +203,9 @@ impl Store {
     pub fn read_nodes(&self, ids: &[NodeId]) -> Result<Vec<Hash>, StoreError> {
         ids.iter()
             .map(|&id| {
-                let v = self.db.get(node_key(id))?.ok_or_else(|| {
+                self.files.node(id)?.ok_or_else(|| {
                     StoreError::Corrupt(format!(
                         "missing node level {} index {}",
-                        id.level, id.index
-                    ))
-                })?;
-                v.as_ref().try_into().map_err(|_| {
-                    StoreError::Corrupt(format!(
-                        "node level {} index {} is not 32 bytes",
                         id.level, id.index
                     ))
                 })
@@ -198,55 +214,16 @@ impl Store {
     }
 
     /// The stored hashes of the `count` consecutive perfect nodes at `level`
-    /// starting at `first`, concatenated (a tlog-tiles hash tile): one range
-    /// scan. Every one must be stored; a gap is corruption.
+    /// starting at `first`, concatenated (a tlog-tiles hash tile). Every one
+    /// must be stored.
     pub fn node_range(&self, level: u8, first: u64, count: u64) -> Result<Vec<u8>, StoreError> {
-        let start = node_key(NodeId::new(level, first));
-        let mut out = Vec::with_capacity(usize::try_from(count).unwrap_or(0).saturating_mul(32));
-        let mut expected = first;
-        for row in self
-            .db
-            .range(start..)
-            .take(usize::try_from(count).unwrap_or(usize::MAX))
-        {
-            let (k, v) = row?;
-            if k.as_ref() != node_key(NodeId::new(level, expected)) || v.len() != 32 {
-                return Err(StoreError::Corrupt(format!(
-                    "node level {level} index {expected} is missing or not 32 bytes"
-                )));
-            }
-            out.extend_from_slice(&v);
-            expected += 1;
-        }
-        if expected - first != count {
-            return Err(StoreError::Corrupt(format!(
-                "node level {level} index {expected} is missing"
-            )));
-        }
-        Ok(out)
+        self.files.node_range(level, first, count)
     }
 
     /// The note bytes of the `count` consecutive leaves starting at `first`,
-    /// in order: one range scan. Every one must be stored.
+    /// in order. Every one must be stored.
     pub fn leaf_range(&self, first: u64, count: u64) -> Result<Vec<Vec<u8>>, StoreError> {
-        let mut out = Vec::new();
-        let mut expected = first;
-        for row in self
-            .db
-            .range(key(LEAF, &be(first))..)
-            .take(usize::try_from(count).unwrap_or(usize::MAX))
-        {
-            let (k, v) = row?;
-            if k.as_ref() != key(LEAF, &be(expected)).as_slice() {
-                return Err(StoreError::Corrupt(format!("leaf {expected} is missing")));
-            }
-            out.push(v.to_vec());
-            expected += 1;
-        }
-        if expected - first != count {
-            return Err(StoreError::Corrupt(format!("leaf {expected} is missing")));
-        }
-        Ok(out)
+        self.files.leaf_range(first, count)
     }
 
     /// Rebuilds the right edge of the stored tree from O(log n) stored nodes.
@@ -392,10 +369,19 @@ impl Store {
         new_size: u64,
         checkpoint: &[u8],
     ) -> Result<(), StoreError> {
+        let first = leaves.first().map_or(new_size, |l| l.index);
+        let bytes: Vec<&[u8]> = leaves.iter().map(|l| l.bytes).collect();
+        if first + leaves.len() as u64 != new_size {
+            return Err(StoreError::Corrupt(format!(
+                "a batch of {} leaves from {first} does not reach size {new_size}",
+                leaves.len()
+            )));
+        }
+        // Synced before sled sees the batch: see `tree_files`.
+        self.files.append(first, &bytes, nodes)?;
         let mut batch = sled::Batch::default();
         for leaf in leaves {
             let index = be(leaf.index);
-            batch.insert(key(LEAF, &index), leaf.bytes);
             batch.insert(key(BY_HASH, &leaf.hash), &index);
             match leaf.rows {
                 LeafRows::Statement { tenant, date } => {
@@ -409,13 +395,10 @@ impl Store {
                 }
             }
         }
-        for (id, hash) in nodes {
-            batch.insert(&node_key(*id), hash);
-        }
         batch.insert(key(META, META_SIZE), &be(new_size));
         batch.insert(key(CHECKPOINT, &be(new_size)), checkpoint);
         self.db.apply_batch(batch)?;
-        Ok(())
+        self.files.publish(new_size)
     }
 
     /// A registered tenant.
@@ -446,9 +429,9 @@ impl Store {
         Ok(())
     }
 
-    /// Bytes on disk, as sled reports them.
+    /// Bytes on disk: sled's as it reports them, and the tree files'.
     pub fn size_on_disk(&self) -> u64 {
-        self.db.size_on_disk().unwrap_or(0)
+        self.db.size_on_disk().unwrap_or(0) + self.files.total_len()
     }
 }
 
@@ -456,8 +439,6 @@ impl Store {
 /// (`fsck`) and must see corrupt keys and values instead of failing on them.
 pub mod prefix {
     pub const META: u8 = super::META;
-    pub const LEAF: u8 = super::LEAF;
-    pub const NODE: u8 = super::NODE;
     pub const BY_HASH: u8 = super::BY_HASH;
     pub const BY_TENANT_DATE: u8 = super::BY_TENANT_DATE;
     pub const BY_DATE: u8 = super::BY_DATE;
@@ -488,7 +469,20 @@ impl Store {
             .path(dir)
             .cache_capacity(64 * 1024 * 1024)
             .open()?;
-        Ok(Store { db })
+        if db.get(key(META, META_LAYOUT))?.is_none() && legacy::has_rows(&db)? {
+            return Err(StoreError::Legacy(format!(
+                "{} has the older layout (leaves and nodes inside sled); \
+                 start `rootlog serve` on it once to move them into the tree files, then check it",
+                dir.display()
+            )));
+        }
+        let files = Arc::new(TreeFiles::open(dir, read_size(&db)?, Access::Read)?);
+        Ok(Store { db, files })
+    }
+
+    /// The tree files, for checks that read them whole.
+    pub fn tree_files(&self) -> &TreeFiles {
+        &self.files
     }
 
     /// Every row whose key starts with `prefix`, in key order, streamed
@@ -515,9 +509,9 @@ impl Store {
         Ok(self.db.get(key)?)
     }
 
-    /// The raw value of the perfect node `id`, undecoded (None if absent).
-    pub fn node_raw(&self, id: NodeId) -> Result<Option<sled::IVec>, StoreError> {
-        Ok(self.db.get(node_key(id))?)
+    /// The stored hash of perfect node `id` (None if the tree lacks it).
+    pub fn node(&self, id: NodeId) -> Result<Option<Hash>, StoreError> {
+        self.files.node(id)
     }
 
     /// The whole key of the `T` row of (tenant, date), as `integrate` writes it.

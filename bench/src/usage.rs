@@ -1,0 +1,52 @@
+//! `du`: where a data directory's bytes go. Sums the keys and values of every
+//! stored row by kind and sets them against the files on disk, so the disk
+//! row of BENCHMARKS.md can say how much is data and how much is the storage
+//! engine's own overhead.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use rootlog::storage::Store;
+
+use crate::bulk::disk_usage;
+use crate::stats::ResultLine;
+
+pub fn run(data: &Path) -> anyhow::Result<()> {
+    let store = Store::open_existing(&data.join("db"))?;
+    let size = store.size()?.max(1);
+    // prefix byte -> (rows, key bytes, value bytes)
+    let mut kinds: BTreeMap<u8, (u64, u64, u64)> = BTreeMap::new();
+    for row in store.scan_raw(&[]) {
+        let (k, v) = row?;
+        let e = kinds.entry(k.first().copied().unwrap_or(0)).or_default();
+        e.0 += 1;
+        e.1 += k.len() as u64;
+        e.2 += v.len() as u64;
+    }
+    let logical: u64 = kinds.values().map(|(_, k, v)| k + v).sum();
+    let disk = disk_usage(data);
+    let mut line = ResultLine::new("du")
+        .field("entries", size)
+        .field("disk_bytes", disk)
+        .field("logical_bytes", logical)
+        .float("disk_over_logical", disk as f64 / logical.max(1) as f64);
+    for (prefix, (rows, kb, vb)) in &kinds {
+        let name = char::from(*prefix);
+        eprintln!(
+            "du: {name}: {rows} rows, {kb} key bytes, {vb} value bytes, {:.1} bytes/entry",
+            (kb + vb) as f64 / size as f64
+        );
+        line = line.float(
+            &format!("{name}_bytes_per_entry"),
+            (kb + vb) as f64 / size as f64,
+        );
+    }
+    eprintln!(
+        "du: {logical} logical bytes ({:.0}/entry), {disk} on disk ({:.0}/entry): {:.2}x",
+        logical as f64 / size as f64,
+        disk as f64 / size as f64,
+        disk as f64 / logical.max(1) as f64
+    );
+    line.print();
+    Ok(())
+}
