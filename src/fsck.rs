@@ -4,7 +4,7 @@
 //!
 //! The full check ([`check_store`]) is pure over a [`Store`]: it re-hashes
 //! every leaf, recomputes every stored perfect node from its children, finds
-//! tree files too short for the tree, checks the `H`, `T` and `D` indexes against the
+//! tree files too short for the tree, checks the `H` and `T` indexes against the
 //! leaves in both directions, checks every key-change entry (the log's
 //! signature) and that each tenant record is what they add up to, and checks
 //! every stored checkpoint (log
@@ -78,7 +78,7 @@ pub struct Checked {
     pub leaves: u64,
     /// Stored nodes compared with a recomputed hash.
     pub nodes: u64,
-    /// Stored `H`, `T` and `D` rows accounted for.
+    /// Stored `H` and `T` rows accounted for.
     pub index_rows: u64,
     /// Stored checkpoints examined.
     pub checkpoints: u64,
@@ -161,14 +161,14 @@ fn node_location(level: u8, index: u64) -> String {
 }
 
 /// A row key for a message: the prefix letter, then the rest as text for the
-/// tables keyed by text (`T`, `D`, `K`, `M`) when it is printable, else hex.
+/// tables keyed by text (`T`, `K`, `M`) when it is printable, else hex.
 fn key_location(key: &[u8]) -> String {
     let Some((&first, rest)) = key.split_first() else {
         return "(empty key)".to_string();
     };
     let textual = matches!(
         first,
-        prefix::BY_TENANT_DATE | prefix::BY_DATE | prefix::TENANT | prefix::META
+        prefix::BY_TENANT_DATE | prefix::TENANT | prefix::META
     );
     match std::str::from_utf8(rest) {
         Ok(s) if textual && !s.is_empty() && s.chars().all(|c| !c.is_control()) => {
@@ -282,22 +282,20 @@ impl<'a> HashStream<'a> {
     }
 }
 
-/// The three index tables, each mapping a key derived from a leaf to its index.
+/// The two index tables, each mapping a key derived from a leaf to its index.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Table {
     Hash,
     TenantDate,
-    Date,
 }
 
 impl Table {
-    const ALL: [Table; 3] = [Table::Hash, Table::TenantDate, Table::Date];
+    const ALL: [Table; 2] = [Table::Hash, Table::TenantDate];
 
     fn prefix(self) -> u8 {
         match self {
             Table::Hash => prefix::BY_HASH,
             Table::TenantDate => prefix::BY_TENANT_DATE,
-            Table::Date => prefix::BY_DATE,
         }
     }
 
@@ -328,7 +326,6 @@ impl LeafKeys {
         match (table, &self.statement) {
             (Table::Hash, _) => Some(Store::hash_row_key(&self.hash)),
             (Table::TenantDate, Some((t, d))) => Some(Store::tenant_date_row_key(t, d)),
-            (Table::Date, Some((t, d))) => Some(Store::date_row_key(d, t)),
             _ => None,
         }
     }
@@ -346,7 +343,7 @@ struct Checker<'a> {
     findings: Findings,
     checked: Checked,
     /// Index rows that pointed at the right leaf, per table.
-    matched: [u64; 3],
+    matched: [u64; 2],
     /// Index row keys already reported by the forward pass, so the reverse
     /// pass does not report them twice (bounded like the findings).
     reported_rows: HashSet<Vec<u8>>,
@@ -409,7 +406,6 @@ impl<'a> Checker<'a> {
                     location,
                     format!("statements at index {points_at} and index {index} are for the same tenant and date"),
                 ),
-                Table::Date => {}
             }
         } else {
             self.findings.push(
@@ -1046,7 +1042,7 @@ pub fn check_store(
         size,
         findings,
         checked: Checked::default(),
-        matched: [0; 3],
+        matched: [0; 2],
         reported_rows: HashSet::new(),
         key_changes: std::collections::BTreeMap::new(),
     };
@@ -1445,7 +1441,7 @@ mod tests {
             assert!(report.ok, "size {n}: {:?}", report.findings);
             assert_eq!(report.checked.leaves, n);
             assert_eq!(report.checked.nodes, 2 * n - u64::from(n.count_ones()));
-            assert_eq!(report.checked.index_rows, 3 * n);
+            assert_eq!(report.checked.index_rows, 2 * n);
             let recent = check_recent(&store, &key.verifier()).unwrap();
             assert!(recent.ok, "size {n}: {:?}", recent.findings);
         }

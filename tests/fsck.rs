@@ -80,7 +80,10 @@ fn pristine() -> &'static Pristine {
             }
         });
         server.stop();
-        let db = sled::open(data.join("db")).unwrap();
+        let db = rootlog::storage::sled_config(&data.join("db"))
+            .unwrap()
+            .open()
+            .unwrap();
         let checkpoints = db
             .scan_prefix(b"C")
             .map(|row| u64::from_be_bytes(row.unwrap().0[1..].try_into().unwrap()))
@@ -113,7 +116,10 @@ fn copy_dir(from: &Path, to: &Path) {
 /// Opens the copy's database directly, lets `damage` write raw rows, flushes,
 /// and returns once sled has let go of the directory.
 fn damage(data: &Path, damage: impl FnOnce(&sled::Db)) {
-    let db = sled::open(data.join("db")).unwrap();
+    let db = rootlog::storage::sled_config(&data.join("db"))
+        .unwrap()
+        .open()
+        .unwrap();
     damage(&db);
     db.flush().unwrap();
     drop(db);
@@ -283,8 +289,8 @@ fn intact_log_passes() {
     assert_eq!(checked["leaves"], SIZE);
     // Every perfect node: sum over levels of floor(n / 2^level) = 2n - popcount(n).
     assert_eq!(checked["nodes"], 2 * SIZE - u64::from(SIZE.count_ones()));
-    // H rows for every leaf; T and D rows for the statements only.
-    assert_eq!(checked["index_rows"], SIZE + 2 * ENTRIES);
+    // H rows for every leaf; T rows for the statements only.
+    assert_eq!(checked["index_rows"], SIZE + ENTRIES);
     assert_eq!(checked["tenants"], TENANTS);
     assert_eq!(checked["checkpoints"], pristine().checkpoints.len() as u64);
 
@@ -396,7 +402,7 @@ fn changed_node_hash_is_a_node_mismatch() {
 
 #[test]
 fn missing_index_rows_are_found_in_each_index() {
-    for table in [b'T', b'H', b'D'] {
+    for table in [b'T', b'H'] {
         let copy = copy_of_log();
         let mut location = String::new();
         let (tenant, date) = statement_at(copy.path(), 42);
@@ -404,7 +410,6 @@ fn missing_index_rows_are_found_in_each_index() {
         damage(copy.path(), |db| {
             let k = match table {
                 b'T' => key(b'T', format!("{tenant}/{date}").as_bytes()),
-                b'D' => key(b'D', format!("{date}/{tenant}").as_bytes()),
                 _ => key(b'H', &leaf_hash),
             };
             location = match table {
@@ -424,14 +429,14 @@ fn dangling_index_rows_are_found() {
     damage(copy.path(), |db| {
         // A statement that was never logged, pointing at a real leaf.
         db.insert(key(b'T', b"ghost/2020-02-02"), &be(3)).unwrap();
-        // A date row pointing beyond the tree.
-        db.insert(key(b'D', b"2020-02-02/ghost"), &be(ENTRIES + 5))
+        // A statement row pointing beyond the tree.
+        db.insert(key(b'T', b"ghost/2020-02-03"), &be(SIZE + 5))
             .unwrap();
         // A leaf hash no leaf has.
         db.insert(key(b'H', &[0x11; 32]), &be(7)).unwrap();
     });
     let found = assert_found(copy.path(), "extra_index_row", "T ghost/2020-02-02");
-    assert!(found.contains(&("extra_index_row".into(), "D 2020-02-02/ghost".into())));
+    assert!(found.contains(&("extra_index_row".into(), "T ghost/2020-02-03".into())));
     assert!(found.contains(&(
         "extra_index_row".into(),
         format!("H {}", hex::encode([0x11; 32]))

@@ -1,5 +1,6 @@
-//! `du`: where a data directory's bytes go. Sums the keys and values of every
-//! stored row by kind and sets them against the files on disk, so the disk
+//! `du`: where a data directory's bytes go. Sums the tree files and the keys
+//! and values of every sled row by kind and sets them against the files on
+//! disk, so the disk
 //! row of BENCHMARKS.md can say how much is data and how much is the storage
 //! engine's own overhead.
 
@@ -23,12 +24,32 @@ pub fn run(data: &Path) -> anyhow::Result<()> {
         e.1 += k.len() as u64;
         e.2 += v.len() as u64;
     }
-    let logical: u64 = kinds.values().map(|(_, k, v)| k + v).sum();
+    let in_sled: u64 = kinds.values().map(|(_, k, v)| k + v).sum();
+    let files = store.tree_files().lengths()?;
+    let tree_files = files.leaves + files.leaf_ends + files.hashes;
+    let logical = in_sled + tree_files;
     let disk = disk_usage(data);
+    let sled_disk = disk.saturating_sub(tree_files);
+    eprintln!(
+        "du: tree files {tree_files} bytes ({:.1}/entry: leaves {}, leaf-ends {}, hashes {})",
+        tree_files as f64 / size as f64,
+        files.leaves,
+        files.leaf_ends,
+        files.hashes
+    );
+    eprintln!(
+        "du: sled rows {in_sled} bytes ({:.1}/entry), sled on disk {sled_disk} ({:.1}/entry): {:.2}x its rows",
+        in_sled as f64 / size as f64,
+        sled_disk as f64 / size as f64,
+        sled_disk as f64 / in_sled.max(1) as f64
+    );
     let mut line = ResultLine::new("du")
         .field("entries", size)
         .field("disk_bytes", disk)
         .field("logical_bytes", logical)
+        .field("tree_file_bytes", tree_files)
+        .field("sled_row_bytes", in_sled)
+        .float("sled_disk_over_rows", sled_disk as f64 / in_sled.max(1) as f64)
         .float("disk_over_logical", disk as f64 / logical.max(1) as f64);
     for (prefix, (rows, kb, vb)) in &kinds {
         let name = char::from(*prefix);

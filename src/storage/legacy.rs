@@ -1,6 +1,6 @@
 //! The older layout, which kept leaves (`L` + index) and perfect nodes
-//! (`N` + level + index) as sled rows, and its one-time move into the tree
-//! files.
+//! (`N` + level + index) as sled rows, and an index by date (`D`), and its
+//! one-time move into the tree files.
 //!
 //! The move is restartable: the tree files are rebuilt from the `L` rows
 //! from scratch, the recomputed tree must match the stored `N` nodes of the
@@ -18,6 +18,8 @@ use super::{read_size, StoreError};
 
 const LEAF: u8 = b'L';
 const NODE: u8 = b'N';
+/// The older layout's index by date, now answered through the tenants.
+const BY_DATE: u8 = b'D';
 /// Leaves moved per append (and per sync of the files).
 const CHUNK: u64 = 16_384;
 /// Rows deleted per sled batch.
@@ -40,8 +42,12 @@ fn node_key(id: NodeId) -> [u8; 10] {
 
 /// Whether any row of the older layout is stored.
 pub fn has_rows(db: &sled::Db) -> Result<bool, StoreError> {
-    Ok(db.scan_prefix([LEAF]).next().transpose()?.is_some()
-        || db.scan_prefix([NODE]).next().transpose()?.is_some())
+    for prefix in [LEAF, NODE, BY_DATE] {
+        if db.scan_prefix([prefix]).next().transpose()?.is_some() {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 /// Writes the tree files from the `L` rows of a legacy directory (nothing to
@@ -107,7 +113,7 @@ pub fn migrate(db: &sled::Db, dir: &Path) -> Result<(), StoreError> {
 
 /// Deletes the rows of the older layout once the tree files are the record.
 pub fn remove_leftovers(db: &sled::Db) -> Result<(), StoreError> {
-    for prefix in [LEAF, NODE] {
+    for prefix in [LEAF, NODE, BY_DATE] {
         loop {
             let mut batch = sled::Batch::default();
             let mut n = 0;

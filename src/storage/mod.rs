@@ -15,14 +15,18 @@
 //! | `M`    | name                         | metadata (origin, tree size, layout) |
 //! | `H`    | leaf hash                    | index (u64 BE)                     |
 //! | `T`    | tenant `/` date              | index (u64 BE)                     |
-//! | `D`    | date `/` tenant              | index (u64 BE)                     |
 //! | `K`    | tenant id                    | tenant record (JSON), as its key-change entries leave it |
 //! | `C`    | tree size (u64 BE)           | signed checkpoint note             |
 //! | `W`    | tree size (u64 BE), witness  | verified cosignature line          |
 //!
+//! The statements of one date are found through the tenants (`K`) and one
+//! `T` lookup each, rather than a second index by date: every row sled
+//! holds costs several times its size on disk.
+//!
 //! Data directories written before the tree files existed kept leaves under
-//! `L` and nodes under `N` in sled; [`legacy`] moves them into the files the
-//! first time such a directory is opened for writing.
+//! `L` and nodes under `N` in sled, and a date index under `D`; [`legacy`]
+//! moves the leaves and nodes into the files the first time such a directory
+//! is opened for writing, and drops the old rows.
 //!
 //! Only perfect-subtree nodes are stored (about two hashes per leaf), so any
 //! proof is O(log n) positioned reads and start-up reads O(log n) nodes to
@@ -41,7 +45,6 @@ use tree_files::{Access, TreeFiles};
 const META: u8 = b'M';
 const BY_HASH: u8 = b'H';
 const BY_TENANT_DATE: u8 = b'T';
-const BY_DATE: u8 = b'D';
 const TENANT: u8 = b'K';
 const CHECKPOINT: u8 = b'C';
 const COSIGNATURE: u8 = b'W';
@@ -78,7 +81,7 @@ pub struct NewLeaf<'a> {
 
 /// The rows a new leaf keeps current besides itself and its hash.
 pub enum LeafRows<'a> {
-    /// A daily-root statement: the (tenant, date) and (date, tenant) indexes.
+    /// A daily-root statement: the (tenant, date) index.
     Statement { tenant: &'a str, date: &'a str },
     /// A key-change entry: the tenant record as it leaves it.
     KeyChange(&'a TenantRecord),
@@ -106,8 +109,25 @@ fn tenant_date_key(tenant: &str, date: &str) -> Vec<u8> {
     key(BY_TENANT_DATE, format!("{tenant}/{date}").as_bytes())
 }
 
-fn date_key(date: &str, tenant: &str) -> Vec<u8> {
-    key(BY_DATE, format!("{date}/{tenant}").as_bytes())
+/// sled's segment size for new databases. sled's default (512 KiB) left
+/// about 30% more bytes on disk for the same rows in `rootlog-bench load`
+/// runs than 64 KiB did; smaller ones gained nothing more.
+const SEGMENT_SIZE: usize = 64 * 1024;
+
+/// sled's configuration for `dir`. sled refuses to open a database with
+/// another segment size than it was created with, so an existing one keeps
+/// the size its `conf` file records. Public for tools that open the raw
+/// database.
+pub fn sled_config(dir: &Path) -> Result<sled::Config, StoreError> {
+    let segment_size = match std::fs::read(dir.join("conf")) {
+        Ok(conf) => String::from_utf8_lossy(&conf)
+            .lines()
+            .find_map(|line| line.strip_prefix("segment_size: ")?.trim().parse().ok())
+            .ok_or_else(|| StoreError::Corrupt("sled's conf names no segment size".into()))?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => SEGMENT_SIZE,
+        Err(e) => return Err(StoreError::Io(format!("conf: {e}"))),
+    };
+    Ok(sled::Config::new().path(dir).segment_size(segment_size))
 }
 
 fn read_size(db: &sled::Db) -> Result<u64, StoreError> {
@@ -128,10 +148,7 @@ impl Store {
     /// Opens (creating if needed) the database in `dir`, moving a legacy
     /// layout into the tree files first.
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
-        let db = sled::Config::new()
-            .path(dir)
-            .cache_capacity(256 * 1024 * 1024)
-            .open()?;
+        let db = sled_config(dir)?.cache_capacity(256 * 1024 * 1024).open()?;
         if db.get(key(META, META_LAYOUT))?.is_none() {
             legacy::migrate(&db, dir)?;
             db.insert(key(META, META_LAYOUT), LAYOUT_TREE_FILES)?;
@@ -186,15 +203,18 @@ impl Store {
             .transpose()
     }
 
-    /// Every (tenant, index) published for `date`, in tenant order.
+    /// Every (tenant, index) published for `date`, in tenant order: one
+    /// `T` lookup per registered tenant (a statement needs a registered
+    /// tenant, and every registration leaves a `K` row).
     pub fn entries_on(&self, date: &str) -> Result<Vec<(String, u64)>, StoreError> {
-        let prefix = date_key(date, "");
         let mut out = Vec::new();
-        for row in self.db.scan_prefix(&prefix) {
-            let (k, v) = row?;
-            let tenant = String::from_utf8(k[prefix.len()..].to_vec())
-                .map_err(|_| StoreError::Corrupt("tenant id in date index is not UTF-8".into()))?;
-            out.push((tenant, decode_u64(&v)?));
+        for id in self.db.scan_prefix([TENANT]).keys() {
+            let id = id?;
+            let tenant = std::str::from_utf8(&id[1..])
+                .map_err(|_| StoreError::Corrupt("tenant id is not UTF-8".into()))?;
+            if let Some(index) = self.index_of(tenant, date)? {
+                out.push((tenant.to_string(), index));
+            }
         }
         Ok(out)
     }
@@ -386,7 +406,6 @@ impl Store {
             match leaf.rows {
                 LeafRows::Statement { tenant, date } => {
                     batch.insert(tenant_date_key(tenant, date), &index);
-                    batch.insert(date_key(date, tenant), &index);
                 }
                 LeafRows::KeyChange(record) => {
                     let value = serde_json::to_vec(record)
@@ -441,7 +460,6 @@ pub mod prefix {
     pub const META: u8 = super::META;
     pub const BY_HASH: u8 = super::BY_HASH;
     pub const BY_TENANT_DATE: u8 = super::BY_TENANT_DATE;
-    pub const BY_DATE: u8 = super::BY_DATE;
     pub const TENANT: u8 = super::TENANT;
     pub const CHECKPOINT: u8 = super::CHECKPOINT;
 }
@@ -465,10 +483,7 @@ impl Store {
         }
         // A check streams every row once, so a large cache buys nothing;
         // a small one keeps fsck's memory down on big logs.
-        let db = sled::Config::new()
-            .path(dir)
-            .cache_capacity(64 * 1024 * 1024)
-            .open()?;
+        let db = sled_config(dir)?.cache_capacity(64 * 1024 * 1024).open()?;
         if db.get(key(META, META_LAYOUT))?.is_none() && legacy::has_rows(&db)? {
             return Err(StoreError::Legacy(format!(
                 "{} has the older layout (leaves and nodes inside sled); \
@@ -517,11 +532,6 @@ impl Store {
     /// The whole key of the `T` row of (tenant, date), as `integrate` writes it.
     pub fn tenant_date_row_key(tenant: &str, date: &str) -> Vec<u8> {
         tenant_date_key(tenant, date)
-    }
-
-    /// The whole key of the `D` row of (date, tenant), as `integrate` writes it.
-    pub fn date_row_key(date: &str, tenant: &str) -> Vec<u8> {
-        date_key(date, tenant)
     }
 
     /// The whole key of the `H` row of a leaf hash, as `integrate` writes it.
