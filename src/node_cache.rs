@@ -12,8 +12,9 @@
 //! the store returned are cached, so an entry is never stale. The cache is
 //! bounded by [`MAX_NODES`]: beyond it, reads go to the store.
 
-use std::collections::HashMap;
 use std::sync::RwLock;
+
+use rustc_hash::FxHashMap;
 
 use crate::merkle::{Hash, NodeId};
 use crate::storage::{Store, StoreError};
@@ -26,19 +27,21 @@ const SHARDS: usize = 16;
 
 /// The cache.
 pub struct NodeCache {
-    shards: Vec<RwLock<HashMap<NodeId, Hash>>>,
+    shards: Vec<RwLock<FxHashMap<NodeId, Hash>>>,
 }
 
 impl Default for NodeCache {
     fn default() -> Self {
         NodeCache {
-            shards: (0..SHARDS).map(|_| RwLock::new(HashMap::new())).collect(),
+            shards: (0..SHARDS)
+                .map(|_| RwLock::new(FxHashMap::default()))
+                .collect(),
         }
     }
 }
 
 impl NodeCache {
-    fn shard(&self, id: NodeId) -> &RwLock<HashMap<NodeId, Hash>> {
+    fn shard(&self, id: NodeId) -> &RwLock<FxHashMap<NodeId, Hash>> {
         &self.shards[(id.index as usize ^ usize::from(id.level)) % SHARDS]
     }
 

@@ -49,7 +49,10 @@ pub fn run(data: &Path) -> anyhow::Result<()> {
         .field("logical_bytes", logical)
         .field("tree_file_bytes", tree_files)
         .field("sled_row_bytes", in_sled)
-        .float("sled_disk_over_rows", sled_disk as f64 / in_sled.max(1) as f64)
+        .float(
+            "sled_disk_over_rows",
+            sled_disk as f64 / in_sled.max(1) as f64,
+        )
         .float("disk_over_logical", disk as f64 / logical.max(1) as f64);
     for (prefix, (rows, kb, vb)) in &kinds {
         let name = char::from(*prefix);

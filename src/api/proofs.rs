@@ -15,13 +15,28 @@ use crate::storage::Store;
 
 /// Reads the inclusion proof of `index` at tree `size` (index < size <= stored size).
 pub fn read_inclusion(state: &AppState, index: u64, size: u64) -> Result<Vec<String>, ApiError> {
+    Ok(read_inclusion_and_leaf(state, index, size)?.0)
+}
+
+/// The inclusion proof of `index` at `size` and the leaf hash stored for
+/// `index`, in one read: the leaf's node lies beside its proof's low levels.
+pub fn read_inclusion_and_leaf(
+    state: &AppState,
+    index: u64,
+    size: u64,
+) -> Result<(Vec<String>, Hash), ApiError> {
     let plan = inclusion_plan(index, size)
         .map_err(|e| ApiError::bad_request("index_out_of_range", e.to_string()))?;
-    let hashes = state.node_cache.read(&state.store, &plan.nodes)?;
+    let mut ids = plan.nodes.clone();
+    ids.push(crate::merkle::NodeId::new(0, index));
+    let mut hashes = state.node_cache.read(&state.store, &ids)?;
+    let leaf = hashes
+        .pop()
+        .ok_or_else(|| crate::storage::StoreError::Corrupt("no leaf hash read".into()))?;
     let proof = plan
         .assemble(&hashes)
         .map_err(|e| ApiError::from(crate::storage::StoreError::Corrupt(e.to_string())))?;
-    Ok(proof.iter().map(|h| encode_b64(h)).collect())
+    Ok((proof.iter().map(|h| encode_b64(h)).collect(), leaf))
 }
 
 /// Reads the consistency proof from `old` to `new` (0 < old <= new <= stored size).
@@ -116,8 +131,8 @@ pub async fn inclusion(
             format!("index {index} is not below tree size {size}"),
         ));
     }
-    let inclusion_proof = read_inclusion(&state, index, size)?;
-    let leaf_hash = encode_b64(&read_leaf_hash(&state.store, index)?);
+    let (inclusion_proof, leaf_hash) = read_inclusion_and_leaf(&state, index, size)?;
+    let leaf_hash = encode_b64(&leaf_hash);
     Ok(Json(InclusionAnswer {
         index,
         tree_size: size,

@@ -221,9 +221,12 @@ impl Store {
 
     /// Stored perfect-subtree hashes, in the order asked.
     pub fn read_nodes(&self, ids: &[NodeId]) -> Result<Vec<Hash>, StoreError> {
-        ids.iter()
-            .map(|&id| {
-                self.files.node(id)?.ok_or_else(|| {
+        self.files
+            .nodes(ids)?
+            .into_iter()
+            .zip(ids)
+            .map(|(hash, id)| {
+                hash.ok_or_else(|| {
                     StoreError::Corrupt(format!(
                         "missing node level {} index {}",
                         id.level, id.index

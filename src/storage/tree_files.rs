@@ -39,6 +39,8 @@ const END_SIZE: u64 = 8;
 /// A hash tile spanning at most this many bytes of `hashes` is read in one
 /// go; wider ones (high levels, whose nodes lie far apart) node by node.
 const MAX_SPAN_READ: u64 = 64 * 1024;
+/// Nodes this close in the file (in hashes) are read together by `nodes`.
+const NEAR_HASHES: u64 = 128;
 
 /// Whether the files are opened to append (the server, loaders) or only to
 /// read (fsck, which must report a tail, never cut it).
@@ -334,6 +336,44 @@ impl TreeFiles {
         Ok(Some(hash))
     }
 
+    /// The stored hashes of `ids`, in order (None where the committed tree
+    /// lacks one). Nodes that lie near each other in the file are read with
+    /// one positioned read: a proof's low levels all sit within the
+    /// 63-node block of its leaf's 32-leaf subtree.
+    pub fn nodes(&self, ids: &[NodeId]) -> Result<Vec<Option<Hash>>, StoreError> {
+        let limit = self.committed_hashes()?;
+        let mut wanted: Vec<(u64, usize)> = ids
+            .iter()
+            .enumerate()
+            .filter_map(|(k, id)| id.position().filter(|&p| p < limit).map(|p| (p, k)))
+            .collect();
+        wanted.sort_unstable();
+        let mut out = vec![None; ids.len()];
+        let mut run = 0;
+        while run < wanted.len() {
+            let from = wanted[run].0;
+            let mut end = run + 1;
+            while end < wanted.len() && wanted[end].0 - from < NEAR_HASHES {
+                end += 1;
+            }
+            let to = wanted[end - 1].0;
+            let bytes = Self::read_at(
+                &self.hashes,
+                HASHES,
+                from * HASH_SIZE as u64,
+                (to - from + 1) * HASH_SIZE as u64,
+            )?;
+            for &(position, k) in &wanted[run..end] {
+                let at = ((position - from) * HASH_SIZE as u64) as usize;
+                let mut hash = [0u8; HASH_SIZE];
+                hash.copy_from_slice(&bytes[at..at + HASH_SIZE]);
+                out[k] = Some(hash);
+            }
+            run = end;
+        }
+        Ok(out)
+    }
+
     /// The `count` consecutive nodes at `level` from `first`, concatenated
     /// (a tlog-tiles hash tile). Every one must be committed.
     pub fn node_range(&self, level: u8, first: u64, count: u64) -> Result<Vec<u8>, StoreError> {
@@ -456,5 +496,56 @@ impl TreeFiles {
         self.lengths()
             .map(|l| l.leaves + l.leaf_ends + l.hashes)
             .unwrap_or(0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::merkle::{inclusion_plan, leaf_hash, Frontier};
+    use std::collections::HashMap;
+
+    #[test]
+    fn every_read_returns_what_was_appended() {
+        let dir = tempfile::tempdir().unwrap();
+        let files = TreeFiles::open(dir.path(), 0, Access::Write).unwrap();
+        let mut tree = Frontier::new();
+        let mut all: HashMap<NodeId, Hash> = HashMap::new();
+        let leaves: Vec<Vec<u8>> = (0..3000u32).map(|i| vec![7; (i % 300) as usize]).collect();
+        for (batch, chunk) in leaves.chunks(97).enumerate() {
+            let first = (batch * 97) as u64;
+            let mut nodes = Vec::new();
+            for (k, leaf) in chunk.iter().enumerate() {
+                let mut salted = leaf.clone();
+                salted.extend_from_slice(&(first + k as u64).to_be_bytes());
+                tree.append(leaf_hash(&salted), |id, h| nodes.push((id, *h)));
+            }
+            all.extend(nodes.iter().copied());
+            let refs: Vec<&[u8]> = chunk.iter().map(|l| l.as_slice()).collect();
+            files.append(first, &refs, &nodes).unwrap();
+            // Invisible until published.
+            assert_eq!(files.leaf(first).unwrap(), None);
+            files.publish(first + chunk.len() as u64).unwrap();
+        }
+        assert_eq!(files.leaf_range(0, 3000).unwrap(), leaves);
+        assert_eq!(files.leaf(2999).unwrap().as_ref(), Some(&leaves[2999]));
+        for index in [0u64, 1, 31, 32, 1000, 2047, 2999] {
+            let plan = inclusion_plan(index, 3000).unwrap();
+            let mut ids = plan.nodes.clone();
+            ids.push(NodeId::new(0, index));
+            let got = files.nodes(&ids).unwrap();
+            for (id, hash) in ids.iter().zip(got) {
+                assert_eq!(hash, Some(all[id]), "{id:?}");
+                assert_eq!(files.node(*id).unwrap(), Some(all[id]), "{id:?}");
+            }
+        }
+        let tile = files.node_range(0, 256, 256).unwrap();
+        let expected: Vec<u8> = (256..512).flat_map(|i| all[&NodeId::new(0, i)]).collect();
+        assert_eq!(tile, expected);
+        // Beyond the tree: absent, not an error.
+        assert_eq!(files.node(NodeId::new(0, 3000)).unwrap(), None);
+        assert_eq!(files.nodes(&[NodeId::new(12, 0)]).unwrap(), vec![None]);
+        // A batch that does not continue the tree is refused.
+        assert!(files.append(10, &[b"x"], &[]).is_err());
     }
 }
