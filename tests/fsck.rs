@@ -80,10 +80,7 @@ fn pristine() -> &'static Pristine {
             }
         });
         server.stop();
-        let db = rootlog::storage::sled_config(&data.join("db"))
-            .unwrap()
-            .open()
-            .unwrap();
+        let db = sled::open(data.join("db")).unwrap();
         let checkpoints = db
             .scan_prefix(b"C")
             .map(|row| u64::from_be_bytes(row.unwrap().0[1..].try_into().unwrap()))
@@ -116,10 +113,7 @@ fn copy_dir(from: &Path, to: &Path) {
 /// Opens the copy's database directly, lets `damage` write raw rows, flushes,
 /// and returns once sled has let go of the directory.
 fn damage(data: &Path, damage: impl FnOnce(&sled::Db)) {
-    let db = rootlog::storage::sled_config(&data.join("db"))
-        .unwrap()
-        .open()
-        .unwrap();
+    let db = sled::open(data.join("db")).unwrap();
     damage(&db);
     db.flush().unwrap();
     drop(db);

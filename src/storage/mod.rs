@@ -109,27 +109,6 @@ fn tenant_date_key(tenant: &str, date: &str) -> Vec<u8> {
     key(BY_TENANT_DATE, format!("{tenant}/{date}").as_bytes())
 }
 
-/// sled's segment size for new databases. sled's default (512 KiB) left
-/// about 30% more bytes on disk for the same rows in `rootlog-bench load`
-/// runs than 64 KiB did; smaller ones gained nothing more.
-const SEGMENT_SIZE: usize = 64 * 1024;
-
-/// sled's configuration for `dir`. sled refuses to open a database with
-/// another segment size than it was created with, so an existing one keeps
-/// the size its `conf` file records. Public for tools that open the raw
-/// database.
-pub fn sled_config(dir: &Path) -> Result<sled::Config, StoreError> {
-    let segment_size = match std::fs::read(dir.join("conf")) {
-        Ok(conf) => String::from_utf8_lossy(&conf)
-            .lines()
-            .find_map(|line| line.strip_prefix("segment_size: ")?.trim().parse().ok())
-            .ok_or_else(|| StoreError::Corrupt("sled's conf names no segment size".into()))?,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => SEGMENT_SIZE,
-        Err(e) => return Err(StoreError::Io(format!("conf: {e}"))),
-    };
-    Ok(sled::Config::new().path(dir).segment_size(segment_size))
-}
-
 fn read_size(db: &sled::Db) -> Result<u64, StoreError> {
     match db.get(key(META, META_SIZE))? {
         None => Ok(0),
@@ -148,7 +127,10 @@ impl Store {
     /// Opens (creating if needed) the database in `dir`, moving a legacy
     /// layout into the tree files first.
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
-        let db = sled_config(dir)?.cache_capacity(256 * 1024 * 1024).open()?;
+        let db = sled::Config::new()
+            .path(dir)
+            .cache_capacity(256 * 1024 * 1024)
+            .open()?;
         if db.get(key(META, META_LAYOUT))?.is_none() {
             legacy::migrate(&db, dir)?;
             db.insert(key(META, META_LAYOUT), LAYOUT_TREE_FILES)?;
@@ -486,7 +468,10 @@ impl Store {
         }
         // A check streams every row once, so a large cache buys nothing;
         // a small one keeps fsck's memory down on big logs.
-        let db = sled_config(dir)?.cache_capacity(64 * 1024 * 1024).open()?;
+        let db = sled::Config::new()
+            .path(dir)
+            .cache_capacity(64 * 1024 * 1024)
+            .open()?;
         if db.get(key(META, META_LAYOUT))?.is_none() && legacy::has_rows(&db)? {
             return Err(StoreError::Legacy(format!(
                 "{} has the older layout (leaves and nodes inside sled); \
