@@ -153,12 +153,19 @@ pub fn bucket_hash_rows(
     layout: &[u8],
 ) -> Result<(), StoreError> {
     let mut moved = 0u64;
+    // Each pass resumes after the last row it took: rescanning from the
+    // prefix would walk the emptied leaf pages again every time.
+    let mut from = vec![BY_HASH];
     loop {
         let mut batch = sled::Batch::default();
         let mut buckets: Vec<([u8; 4], Vec<u8>)> = Vec::new();
         let mut rows = 0usize;
-        for row in db.scan_prefix([BY_HASH]) {
+        let mut last_key = None;
+        for row in db.range(from.clone()..) {
             let (key, value) = row?;
+            if key.first() != Some(&BY_HASH) {
+                break;
+            }
             let hash: Option<Hash> = key.get(1..).and_then(|h| h.try_into().ok());
             let index = <[u8; 8]>::try_from(value.as_ref()).map(u64::from_be_bytes);
             let bucket = hash.map(|h| bucket_key(&h));
@@ -166,6 +173,7 @@ pub fn bucket_hash_rows(
                 break;
             }
             batch.remove(key.clone());
+            last_key = Some(key.clone());
             rows += 1;
             match (hash, index) {
                 (Some(hash), Ok(index)) if index <= hash_index::MAX_INDEX => {
@@ -184,9 +192,11 @@ pub fn bucket_hash_rows(
                 ),
             }
         }
-        if rows == 0 {
+        let Some(last_key) = last_key else {
             break;
-        }
+        };
+        from = last_key.to_vec();
+        from.push(0);
         for (bucket, value) in buckets {
             batch.insert(&bucket[..], value);
         }
