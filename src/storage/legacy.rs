@@ -153,19 +153,12 @@ pub fn bucket_hash_rows(
     layout: &[u8],
 ) -> Result<(), StoreError> {
     let mut moved = 0u64;
-    // Each pass resumes after the last row it took: rescanning from the
-    // prefix would walk the emptied leaf pages again every time.
-    let mut from = vec![BY_HASH];
     loop {
         let mut batch = sled::Batch::default();
         let mut buckets: Vec<([u8; 4], Vec<u8>)> = Vec::new();
         let mut rows = 0usize;
-        let mut last_key = None;
-        for row in db.range(from.clone()..) {
+        for row in db.scan_prefix([BY_HASH]) {
             let (key, value) = row?;
-            if key.first() != Some(&BY_HASH) {
-                break;
-            }
             let hash: Option<Hash> = key.get(1..).and_then(|h| h.try_into().ok());
             let index = <[u8; 8]>::try_from(value.as_ref()).map(u64::from_be_bytes);
             let bucket = hash.map(|h| bucket_key(&h));
@@ -173,7 +166,6 @@ pub fn bucket_hash_rows(
                 break;
             }
             batch.remove(key.clone());
-            last_key = Some(key.clone());
             rows += 1;
             match (hash, index) {
                 (Some(hash), Ok(index)) if index <= hash_index::MAX_INDEX => {
@@ -192,11 +184,9 @@ pub fn bucket_hash_rows(
                 ),
             }
         }
-        let Some(last_key) = last_key else {
+        if rows == 0 {
             break;
-        };
-        from = last_key.to_vec();
-        from.push(0);
+        }
         for (bucket, value) in buckets {
             batch.insert(&bucket[..], value);
         }
