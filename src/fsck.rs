@@ -39,7 +39,6 @@ use crate::merkle::{
 use crate::metrics::Metrics;
 use crate::note::{encode_b64, open, Checkpoint, Note, Verifier};
 use crate::statement::parse_submission;
-use crate::storage::hash_index;
 use crate::storage::tree_files::TreeFiles;
 use crate::storage::{prefix, Store, StoreError};
 use crate::tenant_key::{is_key_change_entry, replay, KeyChange, TenantRecord};
@@ -283,8 +282,7 @@ impl<'a> HashStream<'a> {
     }
 }
 
-/// The two index tables: leaf hash -> index (bucketed, see
-/// `storage::hash_index`) and (tenant, date) -> index (one row each).
+/// The two index tables, each mapping a key derived from a leaf to its index.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Table {
     Hash,
@@ -296,7 +294,7 @@ impl Table {
 
     fn prefix(self) -> u8 {
         match self {
-            Table::Hash => prefix::HASH_BUCKET,
+            Table::Hash => prefix::BY_HASH,
             Table::TenantDate => prefix::BY_TENANT_DATE,
         }
     }
@@ -323,10 +321,10 @@ impl LeafKeys {
         }
     }
 
-    /// The whole row key this leaf must have in `table`, if it has a row of
-    /// its own (hash entries share bucket rows: see `check_hash_entry`).
+    /// The whole row key this leaf must have in `table`, if it has one.
     fn row_key(&self, table: Table) -> Option<Vec<u8>> {
         match (table, &self.statement) {
+            (Table::Hash, _) => Some(Store::hash_row_key(&self.hash)),
             (Table::TenantDate, Some((t, d))) => Some(Store::tenant_date_row_key(t, d)),
             _ => None,
         }
@@ -360,67 +358,8 @@ impl<'a> Checker<'a> {
         }
     }
 
-    /// Leaf `index`'s hash bucket must list it (under the hash the tree
-    /// holds for it); another listed leaf with the same hash is a duplicate.
-    fn check_hash_entry(&mut self, keys: &LeafKeys, index: u64) -> Result<(), StoreError> {
-        let bucket = Store::hash_bucket_key(&keys.hash);
-        let location = format!("H {}", hex::encode(keys.hash));
-        let Some(value) = self.store.get_raw(&bucket)? else {
-            self.findings.push(
-                "missing_index_row",
-                location,
-                format!("no hash bucket lists the leaf at index {index}"),
-            );
-            return Ok(());
-        };
-        let Some(candidates) = hash_index::candidates(&value, &keys.hash) else {
-            if !self.reported_rows.contains(&bucket) {
-                self.findings.push(
-                    "index_row_malformed",
-                    key_location(&bucket),
-                    format!(
-                        "value is {} bytes, not whole {}-byte entries",
-                        value.len(),
-                        hash_index::ENTRY_LEN
-                    ),
-                );
-                self.note_reported(bucket);
-            }
-            return Ok(());
-        };
-        if candidates.contains(&index) {
-            self.matched[Table::Hash.slot()] += 1;
-        } else {
-            self.findings.push(
-                "missing_index_row",
-                location,
-                format!("its hash bucket does not list the leaf at index {index}"),
-            );
-        }
-        // Reported once, at the later of the two leaves.
-        for other in candidates {
-            if other < index
-                && corrupt(self.store.node(NodeId::new(0, other)))?
-                    .ok()
-                    .flatten()
-                    == Some(keys.hash)
-            {
-                self.findings.push(
-                    "duplicate_leaf",
-                    format!("index {index}"),
-                    format!("the same note bytes are also stored at index {other}"),
-                );
-                break;
-            }
-        }
-        Ok(())
-    }
-
     /// Leaf `index`'s row in `table` must exist and hold `index`.
     fn check_row(&mut self, table: Table, keys: &LeafKeys, index: u64) -> Result<(), StoreError> {
-        if table == Table::Hash {
-            return self.check_hash_entry(keys, index);
-        }
         let Some(key) = keys.row_key(table) else {
             return Ok(());
         };
@@ -455,11 +394,19 @@ impl<'a> Checker<'a> {
             .as_ref()
             .is_some_and(|o| o.row_key(table).as_deref() == Some(&key[..]));
         if same_key {
-            self.findings.push(
-                "duplicate_tenant_date",
-                location,
-                format!("statements at index {points_at} and index {index} are for the same tenant and date"),
-            );
+            // Report a duplicate once, from the table that names it best.
+            match table {
+                Table::Hash => self.findings.push(
+                    "duplicate_leaf",
+                    format!("index {index}"),
+                    format!("the same note bytes are also stored at index {points_at}"),
+                ),
+                Table::TenantDate => self.findings.push(
+                    "duplicate_tenant_date",
+                    location,
+                    format!("statements at index {points_at} and index {index} are for the same tenant and date"),
+                ),
+            }
         } else {
             self.findings.push(
                 "index_mismatch",
@@ -755,8 +702,7 @@ impl<'a> Checker<'a> {
     /// counts say otherwise, walk the table to name the extra rows.
     fn check_index_tables(&mut self, progress: ProgressFn<'_>) -> Result<(), StoreError> {
         let mut scanned = 0u64;
-        self.check_hash_buckets(&mut scanned, progress)?;
-        for table in [Table::TenantDate] {
+        for table in Table::ALL {
             let mut rows = 0u64;
             for row in self.store.scan_raw(&[table.prefix()]) {
                 row?;
@@ -806,7 +752,16 @@ impl<'a> Checker<'a> {
                     continue;
                 };
                 let keys = LeafKeys::of(&bytes);
-                if keys.row_key(table).as_deref() != Some(&key[..]) {
+                // An H row may name the hash the tree holds rather than the
+                // note's (when the note bytes changed: reported already).
+                let tree_hash = match table {
+                    Table::Hash => corrupt(self.store.node(NodeId::new(0, index)))?
+                        .ok()
+                        .flatten()
+                        .is_some_and(|h| key.get(1..) == Some(&h[..])),
+                    _ => false,
+                };
+                if !tree_hash && keys.row_key(table).as_deref() != Some(&key[..]) {
                     let belongs = match keys.row_key(table) {
                         Some(k) => format!("whose row is {}", key_location(&k)),
                         None => "whose leaf is not a statement".to_string(),
@@ -820,80 +775,6 @@ impl<'a> Checker<'a> {
             }
         }
         progress(Stage::Indexes, scanned, Some(scanned));
-        Ok(())
-    }
-
-    /// Every entry in the hash buckets must have been matched by a leaf; if
-    /// the count says otherwise, walk the buckets to name the extra entries:
-    /// an index beyond the tree, one listed twice, or one whose tree hash
-    /// belongs to another bucket or fingerprint.
-    fn check_hash_buckets(
-        &mut self,
-        scanned: &mut u64,
-        progress: ProgressFn<'_>,
-    ) -> Result<(), StoreError> {
-        let prefix = [Table::Hash.prefix()];
-        let mut entries = 0u64;
-        for row in self.store.scan_raw(&prefix) {
-            let (_, value) = row?;
-            if let Some(listed) = hash_index::entries(&value) {
-                entries += listed.count() as u64;
-            }
-            *scanned += 1;
-            if scanned.is_multiple_of(65536) {
-                progress(Stage::Indexes, *scanned, None);
-            }
-        }
-        self.checked.index_rows += entries;
-        if entries == self.matched[Table::Hash.slot()] {
-            return Ok(());
-        }
-        for row in self.store.scan_raw(&prefix) {
-            let (key, value) = row?;
-            if self.reported_rows.contains(&key[..]) {
-                continue;
-            }
-            let location = key_location(&key);
-            let Some(listed) = hash_index::entries(&value) else {
-                self.findings.push(
-                    "index_row_malformed",
-                    location,
-                    format!(
-                        "value is {} bytes, not whole {}-byte entries",
-                        value.len(),
-                        hash_index::ENTRY_LEN
-                    ),
-                );
-                continue;
-            };
-            let mut seen = HashSet::new();
-            for (fingerprint, index) in listed {
-                let why = if !seen.insert((fingerprint, index)) {
-                    format!("lists index {index} twice")
-                } else if index >= self.size {
-                    format!("lists index {index}, beyond the tree size {}", self.size)
-                } else {
-                    match corrupt(self.store.node(NodeId::new(0, index)))?
-                        .ok()
-                        .flatten()
-                    {
-                        Some(h)
-                            if Store::hash_bucket_key(&h)[..] == key[..]
-                                && hash_index::fingerprint(&h) == fingerprint =>
-                        {
-                            continue
-                        }
-                        Some(h) => format!(
-                            "lists index {index} under fingerprint {}, but that leaf's hash is {}",
-                            hex::encode(fingerprint),
-                            hex::encode(h)
-                        ),
-                        None => format!("lists index {index}, whose leaf hash cannot be read"),
-                    }
-                };
-                self.findings.push("extra_index_row", location.clone(), why);
-            }
-        }
         Ok(())
     }
 

@@ -16,7 +16,6 @@ use common::{day, register, rootlog_bin, Server, Tenant};
 use rootlog::merkle::{Hash, NodeId};
 use rootlog::note::{Checkpoint, Note, Signer};
 use rootlog::statement::parse_submission;
-use rootlog::storage::{hash_index, Store};
 use serde_json::Value;
 
 const TENANTS: u64 = 3;
@@ -401,31 +400,17 @@ fn missing_index_rows_are_found_in_each_index() {
         let copy = copy_of_log();
         let mut location = String::new();
         let (tenant, date) = statement_at(copy.path(), 42);
-        let leaf_hash: Hash = node_at(copy.path(), 0, 42).try_into().unwrap();
+        let leaf_hash = node_at(copy.path(), 0, 42);
         damage(copy.path(), |db| {
-            if table == b'H' {
-                // Leaf 42's entry leaves its bucket; any others stay.
-                let bucket = Store::hash_bucket_key(&leaf_hash);
-                let value = db.get(&bucket).unwrap().expect("the leaf's bucket exists");
-                let listed = hash_index::entry(&leaf_hash, 42);
-                let kept: Vec<u8> = value
-                    .chunks(hash_index::ENTRY_LEN)
-                    .filter(|e| *e != listed)
-                    .flatten()
-                    .copied()
-                    .collect();
-                assert_eq!(
-                    kept.len() + listed.len(),
-                    value.len(),
-                    "leaf 42 is listed once"
-                );
-                db.insert(&bucket, kept).unwrap();
-                location = format!("H {}", hex::encode(leaf_hash));
-            } else {
-                let k = key(b'T', format!("{tenant}/{date}").as_bytes());
-                location = format!("T {}", String::from_utf8_lossy(&k[1..]));
-                assert!(db.remove(&k).unwrap().is_some(), "row {location} exists");
-            }
+            let k = match table {
+                b'T' => key(b'T', format!("{tenant}/{date}").as_bytes()),
+                _ => key(b'H', &leaf_hash),
+            };
+            location = match table {
+                b'H' => format!("H {}", hex::encode(&k[1..])),
+                _ => format!("{} {}", char::from(table), String::from_utf8_lossy(&k[1..])),
+            };
+            assert!(db.remove(&k).unwrap().is_some(), "row {location} exists");
         });
         let found = assert_found(copy.path(), "missing_index_row", &location);
         assert_eq!(found.len(), 1, "{found:?}");
@@ -441,39 +426,16 @@ fn dangling_index_rows_are_found() {
         // A statement row pointing beyond the tree.
         db.insert(key(b'T', b"ghost/2020-02-03"), &be(SIZE + 5))
             .unwrap();
-        // A leaf hash no leaf has, listed in its bucket as index 7.
-        let bucket = Store::hash_bucket_key(&[0x11; 32]);
-        let mut value = db
-            .get(&bucket)
-            .unwrap()
-            .map(|v| v.to_vec())
-            .unwrap_or_default();
-        value.extend_from_slice(&hash_index::entry(&[0x11; 32], 7));
-        db.insert(&bucket, value).unwrap();
+        // A leaf hash no leaf has.
+        db.insert(key(b'H', &[0x11; 32]), &be(7)).unwrap();
     });
     let found = assert_found(copy.path(), "extra_index_row", "T ghost/2020-02-02");
     assert!(found.contains(&("extra_index_row".into(), "T ghost/2020-02-03".into())));
-    let bucket = Store::hash_bucket_key(&[0x11; 32]);
     assert!(found.contains(&(
         "extra_index_row".into(),
-        format!("B {}", hex::encode(&bucket[1..]))
+        format!("H {}", hex::encode([0x11; 32]))
     )));
     assert_eq!(found.len(), 3, "{found:?}");
-}
-
-#[test]
-fn a_hash_bucket_that_is_not_whole_entries_is_malformed() {
-    let copy = copy_of_log();
-    let leaf_hash: Hash = node_at(copy.path(), 0, 42).try_into().unwrap();
-    let bucket = Store::hash_bucket_key(&leaf_hash);
-    damage(copy.path(), |db| {
-        let mut value = db.get(&bucket).unwrap().unwrap().to_vec();
-        value.push(0);
-        db.insert(&bucket, value).unwrap();
-    });
-    let location = format!("B {}", hex::encode(&bucket[1..]));
-    let found = assert_found(copy.path(), "index_row_malformed", &location);
-    assert_eq!(found.len(), 1, "{found:?}");
 }
 
 #[test]

@@ -3,9 +3,7 @@
 //! first start and serves the same log; an uncommitted tail in the tree
 //! files (what a crash between the file sync and the sled batch leaves) is
 //! harmless and cut off on start; a tree file shorter than the committed
-//! tree is found by fsck and refused by the server. A directory of the
-//! first tree-file layout (one sled row per leaf hash) has those rows
-//! regrouped into hash buckets on its first start.
+//! tree is found by fsck and refused by the server.
 
 mod common;
 
@@ -96,11 +94,6 @@ async fn a_legacy_directory_is_moved_into_the_tree_files_and_serves_the_same_log
     assert_eq!(
         entry["leaf_hash"], "3Hvu904bXzL4YWThA/obDgwgAuOfUMV3LoVnXTo0xYs=",
         "{entry}"
-    );
-    // Its hash was carried over into the hash index.
-    assert_eq!(
-        index_by_hash(&server, "3Hvu904bXzL4YWThA/obDgwgAuOfUMV3LoVnXTo0xYs=", 303).await,
-        Some(150)
     );
 
     // The log goes on growing on the new layout.
@@ -234,83 +227,4 @@ async fn a_short_tree_file_is_found_and_refused() {
     assert!(refused.contains("hashes holds"), "{refused}");
     let (code, _, stderr) = run_rootlog(&["vkey", "--data", data.to_str().unwrap()]);
     assert_eq!(code, 0, "the key is still readable: {stderr}");
-}
-
-/// The index `GET /v1/proof/inclusion?leaf_hash=` answers for a leaf hash
-/// (base64), or None on a 404.
-async fn index_by_hash(server: &Server, leaf_hash: &str, size: u64) -> Option<u64> {
-    let response = reqwest::Client::new()
-        .get(format!("{}/v1/proof/inclusion", server.url))
-        .query(&[("leaf_hash", leaf_hash), ("size", &size.to_string())])
-        .send()
-        .await
-        .unwrap();
-    if response.status() == 404 {
-        return None;
-    }
-    assert_eq!(response.status(), 200);
-    let body: Value = response.json().await.unwrap();
-    body["index"].as_u64()
-}
-
-/// The level-0 hash of leaf `index`, read from the hashes file.
-fn leaf_hash_at(data: &Path, index: u64) -> [u8; 32] {
-    let position = rootlog::merkle::NodeId::new(0, index).position().unwrap();
-    let bytes = std::fs::read(tree_file(data, "hashes")).unwrap();
-    let at = (position * 32) as usize;
-    bytes[at..at + 32].try_into().unwrap()
-}
-
-#[tokio::test]
-async fn hash_rows_of_the_first_tree_file_layout_are_regrouped_into_buckets() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path();
-    small_log(data).await;
-    let size = 21;
-    let hashes: Vec<[u8; 32]> = (0..size).map(|i| leaf_hash_at(data, i)).collect();
-
-    // Rewrite the index as the first tree-file layout kept it: one H row per
-    // leaf hash, no buckets, layout "tree-files/v1".
-    {
-        let db = sled::open(data.join("db")).unwrap();
-        let buckets: Vec<_> = db.scan_prefix(b"B").keys().map(|k| k.unwrap()).collect();
-        assert!(!buckets.is_empty());
-        for k in buckets {
-            db.remove(k).unwrap();
-        }
-        for (index, hash) in hashes.iter().enumerate() {
-            let mut k = vec![b'H'];
-            k.extend_from_slice(hash);
-            db.insert(k, &(index as u64).to_be_bytes()).unwrap();
-        }
-        db.insert(b"Mlayout", b"tree-files/v1").unwrap();
-        db.flush().unwrap();
-    }
-    let file = std::fs::File::open(data.join("db").join("db")).unwrap();
-    file.lock().unwrap();
-    file.unlock().unwrap();
-
-    // fsck reads only: it asks for one start first.
-    let (code, _, stderr) = fsck(data);
-    assert_eq!(code, 2, "{stderr}");
-    assert!(stderr.contains("older layout"), "{stderr}");
-
-    let mut server = Server::start(data, &[]);
-    for (index, hash) in hashes.iter().enumerate() {
-        let b64 = rootlog::note::encode_b64(hash);
-        assert_eq!(index_by_hash(&server, &b64, size).await, Some(index as u64));
-    }
-    assert_eq!(
-        index_by_hash(&server, &rootlog::note::encode_b64(&[7; 32]), size).await,
-        None
-    );
-    server.stop();
-
-    let (code, report, stderr) = fsck(data);
-    assert_eq!(code, 0, "{report} {stderr}");
-    // 21 hash entries and 20 (tenant, date) rows.
-    assert_eq!(report["checked"]["index_rows"], 41, "{report}");
-    let db = sled::open(data.join("db")).unwrap();
-    assert!(db.scan_prefix(b"H").next().is_none(), "no H row is left");
-    assert_eq!(&db.get(b"Mlayout").unwrap().unwrap()[..], b"tree-files/v2");
 }

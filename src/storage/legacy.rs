@@ -8,22 +8,13 @@
 //! rewritten), the files are synced, and only then does the caller record the
 //! new layout. The old rows are deleted after that, in batches; a crash in
 //! between leaves rows that the next open deletes (`remove_leftovers`).
-//!
-//! The first tree-file layout (`tree-files/v1`) indexed leaf hashes with one
-//! `H` row per leaf; [`bucket_hash_rows`] regroups them into the buckets of
-//! [`super::hash_index`].
 
 use std::path::Path;
 
 use crate::merkle::{leaf_hash, root_plan, Frontier, Hash, NodeId};
 
 use super::tree_files::{Access, TreeFiles};
-use super::{bucket_key, hash_index, read_size, StoreError};
-
-/// The first tree-file layout's index: leaf hash -> index (u64 BE).
-const BY_HASH: u8 = b'H';
-/// `H` rows regrouped per sled batch (rounded up to a whole bucket).
-const BUCKET_BATCH: usize = 65_536;
+use super::{read_size, StoreError};
 
 const LEAF: u8 = b'L';
 const NODE: u8 = b'N';
@@ -136,68 +127,6 @@ pub fn remove_leftovers(db: &sled::Db) -> Result<(), StoreError> {
             db.apply_batch(batch)?;
             db.flush()?;
         }
-    }
-    Ok(())
-}
-
-/// Regroups the `H` rows (leaf hash -> index) into hash buckets, then records
-/// `layout` under `layout_key`. Rows are taken in key order, which is bucket
-/// order, and each sled batch holds whole buckets: it writes them and deletes
-/// their rows, so after a crash every bucket is either written with all of
-/// its rows gone or untouched, and the next open carries on. A row whose
-/// value is not an index is dropped with a warning (the index is derived
-/// from the tree files, and `rootlog fsck` names what it then lacks).
-pub fn bucket_hash_rows(
-    db: &sled::Db,
-    layout_key: Vec<u8>,
-    layout: &[u8],
-) -> Result<(), StoreError> {
-    let mut moved = 0u64;
-    loop {
-        let mut batch = sled::Batch::default();
-        let mut buckets: Vec<([u8; 4], Vec<u8>)> = Vec::new();
-        let mut rows = 0usize;
-        for row in db.scan_prefix([BY_HASH]) {
-            let (key, value) = row?;
-            let hash: Option<Hash> = key.get(1..).and_then(|h| h.try_into().ok());
-            let index = <[u8; 8]>::try_from(value.as_ref()).map(u64::from_be_bytes);
-            let bucket = hash.map(|h| bucket_key(&h));
-            if rows >= BUCKET_BATCH && bucket != buckets.last().map(|(b, _)| *b) {
-                break;
-            }
-            batch.remove(key.clone());
-            rows += 1;
-            match (hash, index) {
-                (Some(hash), Ok(index)) if index <= hash_index::MAX_INDEX => {
-                    let bucket = bucket_key(&hash);
-                    if buckets.last().map(|(b, _)| *b) != Some(bucket) {
-                        let old = db.get(bucket)?.map(|v| v.to_vec()).unwrap_or_default();
-                        buckets.push((bucket, old));
-                    }
-                    if let Some((_, value)) = buckets.last_mut() {
-                        value.extend_from_slice(&hash_index::entry(&hash, index));
-                    }
-                }
-                _ => tracing::warn!(
-                    key = %hex::encode(&key),
-                    "dropping a malformed H row while regrouping the hash index"
-                ),
-            }
-        }
-        if rows == 0 {
-            break;
-        }
-        for (bucket, value) in buckets {
-            batch.insert(&bucket[..], value);
-        }
-        db.apply_batch(batch)?;
-        db.flush()?;
-        moved += rows as u64;
-    }
-    db.insert(layout_key, layout)?;
-    db.flush()?;
-    if moved > 0 {
-        tracing::info!(rows = moved, "leaf hashes regrouped into hash buckets");
     }
     Ok(())
 }

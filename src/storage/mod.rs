@@ -13,7 +13,7 @@
 //! | prefix | key                          | value                              |
 //! |--------|------------------------------|------------------------------------|
 //! | `M`    | name                         | metadata (origin, tree size, layout) |
-//! | `B`    | hash bucket (18 bits, 3 B)   | entries: fingerprint + index ([`hash_index`]) |
+//! | `H`    | leaf hash                    | index (u64 BE)                     |
 //! | `T`    | tenant `/` date              | index (u64 BE)                     |
 //! | `K`    | tenant id                    | tenant record (JSON), as its key-change entries leave it |
 //! | `C`    | tree size (u64 BE)           | signed checkpoint note             |
@@ -26,15 +26,12 @@
 //! Data directories written before the tree files existed kept leaves under
 //! `L` and nodes under `N` in sled, and a date index under `D`; [`legacy`]
 //! moves the leaves and nodes into the files the first time such a directory
-//! is opened for writing, and drops the old rows. Directories of the first
-//! tree-file layout kept one `H` row per leaf hash; the same first open
-//! regroups them into `B` buckets.
+//! is opened for writing, and drops the old rows.
 //!
 //! Only perfect-subtree nodes are stored (about two hashes per leaf), so any
 //! proof is O(log n) positioned reads and start-up reads O(log n) nodes to
 //! rebuild the right edge: it never re-hashes the log.
 
-pub mod hash_index;
 mod legacy;
 pub mod tree_files;
 
@@ -46,7 +43,7 @@ use crate::merkle::{Frontier, Hash, NodeId};
 use tree_files::{Access, TreeFiles};
 
 const META: u8 = b'M';
-const HASH_BUCKET: u8 = b'B';
+const BY_HASH: u8 = b'H';
 const BY_TENANT_DATE: u8 = b'T';
 const TENANT: u8 = b'K';
 const CHECKPOINT: u8 = b'C';
@@ -56,10 +53,7 @@ const META_ORIGIN: &[u8] = b"origin";
 const META_SIZE: &[u8] = b"size";
 /// Present once leaves and nodes live in the tree files.
 const META_LAYOUT: &[u8] = b"layout";
-/// Tree files, leaf hashes indexed by one `H` row each (see [`legacy`]).
-const LAYOUT_TREE_FILES_V1: &[u8] = b"tree-files/v1";
-/// Tree files, leaf hashes indexed in `B` buckets.
-const LAYOUT_TREE_FILES: &[u8] = b"tree-files/v2";
+const LAYOUT_TREE_FILES: &[u8] = b"tree-files/v1";
 
 /// A storage failure. The log treats these as fatal for the sequencer: it
 /// stops rather than guess what reached the disk.
@@ -111,11 +105,6 @@ fn key(prefix: u8, rest: &[u8]) -> Vec<u8> {
     k
 }
 
-fn bucket_key(hash: &Hash) -> [u8; 4] {
-    let id = hash_index::bucket_id(hash_index::bucket_of(hash));
-    [HASH_BUCKET, id[0], id[1], id[2]]
-}
-
 fn tenant_date_key(tenant: &str, date: &str) -> Vec<u8> {
     key(BY_TENANT_DATE, format!("{tenant}/{date}").as_bytes())
 }
@@ -144,16 +133,10 @@ impl Store {
             .open()?;
         if db.get(key(META, META_LAYOUT))?.is_none() {
             legacy::migrate(&db, dir)?;
-            db.insert(key(META, META_LAYOUT), LAYOUT_TREE_FILES_V1)?;
+            db.insert(key(META, META_LAYOUT), LAYOUT_TREE_FILES)?;
             db.flush()?;
         }
         legacy::remove_leftovers(&db)?;
-        if db.get(key(META, META_LAYOUT))?.as_deref() == Some(LAYOUT_TREE_FILES_V1) {
-            // Buckets are written in the same atomic batches that delete
-            // their `H` rows, and the layout changes with the last one, so
-            // an interrupted regrouping resumes where it stopped.
-            legacy::bucket_hash_rows(&db, key(META, META_LAYOUT), LAYOUT_TREE_FILES)?;
-        }
         let size = read_size(&db)?;
         let files = Arc::new(TreeFiles::open(dir, size, Access::Write)?);
         Ok(Store { db, files })
@@ -186,30 +169,12 @@ impl Store {
         self.files.leaf(index)
     }
 
-    /// The index of the leaf with this leaf hash (the first, should the log
-    /// hold the same bytes twice). Each fingerprint match in the hash's
-    /// bucket is confirmed against the tree files.
+    /// The index of the leaf with this leaf hash.
     pub fn index_of_hash(&self, hash: &Hash) -> Result<Option<u64>, StoreError> {
-        let Some(value) = self.db.get(bucket_key(hash))? else {
-            return Ok(None);
-        };
-        let candidates = hash_index::candidates(&value, hash).ok_or_else(|| {
-            StoreError::Corrupt(format!(
-                "hash bucket {} is {} bytes, not whole entries",
-                hex::encode(&bucket_key(hash)[1..]),
-                value.len()
-            ))
-        })?;
-        let mut first = None;
-        for index in candidates {
-            if first.is_some_and(|f| f < index) {
-                continue;
-            }
-            if self.files.node(NodeId::new(0, index))? == Some(*hash) {
-                first = Some(index);
-            }
-        }
-        Ok(first)
+        self.db
+            .get(key(BY_HASH, hash))?
+            .map(|v| decode_u64(&v))
+            .transpose()
     }
 
     /// The index of the statement of `tenant` for `date`.
@@ -417,40 +382,12 @@ impl Store {
                 leaves.len()
             )));
         }
-        if new_size > hash_index::MAX_INDEX {
-            return Err(StoreError::Corrupt(format!(
-                "the log cannot grow beyond {} entries",
-                hash_index::MAX_INDEX
-            )));
-        }
         // Synced before sled sees the batch: see `tree_files`.
         self.files.append(first, &bytes, nodes)?;
         let mut batch = sled::Batch::default();
-        // Each bucket the batch touches is read once and written once. The
-        // integrator is the only writer, so nothing changes a bucket between
-        // this read and the batch.
-        let mut buckets: std::collections::HashMap<[u8; 4], Vec<u8>> =
-            std::collections::HashMap::with_capacity(leaves.len());
-        for leaf in leaves {
-            let bucket = bucket_key(&leaf.hash);
-            let value = match buckets.entry(bucket) {
-                std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
-                std::collections::hash_map::Entry::Vacant(e) => {
-                    let old = self.db.get(bucket)?;
-                    let mut value = Vec::with_capacity(
-                        old.as_ref().map_or(0, |v| v.len()) + hash_index::ENTRY_LEN,
-                    );
-                    value.extend_from_slice(old.as_deref().unwrap_or_default());
-                    e.insert(value)
-                }
-            };
-            value.extend_from_slice(&hash_index::entry(&leaf.hash, leaf.index));
-        }
-        for (bucket, value) in buckets {
-            batch.insert(&bucket[..], value);
-        }
         for leaf in leaves {
             let index = be(leaf.index);
+            batch.insert(key(BY_HASH, &leaf.hash), &index);
             match leaf.rows {
                 LeafRows::Statement { tenant, date } => {
                     batch.insert(tenant_date_key(tenant, date), &index);
@@ -506,7 +443,7 @@ impl Store {
 /// (`fsck`) and must see corrupt keys and values instead of failing on them.
 pub mod prefix {
     pub const META: u8 = super::META;
-    pub const HASH_BUCKET: u8 = super::HASH_BUCKET;
+    pub const BY_HASH: u8 = super::BY_HASH;
     pub const BY_TENANT_DATE: u8 = super::BY_TENANT_DATE;
     pub const TENANT: u8 = super::TENANT;
     pub const CHECKPOINT: u8 = super::CHECKPOINT;
@@ -535,13 +472,10 @@ impl Store {
             .path(dir)
             .cache_capacity(64 * 1024 * 1024)
             .open()?;
-        let layout = db.get(key(META, META_LAYOUT))?;
-        if (layout.is_none() && legacy::has_rows(&db)?)
-            || layout.as_deref() == Some(LAYOUT_TREE_FILES_V1)
-        {
+        if db.get(key(META, META_LAYOUT))?.is_none() && legacy::has_rows(&db)? {
             return Err(StoreError::Legacy(format!(
-                "{} has an older layout (leaves and nodes inside sled, or one row per leaf hash); \
-                 start `rootlog serve` on it once to bring it up to date, then check it",
+                "{} has the older layout (leaves and nodes inside sled); \
+                 start `rootlog serve` on it once to move them into the tree files, then check it",
                 dir.display()
             )));
         }
@@ -588,8 +522,8 @@ impl Store {
         tenant_date_key(tenant, date)
     }
 
-    /// The whole key of the `B` row (the bucket) that indexes a leaf hash.
-    pub fn hash_bucket_key(hash: &Hash) -> Vec<u8> {
-        bucket_key(hash).to_vec()
+    /// The whole key of the `H` row of a leaf hash, as `integrate` writes it.
+    pub fn hash_row_key(hash: &Hash) -> Vec<u8> {
+        key(BY_HASH, hash)
     }
 }
