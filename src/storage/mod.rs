@@ -32,6 +32,7 @@
 //! proof is O(log n) positioned reads and start-up reads O(log n) nodes to
 //! rebuild the right edge: it never re-hashes the log.
 
+pub mod hash_runs;
 mod legacy;
 pub mod tree_files;
 

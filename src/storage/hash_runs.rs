@@ -1,0 +1,478 @@
+//! The index from leaf hash to leaf index, kept as sorted runs beside the
+//! tree files instead of one sled row per leaf (design and measurements:
+//! `bench/experiments/index-layout-v2.md`). Not yet used by [`super::Store`].
+//!
+//! Everything here is derived from the level-0 hashes of the `hashes` file,
+//! so it needs no durability of its own: a missing or damaged run is rebuilt
+//! from that file. It therefore never decides what is true, only where to
+//! look: [`HashRuns::candidates`] returns indexes whose hash *may* match,
+//! and the caller compares the full stored hash before answering.
+//!
+//! Invariant: the runs chain from index 0 without gaps and cover
+//! `[0, covered)`; the in-memory tail holds exactly the leaves of
+//! `[covered, covered + tail.len())`, fewer than [`RUN_LEAVES`] of them
+//! once an append returns.
+//!
+//! A run is a file named `run-<first>-<count>` (decimal) holding `count`
+//! entries of 16 bytes, sorted: the first 8 bytes of the leaf hash, then
+//! the index (both u64 big-endian). Runs are written to a temporary name,
+//! synced and renamed, and a merge deletes its inputs only after the merged
+//! run's rename is synced, so after a crash opening finds either the inputs
+//! or the merged run (or both, and takes the merged one).
+
+use std::fs::{self, File};
+use std::io::{self, BufReader, BufWriter, Read, Write};
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+
+use crate::merkle::Hash;
+
+use super::StoreError;
+
+/// Leaves per smallest run: the most the tail holds, and reads at start-up.
+pub const RUN_LEAVES: u64 = 65_536;
+const ENTRY: u64 = 16;
+const PREFIX: &str = "run-";
+const TEMPORARY: &str = "tmp-run";
+
+/// Reads the level-0 hashes of `count` leaves from `first`, in order.
+pub type Level0Reader<'a> = dyn Fn(u64, u64) -> Result<Vec<Hash>, StoreError> + 'a;
+
+struct Run {
+    first: u64,
+    count: u64,
+    file: File,
+}
+
+/// The runs of one log and the tail not yet in a run.
+pub struct HashRuns {
+    dir: PathBuf,
+    runs: Vec<Run>,
+    tail: Vec<(u64, u64)>,
+}
+
+fn io_error(what: &Path, e: io::Error) -> StoreError {
+    StoreError::Io(format!("{}: {e}", what.display()))
+}
+
+fn key_of(hash: &Hash) -> u64 {
+    let mut k = [0u8; 8];
+    k.copy_from_slice(&hash[..8]);
+    u64::from_be_bytes(k)
+}
+
+fn run_name(first: u64, count: u64) -> String {
+    format!("{PREFIX}{first}-{count}")
+}
+
+fn parse_run_name(name: &str) -> Option<(u64, u64)> {
+    let (first, count) = name.strip_prefix(PREFIX)?.split_once('-')?;
+    Some((first.parse().ok()?, count.parse().ok()?))
+}
+
+fn sync_dir(dir: &Path) -> Result<(), StoreError> {
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| io_error(dir, e))
+}
+
+impl HashRuns {
+    /// Opens (creating) the runs in `dir` for a log of `size` leaves,
+    /// dropping what a crash left off the chain and indexing the leaves the
+    /// runs do not cover from `read_level0`. An empty or missing directory
+    /// is a full rebuild.
+    pub fn open(dir: &Path, size: u64, read_level0: &Level0Reader<'_>) -> Result<Self, StoreError> {
+        fs::create_dir_all(dir).map_err(|e| io_error(dir, e))?;
+        let mut found = Vec::new();
+        for entry in fs::read_dir(dir).map_err(|e| io_error(dir, e))? {
+            let entry = entry.map_err(|e| io_error(dir, e))?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let length = entry
+                .metadata()
+                .map_err(|e| io_error(&entry.path(), e))?
+                .len();
+            match parse_run_name(&name) {
+                Some((first, count))
+                    if count > 0
+                        && length == count.saturating_mul(ENTRY)
+                        && first.saturating_add(count) <= size =>
+                {
+                    found.push((first, count, entry.path()))
+                }
+                _ => found.push((u64::MAX, 0, entry.path())),
+            }
+        }
+        // From 0, the largest run starting at each position; all else goes.
+        found.sort_by_key(|&(first, count, _)| (first, std::cmp::Reverse(count)));
+        let mut runs = Vec::new();
+        let mut covered = 0u64;
+        for (first, count, path) in found {
+            if first == covered && count > 0 {
+                let file = File::open(&path).map_err(|e| io_error(&path, e))?;
+                runs.push(Run { first, count, file });
+                covered += count;
+            } else {
+                fs::remove_file(&path).map_err(|e| io_error(&path, e))?;
+            }
+        }
+        let mut index = HashRuns {
+            dir: dir.to_path_buf(),
+            runs,
+            tail: Vec::new(),
+        };
+        let mut next = covered;
+        while next < size {
+            let count = (size - next).min(RUN_LEAVES - index.tail.len() as u64);
+            let hashes = read_level0(next, count)?;
+            index.append(next, &hashes)?;
+            next += count;
+        }
+        Ok(index)
+    }
+
+    /// Leaves indexed: the runs' and the tail's.
+    pub fn len(&self) -> u64 {
+        self.covered() + self.tail.len() as u64
+    }
+
+    /// Whether no leaf is indexed.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn covered(&self) -> u64 {
+        self.runs.last().map_or(0, |r| r.first + r.count)
+    }
+
+    /// The runs on disk, oldest first, as (first index, count).
+    pub fn runs(&self) -> Vec<(u64, u64)> {
+        self.runs.iter().map(|r| (r.first, r.count)).collect()
+    }
+
+    /// Indexes the leaves `first..` with these hashes; `first` must be
+    /// [`HashRuns::len`]. A full tail becomes a run, and equal-sized newest
+    /// runs are merged.
+    pub fn append(&mut self, first: u64, hashes: &[Hash]) -> Result<(), StoreError> {
+        if first != self.len() {
+            return Err(StoreError::Corrupt(format!(
+                "hash index holds {} leaves, asked to append at {first}",
+                self.len()
+            )));
+        }
+        for (i, hash) in hashes.iter().enumerate() {
+            self.tail.push((key_of(hash), first + i as u64));
+            if self.tail.len() as u64 == RUN_LEAVES {
+                self.seal_tail()?;
+            }
+        }
+        Ok(())
+    }
+
+    fn seal_tail(&mut self) -> Result<(), StoreError> {
+        let mut entries = std::mem::take(&mut self.tail);
+        entries.sort_unstable();
+        let first = self.covered();
+        let count = entries.len() as u64;
+        let run = self.write_run(first, count, entries.into_iter().map(Ok))?;
+        self.runs.push(run);
+        while self.runs.len() >= 2 {
+            let n = self.runs.len();
+            if self.runs[n - 2].count != self.runs[n - 1].count {
+                break;
+            }
+            let newer = self.runs.pop().ok_or_else(|| corrupt("no run"))?;
+            let older = self.runs.pop().ok_or_else(|| corrupt("no run"))?;
+            let merged = self.write_run(
+                older.first,
+                older.count + newer.count,
+                merge(entries_of(&older), entries_of(&newer)),
+            )?;
+            self.runs.push(merged);
+            // Only now that the merged run is durable may its inputs go.
+            for input in [&older, &newer] {
+                let path = self.dir.join(run_name(input.first, input.count));
+                fs::remove_file(&path).map_err(|e| io_error(&path, e))?;
+            }
+        }
+        Ok(())
+    }
+
+    fn write_run(
+        &self,
+        first: u64,
+        count: u64,
+        entries: impl Iterator<Item = Result<(u64, u64), StoreError>>,
+    ) -> Result<Run, StoreError> {
+        let temporary = self.dir.join(TEMPORARY);
+        let file = File::create(&temporary).map_err(|e| io_error(&temporary, e))?;
+        let mut out = BufWriter::with_capacity(1 << 20, file);
+        let mut written = 0u64;
+        for entry in entries {
+            let (key, index) = entry?;
+            out.write_all(&key.to_be_bytes())
+                .and_then(|_| out.write_all(&index.to_be_bytes()))
+                .map_err(|e| io_error(&temporary, e))?;
+            written += 1;
+        }
+        if written != count {
+            return Err(corrupt(&format!(
+                "a run of {count} leaves from {first} got {written} entries"
+            )));
+        }
+        let file = out
+            .into_inner()
+            .map_err(|e| io_error(&temporary, e.into_error()))?;
+        file.sync_all().map_err(|e| io_error(&temporary, e))?;
+        let path = self.dir.join(run_name(first, count));
+        fs::rename(&temporary, &path).map_err(|e| io_error(&path, e))?;
+        sync_dir(&self.dir)?;
+        let file = File::open(&path).map_err(|e| io_error(&path, e))?;
+        Ok(Run { first, count, file })
+    }
+
+    /// Indexes below `below` whose leaf hash starts like `hash`, ascending.
+    /// Every leaf with this hash is among them; the caller must compare the
+    /// full stored hash, because others may share the 8-byte prefix.
+    pub fn candidates(&self, hash: &Hash, below: u64) -> Result<Vec<u64>, StoreError> {
+        let key = key_of(hash);
+        let mut out = Vec::new();
+        for run in &self.runs {
+            if run.first >= below {
+                break;
+            }
+            // First entry whose key is not below `key`.
+            let (mut low, mut high) = (0u64, run.count);
+            while low < high {
+                let mid = low + (high - low) / 2;
+                if read_entry(run, mid)?.0 < key {
+                    low = mid + 1;
+                } else {
+                    high = mid;
+                }
+            }
+            let mut at = low;
+            while at < run.count {
+                let (k, index) = read_entry(run, at)?;
+                if k != key {
+                    break;
+                }
+                if index < below {
+                    out.push(index);
+                }
+                at += 1;
+            }
+        }
+        out.extend(
+            self.tail
+                .iter()
+                .filter(|&&(k, index)| k == key && index < below)
+                .map(|&(_, index)| index),
+        );
+        out.sort_unstable();
+        Ok(out)
+    }
+}
+
+fn corrupt(what: &str) -> StoreError {
+    StoreError::Corrupt(format!("hash index: {what}"))
+}
+
+fn decode(bytes: &[u8; 16]) -> (u64, u64) {
+    let mut key = [0u8; 8];
+    let mut index = [0u8; 8];
+    key.copy_from_slice(&bytes[..8]);
+    index.copy_from_slice(&bytes[8..]);
+    (u64::from_be_bytes(key), u64::from_be_bytes(index))
+}
+
+fn read_entry(run: &Run, at: u64) -> Result<(u64, u64), StoreError> {
+    let mut bytes = [0u8; 16];
+    run.file
+        .read_exact_at(&mut bytes, at * ENTRY)
+        .map_err(|e| StoreError::Io(format!("hash index run from {}: {e}", run.first)))?;
+    Ok(decode(&bytes))
+}
+
+/// The entries of a run, streamed in order.
+fn entries_of(run: &Run) -> impl Iterator<Item = Result<(u64, u64), StoreError>> {
+    let first = run.first;
+    let mut reader = run
+        .file
+        .try_clone()
+        .map(|f| BufReader::with_capacity(1 << 20, f));
+    let mut left = run.count;
+    std::iter::from_fn(move || {
+        if left == 0 {
+            return None;
+        }
+        left -= 1;
+        let mut bytes = [0u8; 16];
+        let result = match reader.as_mut() {
+            Ok(r) => r.read_exact(&mut bytes).map(|_| decode(&bytes)),
+            Err(e) => Err(io::Error::new(e.kind(), e.to_string())),
+        };
+        Some(result.map_err(|e| StoreError::Io(format!("hash index run from {first}: {e}"))))
+    })
+}
+
+/// Two sorted entry streams as one sorted stream.
+fn merge<A, B>(a: A, b: B) -> impl Iterator<Item = Result<(u64, u64), StoreError>>
+where
+    A: Iterator<Item = Result<(u64, u64), StoreError>>,
+    B: Iterator<Item = Result<(u64, u64), StoreError>>,
+{
+    let mut a = a.peekable();
+    let mut b = b.peekable();
+    std::iter::from_fn(move || {
+        let take_a = match (a.peek(), b.peek()) {
+            (None, None) => return None,
+            (Some(_), None) => true,
+            (None, Some(_)) => false,
+            (Some(Err(_)), _) => true,
+            (_, Some(Err(_))) => false,
+            (Some(Ok(x)), Some(Ok(y))) => x <= y,
+        };
+        if take_a {
+            a.next()
+        } else {
+            b.next()
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::merkle::leaf_hash;
+    use proptest::prelude::*;
+    use std::cell::Cell;
+
+    fn hash(i: u64) -> Hash {
+        leaf_hash(&i.to_be_bytes())
+    }
+
+    fn reader(reads: &Cell<u64>) -> impl Fn(u64, u64) -> Result<Vec<Hash>, StoreError> + '_ {
+        move |first, count| {
+            reads.set(reads.get() + count);
+            Ok((first..first + count).map(hash).collect())
+        }
+    }
+
+    fn assert_finds_all(index: &HashRuns, size: u64) {
+        for i in (0..size).step_by(997).chain(size.checked_sub(1)) {
+            let found = index.candidates(&hash(i), size).unwrap();
+            assert!(found.contains(&i), "leaf {i} not found among {found:?}");
+            assert!(found.iter().all(|&j| key_of(&hash(j)) == key_of(&hash(i))));
+        }
+    }
+
+    #[test]
+    fn runs_form_a_binary_counter_and_survive_reopening() {
+        let dir = tempfile::tempdir().unwrap();
+        let reads = Cell::new(0);
+        let size = 5 * RUN_LEAVES + 123;
+        let index = HashRuns::open(dir.path(), size, &reader(&reads)).unwrap();
+        assert_eq!(reads.get(), size);
+        assert_eq!(
+            index.runs(),
+            vec![(0, 4 * RUN_LEAVES), (4 * RUN_LEAVES, RUN_LEAVES)]
+        );
+        assert_finds_all(&index, size);
+        drop(index);
+        // Reopening reads only the leaves past the runs.
+        reads.set(0);
+        let index = HashRuns::open(dir.path(), size, &reader(&reads)).unwrap();
+        assert_eq!(reads.get(), 123);
+        assert_finds_all(&index, size);
+    }
+
+    #[test]
+    fn leaves_at_or_past_the_bound_are_not_candidates() {
+        let dir = tempfile::tempdir().unwrap();
+        let reads = Cell::new(0);
+        let index = HashRuns::open(dir.path(), RUN_LEAVES + 10, &reader(&reads)).unwrap();
+        assert!(index.candidates(&hash(5), 5).unwrap().is_empty());
+        assert!(index
+            .candidates(&hash(RUN_LEAVES + 3), RUN_LEAVES + 3)
+            .unwrap()
+            .is_empty());
+        assert_eq!(index.candidates(&hash(5), 6).unwrap(), vec![5]);
+    }
+
+    #[test]
+    fn a_crash_during_a_merge_leaves_a_log_that_opens_correctly() {
+        let dir = tempfile::tempdir().unwrap();
+        let reads = Cell::new(0);
+        let size = 2 * RUN_LEAVES;
+        drop(HashRuns::open(dir.path(), size, &reader(&reads)).unwrap());
+        // The merge's inputs still present beside the merged run, a torn
+        // temporary file, a truncated run and a stray file.
+        let merged = dir.path().join(run_name(0, 2 * RUN_LEAVES));
+        let bytes = fs::read(&merged).unwrap();
+        fs::write(
+            dir.path().join(run_name(0, RUN_LEAVES)),
+            &bytes[..bytes.len() / 2],
+        )
+        .unwrap();
+        fs::write(dir.path().join(TEMPORARY), b"torn").unwrap();
+        fs::write(dir.path().join(run_name(RUN_LEAVES, RUN_LEAVES)), b"short").unwrap();
+        fs::write(dir.path().join("stray"), b"x").unwrap();
+        reads.set(0);
+        let index = HashRuns::open(dir.path(), size, &reader(&reads)).unwrap();
+        assert_eq!(reads.get(), 0);
+        assert_eq!(index.runs(), vec![(0, 2 * RUN_LEAVES)]);
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+        assert_finds_all(&index, size);
+        // Without the merged run, the rest is rebuilt from the hashes.
+        drop(index);
+        fs::remove_file(&merged).unwrap();
+        let index = HashRuns::open(dir.path(), size, &reader(&reads)).unwrap();
+        assert_eq!(reads.get(), size);
+        assert_finds_all(&index, size);
+    }
+
+    #[test]
+    fn runs_beyond_a_shorter_log_are_dropped() {
+        let dir = tempfile::tempdir().unwrap();
+        let reads = Cell::new(0);
+        drop(HashRuns::open(dir.path(), 2 * RUN_LEAVES, &reader(&reads)).unwrap());
+        let index = HashRuns::open(dir.path(), RUN_LEAVES + 1, &reader(&reads)).unwrap();
+        assert_eq!(index.runs(), vec![(0, RUN_LEAVES)]);
+        assert_eq!(index.len(), RUN_LEAVES + 1);
+    }
+
+    #[test]
+    fn appending_anywhere_but_the_end_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let reads = Cell::new(0);
+        let mut index = HashRuns::open(dir.path(), 3, &reader(&reads)).unwrap();
+        assert!(index.append(2, &[hash(2)]).is_err());
+        assert!(index.append(4, &[hash(4)]).is_err());
+        assert_eq!(index.len(), 3);
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(8))]
+        /// Whatever the batch boundaries, every leaf is found, and only
+        /// leaves sharing its prefix are offered with it.
+        #[test]
+        fn lookup_matches_a_reference_map(batches in proptest::collection::vec(1u64..40_000, 1..8)) {
+            let dir = tempfile::tempdir().unwrap();
+            let reads = Cell::new(0);
+            let mut index = HashRuns::open(dir.path(), 0, &reader(&reads)).unwrap();
+            let mut size = 0;
+            for count in batches {
+                let hashes: Vec<Hash> = (size..size + count).map(hash).collect();
+                index.append(size, &hashes).unwrap();
+                size += count;
+            }
+            prop_assert_eq!(index.len(), size);
+            let sealed: u64 = index.runs().iter().map(|r| r.1).sum();
+            prop_assert_eq!(sealed, size / RUN_LEAVES * RUN_LEAVES);
+            for i in (0..size).step_by(1009) {
+                prop_assert_eq!(index.candidates(&hash(i), size).unwrap(), vec![i]);
+            }
+            prop_assert!(index.candidates(&[0xAB; 32], size).unwrap().is_empty());
+        }
+    }
+}
