@@ -27,6 +27,7 @@ use std::path::{Path, PathBuf};
 
 use crate::merkle::Hash;
 
+use super::tree_files::io_error;
 use super::StoreError;
 
 /// Leaves per smallest run: the most the tail holds, and reads at start-up.
@@ -51,8 +52,8 @@ pub struct HashRuns {
     tail: Vec<(u64, u64)>,
 }
 
-fn io_error(what: &Path, e: io::Error) -> StoreError {
-    StoreError::Io(format!("{}: {e}", what.display()))
+fn run_read_error(first: u64, e: io::Error) -> StoreError {
+    io_error(format_args!("hash index run from {first}"), e)
 }
 
 fn key_of(hash: &Hash) -> u64 {
@@ -73,7 +74,7 @@ fn parse_run_name(name: &str) -> Option<(u64, u64)> {
 fn sync_dir(dir: &Path) -> Result<(), StoreError> {
     File::open(dir)
         .and_then(|d| d.sync_all())
-        .map_err(|e| io_error(dir, e))
+        .map_err(|e| io_error(dir.display(), e))
 }
 
 impl HashRuns {
@@ -82,14 +83,14 @@ impl HashRuns {
     /// runs do not cover from `read_level0`. An empty or missing directory
     /// is a full rebuild.
     pub fn open(dir: &Path, size: u64, read_level0: &Level0Reader<'_>) -> Result<Self, StoreError> {
-        fs::create_dir_all(dir).map_err(|e| io_error(dir, e))?;
+        fs::create_dir_all(dir).map_err(|e| io_error(dir.display(), e))?;
         let mut found = Vec::new();
-        for entry in fs::read_dir(dir).map_err(|e| io_error(dir, e))? {
-            let entry = entry.map_err(|e| io_error(dir, e))?;
+        for entry in fs::read_dir(dir).map_err(|e| io_error(dir.display(), e))? {
+            let entry = entry.map_err(|e| io_error(dir.display(), e))?;
             let name = entry.file_name().to_string_lossy().into_owned();
             let length = entry
                 .metadata()
-                .map_err(|e| io_error(&entry.path(), e))?
+                .map_err(|e| io_error(entry.path().display(), e))?
                 .len();
             match parse_run_name(&name) {
                 Some((first, count))
@@ -108,11 +109,11 @@ impl HashRuns {
         let mut covered = 0u64;
         for (first, count, path) in found {
             if first == covered && count > 0 {
-                let file = File::open(&path).map_err(|e| io_error(&path, e))?;
+                let file = File::open(&path).map_err(|e| io_error(path.display(), e))?;
                 runs.push(Run { first, count, file });
                 covered += count;
             } else {
-                fs::remove_file(&path).map_err(|e| io_error(&path, e))?;
+                fs::remove_file(&path).map_err(|e| io_error(path.display(), e))?;
             }
         }
         let mut index = HashRuns {
@@ -191,7 +192,7 @@ impl HashRuns {
             // Only now that the merged run is durable may its inputs go.
             for input in [&older, &newer] {
                 let path = self.dir.join(run_name(input.first, input.count));
-                fs::remove_file(&path).map_err(|e| io_error(&path, e))?;
+                fs::remove_file(&path).map_err(|e| io_error(path.display(), e))?;
             }
         }
         Ok(())
@@ -204,14 +205,14 @@ impl HashRuns {
         entries: impl Iterator<Item = Result<(u64, u64), StoreError>>,
     ) -> Result<Run, StoreError> {
         let temporary = self.dir.join(TEMPORARY);
-        let file = File::create(&temporary).map_err(|e| io_error(&temporary, e))?;
+        let file = File::create(&temporary).map_err(|e| io_error(temporary.display(), e))?;
         let mut out = BufWriter::with_capacity(1 << 20, file);
         let mut written = 0u64;
         for entry in entries {
             let (key, index) = entry?;
             out.write_all(&key.to_be_bytes())
                 .and_then(|_| out.write_all(&index.to_be_bytes()))
-                .map_err(|e| io_error(&temporary, e))?;
+                .map_err(|e| io_error(temporary.display(), e))?;
             written += 1;
         }
         if written != count {
@@ -221,12 +222,13 @@ impl HashRuns {
         }
         let file = out
             .into_inner()
-            .map_err(|e| io_error(&temporary, e.into_error()))?;
-        file.sync_all().map_err(|e| io_error(&temporary, e))?;
+            .map_err(|e| io_error(temporary.display(), e.into_error()))?;
+        file.sync_all()
+            .map_err(|e| io_error(temporary.display(), e))?;
         let path = self.dir.join(run_name(first, count));
-        fs::rename(&temporary, &path).map_err(|e| io_error(&path, e))?;
+        fs::rename(&temporary, &path).map_err(|e| io_error(path.display(), e))?;
         sync_dir(&self.dir)?;
-        let file = File::open(&path).map_err(|e| io_error(&path, e))?;
+        let file = File::open(&path).map_err(|e| io_error(path.display(), e))?;
         Ok(Run { first, count, file })
     }
 
@@ -289,7 +291,7 @@ fn read_entry(run: &Run, at: u64) -> Result<(u64, u64), StoreError> {
     let mut bytes = [0u8; 16];
     run.file
         .read_exact_at(&mut bytes, at * ENTRY)
-        .map_err(|e| StoreError::Io(format!("hash index run from {}: {e}", run.first)))?;
+        .map_err(|e| run_read_error(run.first, e))?;
     Ok(decode(&bytes))
 }
 
@@ -311,7 +313,7 @@ fn entries_of(run: &Run) -> impl Iterator<Item = Result<(u64, u64), StoreError>>
             Ok(r) => r.read_exact(&mut bytes).map(|_| decode(&bytes)),
             Err(e) => Err(io::Error::new(e.kind(), e.to_string())),
         };
-        Some(result.map_err(|e| StoreError::Io(format!("hash index run from {first}: {e}"))))
+        Some(result.map_err(|e| run_read_error(first, e)))
     })
 }
 

@@ -74,7 +74,8 @@ fn corrupt(what: String) -> StoreError {
     StoreError::Corrupt(what)
 }
 
-fn io_error(file: &str, e: io::Error) -> StoreError {
+/// An I/O failure, naming the file (or what) it happened on.
+pub(super) fn io_error(file: impl std::fmt::Display, e: io::Error) -> StoreError {
     StoreError::Io(format!("{file}: {e}"))
 }
 
