@@ -4,8 +4,9 @@
 //!
 //! The full check ([`check_store`]) is pure over a [`Store`]: it re-hashes
 //! every leaf, recomputes every stored perfect node from its children, finds
-//! tree files too short for the tree, checks the `H` and `T` indexes against the
-//! leaves in both directions, checks every key-change entry (the log's
+//! tree files too short for the tree, checks the date index (`S` rows)
+//! against the leaves in both directions and the leaf-hash runs against the
+//! stored hashes, checks every key-change entry (the log's
 //! signature) and that each tenant record is what they add up to, and checks
 //! every stored checkpoint (log
 //! signature, origin, root against the stored tree, consistency with the
@@ -40,7 +41,7 @@ use crate::metrics::Metrics;
 use crate::note::{encode_b64, open, Checkpoint, Note, Verifier};
 use crate::statement::parse_submission;
 use crate::storage::tree_files::TreeFiles;
-use crate::storage::{prefix, Store, StoreError};
+use crate::storage::{month_rows, prefix, Store, StoreError};
 use crate::tenant_key::{is_key_change_entry, replay, KeyChange, TenantRecord};
 
 /// Most findings a report lists; beyond it only `findings_total` grows, so a
@@ -56,7 +57,7 @@ const LEVELS: usize = 64;
 /// One problem found, located precisely enough to find the row.
 ///
 /// `kind` is a stable snake_case code (see the README's list); `location`
-/// names the row (`index 17`, `level 3 index 5`, `T acme/2026-01-05`,
+/// names the row (`index 17`, `level 3 index 5`, `S acme/2026-01 day 05`,
 /// `size 120`); `detail` says what was expected and what was found.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Finding {
@@ -78,7 +79,7 @@ pub struct Checked {
     pub leaves: u64,
     /// Stored nodes compared with a recomputed hash.
     pub nodes: u64,
-    /// Stored `H` and `T` rows accounted for.
+    /// Stored date records (`S`) and leaf-hash run entries accounted for.
     pub index_rows: u64,
     /// Stored checkpoints examined.
     pub checkpoints: u64,
@@ -161,14 +162,14 @@ fn node_location(level: u8, index: u64) -> String {
 }
 
 /// A row key for a message: the prefix letter, then the rest as text for the
-/// tables keyed by text (`T`, `K`, `M`) when it is printable, else hex.
+/// tables keyed by text (`S`, `K`, `M`) when it is printable, else hex.
 fn key_location(key: &[u8]) -> String {
     let Some((&first, rest)) = key.split_first() else {
         return "(empty key)".to_string();
     };
     let textual = matches!(
         first,
-        prefix::BY_TENANT_DATE | prefix::TENANT | prefix::META
+        prefix::BY_TENANT_MONTH | prefix::TENANT | prefix::META
     );
     match std::str::from_utf8(rest) {
         Ok(s) if textual && !s.is_empty() && s.chars().all(|c| !c.is_control()) => {
@@ -282,29 +283,7 @@ impl<'a> HashStream<'a> {
     }
 }
 
-/// The two index tables, each mapping a key derived from a leaf to its index.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Table {
-    Hash,
-    TenantDate,
-}
-
-impl Table {
-    const ALL: [Table; 2] = [Table::Hash, Table::TenantDate];
-
-    fn prefix(self) -> u8 {
-        match self {
-            Table::Hash => prefix::BY_HASH,
-            Table::TenantDate => prefix::BY_TENANT_DATE,
-        }
-    }
-
-    fn slot(self) -> usize {
-        self as usize
-    }
-}
-
-/// What a leaf's index rows must be.
+/// What a leaf's index entries must be.
 struct LeafKeys {
     hash: Hash,
     /// (tenant, date) when the leaf parses as a statement.
@@ -321,18 +300,37 @@ impl LeafKeys {
         }
     }
 
-    /// The whole row key this leaf must have in `table`, if it has one.
-    fn row_key(&self, table: Table) -> Option<Vec<u8>> {
-        match (table, &self.statement) {
-            (Table::Hash, _) => Some(Store::hash_row_key(&self.hash)),
-            (Table::TenantDate, Some((t, d))) => Some(Store::tenant_date_row_key(t, d)),
-            _ => None,
-        }
+    /// The whole key of the `S` row that must hold this leaf, and the day
+    /// of its record, if it is a statement.
+    fn month_row(&self) -> Option<(Vec<u8>, u8)> {
+        let (tenant, date) = self.statement.as_ref()?;
+        Store::month_row_of(tenant, date)
     }
 }
 
 fn decode_index(value: &[u8]) -> Option<u64> {
     value.try_into().ok().map(u64::from_be_bytes)
+}
+
+/// Where one record of an `S` row is: `S acme/2026-01 day 05`.
+fn record_location(key: &[u8], day: u8) -> String {
+    format!("{} day {day:02}", key_location(key))
+}
+
+/// The set key of one record, for remembering what was reported.
+fn record_id(key: &[u8], day: u8) -> Vec<u8> {
+    let mut id = key.to_vec();
+    id.push(day);
+    id
+}
+
+/// An `S` row's records, or why it is malformed.
+fn decode_month_row(value: &[u8]) -> Result<Vec<(u8, u64)>, String> {
+    let records = month_rows::decode(value)?;
+    if !month_rows::well_ordered(&records) {
+        return Err("its records are not one per day, in day order".into());
+    }
+    Ok(records)
 }
 
 /// The check's working state.
@@ -342,10 +340,11 @@ struct Checker<'a> {
     size: u64,
     findings: Findings,
     checked: Checked,
-    /// Index rows that pointed at the right leaf, per table.
-    matched: [u64; 2],
-    /// Index row keys already reported by the forward pass, so the reverse
-    /// pass does not report them twice (bounded like the findings).
+    /// Date records that pointed at the right leaf.
+    matched: u64,
+    /// `S` rows (whole key) and records (key and day) already reported by
+    /// the forward pass, so the reverse pass does not report them twice
+    /// (bounded like the findings).
     reported_rows: HashSet<Vec<u8>>,
     /// Key-change entries by tenant, in log order (a handful per tenant).
     key_changes: std::collections::BTreeMap<String, Vec<(u64, KeyChange)>>,
@@ -358,12 +357,13 @@ impl<'a> Checker<'a> {
         }
     }
 
-    /// Leaf `index`'s row in `table` must exist and hold `index`.
-    fn check_row(&mut self, table: Table, keys: &LeafKeys, index: u64) -> Result<(), StoreError> {
-        let Some(key) = keys.row_key(table) else {
+    /// Leaf `index`, a statement, must have the record of its date in its
+    /// tenant's month row, pointing at `index`.
+    fn check_record(&mut self, keys: &LeafKeys, index: u64) -> Result<(), StoreError> {
+        let Some((key, day)) = keys.month_row() else {
             return Ok(());
         };
-        let location = key_location(&key);
+        let location = record_location(&key, day);
         let Some(value) = self.store.get_raw(&key)? else {
             self.findings.push(
                 "missing_index_row",
@@ -372,48 +372,48 @@ impl<'a> Checker<'a> {
             );
             return Ok(());
         };
-        let Some(points_at) = decode_index(&value) else {
+        let records = match decode_month_row(&value) {
+            Ok(records) => records,
+            Err(why) => {
+                if !self.reported_rows.contains(&key) {
+                    self.findings
+                        .push("index_row_malformed", key_location(&key), why);
+                    self.note_reported(key);
+                }
+                return Ok(());
+            }
+        };
+        let Some(points_at) = month_rows::find(&records, day) else {
             self.findings.push(
-                "index_row_malformed",
+                "missing_index_row",
                 location,
-                format!("value is {} bytes, expected 8", value.len()),
+                format!("no record for the leaf at index {index}"),
             );
-            self.note_reported(key);
             return Ok(());
         };
         if points_at == index {
-            self.matched[table.slot()] += 1;
+            self.matched += 1;
             return Ok(());
         }
-        // Another leaf with the same key means the log holds a statement twice.
+        // Another statement for the same tenant and date means the log holds
+        // a statement twice.
         let other = match self.store.leaf(points_at)? {
             Some(bytes) if points_at < self.size => Some(LeafKeys::of(&bytes)),
             _ => None,
         };
-        let same_key = other
-            .as_ref()
-            .is_some_and(|o| o.row_key(table).as_deref() == Some(&key[..]));
-        if same_key {
-            // Report a duplicate once, from the table that names it best.
-            match table {
-                Table::Hash => self.findings.push(
-                    "duplicate_leaf",
-                    format!("index {index}"),
-                    format!("the same note bytes are also stored at index {points_at}"),
-                ),
-                Table::TenantDate => self.findings.push(
-                    "duplicate_tenant_date",
-                    location,
-                    format!("statements at index {points_at} and index {index} are for the same tenant and date"),
-                ),
-            }
+        if other.is_some_and(|o| o.month_row() == Some((key.clone(), day))) {
+            self.findings.push(
+                "duplicate_tenant_date",
+                location,
+                format!("statements at index {points_at} and index {index} are for the same tenant and date"),
+            );
         } else {
             self.findings.push(
                 "index_mismatch",
                 location,
                 format!("points at index {points_at}, but the leaf is at index {index}"),
             );
-            self.note_reported(key);
+            self.note_reported(record_id(&key, day));
         }
         Ok(())
     }
@@ -529,15 +529,10 @@ impl<'a> Checker<'a> {
             };
             let value = self.level0(i, stored, keys.as_ref().map(|k| k.hash))?;
             if let Some(keys) = &mut keys {
-                // The H row maps the hash the tree holds for this leaf; when
-                // only the note bytes changed, that is the stored one, and the
-                // leaf_hash_mismatch above is the one finding.
                 if let Some(trusted) = value {
                     keys.hash = trusted;
                 }
-                for table in Table::ALL {
-                    self.check_row(table, keys, i)?;
-                }
+                self.check_record(keys, i)?;
             }
             self.climb(&mut hashes, &mut pending, i, value)?;
             if i % 4096 == 4095 {
@@ -698,40 +693,48 @@ impl<'a> Checker<'a> {
         Ok(())
     }
 
-    /// Every stored index row must have been matched by a leaf; if the
-    /// counts say otherwise, walk the table to name the extra rows.
-    fn check_index_tables(&mut self, progress: ProgressFn<'_>) -> Result<(), StoreError> {
+    /// Every stored date record must have been matched by a leaf; if the
+    /// count says otherwise, walk the rows to name the extra records.
+    fn check_month_rows(&mut self, progress: ProgressFn<'_>) -> Result<(), StoreError> {
+        let mut records = 0u64;
+        let mut malformed = false;
         let mut scanned = 0u64;
-        for table in Table::ALL {
-            let mut rows = 0u64;
-            for row in self.store.scan_raw(&[table.prefix()]) {
-                row?;
-                rows += 1;
-                scanned += 1;
-                if scanned.is_multiple_of(65536) {
-                    progress(Stage::Indexes, scanned, None);
-                }
+        for row in self.store.scan_raw(&[prefix::BY_TENANT_MONTH]) {
+            let (_, value) = row?;
+            match decode_month_row(&value) {
+                Ok(list) => records += list.len() as u64,
+                Err(_) => malformed = true,
             }
-            self.checked.index_rows += rows;
-            // Matched rows are distinct stored rows, so equal counts mean
-            // every stored row belongs to its leaf.
-            if rows == self.matched[table.slot()] {
+            scanned += 1;
+            if scanned.is_multiple_of(65536) {
+                progress(Stage::Indexes, scanned, None);
+            }
+        }
+        progress(Stage::Indexes, scanned, Some(scanned));
+        self.checked.index_rows += records;
+        // Matched records are distinct stored records, so equal counts mean
+        // every stored record belongs to its leaf.
+        if records == self.matched && !malformed {
+            return Ok(());
+        }
+        for row in self.store.scan_raw(&[prefix::BY_TENANT_MONTH]) {
+            let (key, value) = row?;
+            if self.reported_rows.contains(&key[..]) {
                 continue;
             }
-            for row in self.store.scan_raw(&[table.prefix()]) {
-                let (key, value) = row?;
-                if self.reported_rows.contains(&key[..]) {
+            let list = match decode_month_row(&value) {
+                Ok(list) => list,
+                Err(why) => {
+                    self.findings
+                        .push("index_row_malformed", key_location(&key), why);
                     continue;
                 }
-                let location = key_location(&key);
-                let Some(index) = decode_index(&value) else {
-                    self.findings.push(
-                        "index_row_malformed",
-                        location,
-                        format!("value is {} bytes, expected 8", value.len()),
-                    );
+            };
+            for (day, index) in list {
+                if self.reported_rows.contains(&record_id(&key, day)) {
                     continue;
-                };
+                }
+                let location = record_location(&key, day);
                 if index >= self.size {
                     self.findings.push(
                         "extra_index_row",
@@ -751,19 +754,10 @@ impl<'a> Checker<'a> {
                     );
                     continue;
                 };
-                let keys = LeafKeys::of(&bytes);
-                // An H row may name the hash the tree holds rather than the
-                // note's (when the note bytes changed: reported already).
-                let tree_hash = match table {
-                    Table::Hash => corrupt(self.store.node(NodeId::new(0, index)))?
-                        .ok()
-                        .flatten()
-                        .is_some_and(|h| key.get(1..) == Some(&h[..])),
-                    _ => false,
-                };
-                if !tree_hash && keys.row_key(table).as_deref() != Some(&key[..]) {
-                    let belongs = match keys.row_key(table) {
-                        Some(k) => format!("whose row is {}", key_location(&k)),
+                let belongs = LeafKeys::of(&bytes).month_row();
+                if belongs.as_ref() != Some(&(key.to_vec(), day)) {
+                    let belongs = match belongs {
+                        Some((k, d)) => format!("whose record is {}", record_location(&k, d)),
                         None => "whose leaf is not a statement".to_string(),
                     };
                     self.findings.push(
@@ -774,7 +768,22 @@ impl<'a> Checker<'a> {
                 }
             }
         }
-        progress(Stage::Indexes, scanned, Some(scanned));
+        Ok(())
+    }
+
+    /// The leaf-hash runs against the stored level-0 hashes. They are
+    /// derived data: a finding here means lookups by hash may miss, and the
+    /// repair is to delete the directory and let the next start rebuild it.
+    fn check_hash_runs(&mut self) -> Result<(), StoreError> {
+        let store = self.store;
+        let findings = &mut self.findings;
+        let examined = crate::storage::hash_runs::check(
+            store.hash_index_dir(),
+            self.size,
+            &mut |index| Ok(corrupt(store.node(NodeId::new(0, index)))?.ok().flatten()),
+            &mut |kind, location, detail| findings.push(kind, location, detail),
+        )?;
+        self.checked.index_rows += examined;
         Ok(())
     }
 
@@ -1042,13 +1051,14 @@ pub fn check_store(
         size,
         findings,
         checked: Checked::default(),
-        matched: [0; 2],
+        matched: 0,
         reported_rows: HashSet::new(),
         key_changes: std::collections::BTreeMap::new(),
     };
     checker.check_tree(progress)?;
     checker.check_tenants()?;
-    checker.check_index_tables(progress)?;
+    checker.check_month_rows(progress)?;
+    checker.check_hash_runs()?;
     checker.check_checkpoints(origin.as_deref(), progress)?;
     Ok(Report {
         ok: checker.findings.total == 0,
@@ -1380,6 +1390,10 @@ mod tests {
     /// A store with `n` valid statements, integrated in batches of 3, each with
     /// a checkpoint signed by the returned log key.
     fn log(n: u64) -> (tempfile::TempDir, Store, Signer) {
+        log_in_batches(n, 3)
+    }
+
+    fn log_in_batches(n: u64, batch: u64) -> (tempfile::TempDir, Store, Signer) {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).unwrap();
         let log_key = Signer::generate("test.example/log").unwrap();
@@ -1395,7 +1409,7 @@ mod tests {
         store.put_checkpoint(0, sign(&tree).as_bytes()).unwrap();
         let mut i = 0;
         while i < n {
-            let end = (i + 3).min(n);
+            let end = (i + batch).min(n);
             let mut rows = Vec::new();
             let mut nodes = Vec::new();
             for index in i..end {
@@ -1441,10 +1455,45 @@ mod tests {
             assert!(report.ok, "size {n}: {:?}", report.findings);
             assert_eq!(report.checked.leaves, n);
             assert_eq!(report.checked.nodes, 2 * n - u64::from(n.count_ones()));
-            assert_eq!(report.checked.index_rows, 2 * n);
+            assert_eq!(report.checked.index_rows, n);
             let recent = check_recent(&store, &key.verifier()).unwrap();
             assert!(recent.ok, "size {n}: {:?}", recent.findings);
         }
+    }
+
+    #[test]
+    fn the_leaf_hash_runs_answer_lookups_and_are_checked() {
+        use crate::storage::hash_runs::RUN_LEAVES;
+        let n = RUN_LEAVES + 10;
+        let (_dir, store, key) = log_in_batches(n, 8192);
+        let leaf = |i| store.node(NodeId::new(0, i)).unwrap().unwrap();
+        // In the run, and in the tail past it.
+        for i in [0, 12_345, RUN_LEAVES - 1, RUN_LEAVES, n - 1] {
+            assert_eq!(store.index_of_hash(&leaf(i)).unwrap(), Some(i));
+        }
+        assert_eq!(store.index_of_hash(&[0xAB; 32]).unwrap(), None);
+        let report = check_store(&store, &key.verifier(), &mut |_, _, _| {}).unwrap();
+        assert!(report.ok, "{:?}", report.findings);
+        assert_eq!(report.checked.index_rows, n + RUN_LEAVES);
+
+        // Zero the first entry's prefix (it stays the smallest, so in order).
+        let run = store.hash_index_dir().join(format!("run-0-{RUN_LEAVES}"));
+        let mut bytes = std::fs::read(&run).unwrap();
+        let damaged = u64::from_be_bytes(bytes[8..16].try_into().unwrap());
+        bytes[..8].fill(0);
+        std::fs::write(&run, &bytes).unwrap();
+        let report = check_store(&store, &key.verifier(), &mut |_, _, _| {}).unwrap();
+        let location = format!("hash-index/run-0-{RUN_LEAVES}");
+        assert_eq!(
+            report.findings,
+            vec![Finding {
+                kind: "hash_index_damaged",
+                location,
+                detail: format!("the entry for index {damaged} does not match its leaf hash"),
+            }]
+        );
+        // A damaged run makes the lookup miss; it never names another leaf.
+        assert_eq!(store.index_of_hash(&leaf(damaged)).unwrap(), None);
     }
 
     #[test]
@@ -1474,9 +1523,13 @@ mod tests {
 
     #[test]
     fn key_locations_are_readable() {
-        assert_eq!(key_location(b"Tacme/2026-01-05"), "T acme/2026-01-05");
-        assert_eq!(key_location(b"Habc"), "H 616263");
-        assert_eq!(key_location(b"T\x01x"), "T 0178");
+        assert_eq!(key_location(b"Sacme/2026-01"), "S acme/2026-01");
+        assert_eq!(
+            record_location(b"Sacme/2026-01", 5),
+            "S acme/2026-01 day 05"
+        );
+        assert_eq!(key_location(b"C\x01x"), "C 0178");
+        assert_eq!(key_location(b"S\x01x"), "S 0178");
         assert_eq!(key_location(b""), "(empty key)");
     }
 }

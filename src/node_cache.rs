@@ -116,17 +116,19 @@ mod tests {
         for leaf in &leaves {
             tree.append(leaf_hash(leaf), |id, h| nodes.push((id, *h)));
         }
+        // Distinct (tenant, date) pairs, as the store requires.
+        let keys: Vec<(String, String)> = (0..3000)
+            .map(|i| (format!("t{}", i / 28), format!("2026-01-{:02}", i % 28 + 1)))
+            .collect();
         let rows: Vec<NewLeaf<'_>> = leaves
             .iter()
+            .zip(&keys)
             .enumerate()
-            .map(|(i, bytes)| NewLeaf {
+            .map(|(i, (bytes, (tenant, date)))| NewLeaf {
                 index: i as u64,
                 bytes,
                 hash: leaf_hash(bytes),
-                rows: LeafRows::Statement {
-                    tenant: "t",
-                    date: "d",
-                },
+                rows: LeafRows::Statement { tenant, date },
             })
             .collect();
         store.integrate(&rows, &nodes, 3000, b"cp").unwrap();

@@ -12,10 +12,11 @@ use std::process::Command;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use common::{day, register, rootlog_bin, Server, Tenant};
+use common::{day, register, released, rootlog_bin, Server, Tenant};
 use rootlog::merkle::{Hash, NodeId};
 use rootlog::note::{Checkpoint, Note, Signer};
 use rootlog::statement::parse_submission;
+use rootlog::storage::{month_rows, Store};
 use serde_json::Value;
 
 const TENANTS: u64 = 3;
@@ -120,15 +121,6 @@ fn damage(data: &Path, damage: impl FnOnce(&sled::Db)) {
     released(&data.join("db"));
 }
 
-/// Waits until nothing in this process holds sled's lock on `db` any more:
-/// sled's I/O threads finish their last writes after the `Db` is dropped,
-/// and a `rootlog` process started before then would find it locked.
-fn released(db: &Path) {
-    let file = std::fs::File::open(db.join("db")).unwrap();
-    file.lock().unwrap();
-    file.unlock().unwrap();
-}
-
 fn be(n: u64) -> [u8; 8] {
     n.to_be_bytes()
 }
@@ -181,15 +173,6 @@ fn node_offset(level: u8, index: u64) -> u64 {
     NodeId::new(level, index).position().unwrap() * 32
 }
 
-fn node_at(data: &Path, level: u8, index: u64) -> Vec<u8> {
-    use std::os::unix::fs::FileExt;
-    let file = std::fs::File::open(tree_file(data, "hashes")).unwrap();
-    let mut hash = vec![0u8; 32];
-    file.read_exact_at(&mut hash, node_offset(level, index))
-        .unwrap();
-    hash
-}
-
 fn put_node(data: &Path, level: u8, index: u64, hash: &[u8; 32]) {
     use std::os::unix::fs::FileExt;
     let file = std::fs::OpenOptions::new()
@@ -197,6 +180,27 @@ fn put_node(data: &Path, level: u8, index: u64, hash: &[u8; 32]) {
         .open(tree_file(data, "hashes"))
         .unwrap();
     file.write_all_at(hash, node_offset(level, index)).unwrap();
+}
+
+/// The `S` row key holding the statement at `index`, its record's day, and
+/// the location fsck gives that record.
+fn record_of(data: &Path, index: u64) -> (Vec<u8>, u8, String) {
+    let (tenant, date) = statement_at(data, index);
+    let (key, day) = Store::month_row_of(&tenant, &date).unwrap();
+    let location = format!("S {}/{} day {day:02}", tenant, &date[..7]);
+    (key, day, location)
+}
+
+/// Rewrites one `S` row's records with `edit`.
+fn edit_records(db: &sled::Db, key: &[u8], edit: impl FnOnce(&mut Vec<(u8, u64)>)) {
+    let mut records = db
+        .get(key)
+        .unwrap()
+        .map(|v| month_rows::decode(&v).unwrap())
+        .unwrap_or_default();
+    edit(&mut records);
+    records.sort();
+    db.insert(key, month_rows::encode(&records)).unwrap();
 }
 
 /// (tenant, date) of the statement at `index`.
@@ -283,8 +287,9 @@ fn intact_log_passes() {
     assert_eq!(checked["leaves"], SIZE);
     // Every perfect node: sum over levels of floor(n / 2^level) = 2n - popcount(n).
     assert_eq!(checked["nodes"], 2 * SIZE - u64::from(SIZE.count_ones()));
-    // H rows for every leaf; T rows for the statements only.
-    assert_eq!(checked["index_rows"], SIZE + ENTRIES);
+    // One date record per statement; the log is shorter than one
+    // leaf-hash run, so there are no run entries to count.
+    assert_eq!(checked["index_rows"], ENTRIES);
     assert_eq!(checked["tenants"], TENANTS);
     assert_eq!(checked["checkpoints"], pristine().checkpoints.len() as u64);
 
@@ -395,57 +400,58 @@ fn changed_node_hash_is_a_node_mismatch() {
 }
 
 #[test]
-fn missing_index_rows_are_found_in_each_index() {
-    for table in [b'T', b'H'] {
-        let copy = copy_of_log();
-        let mut location = String::new();
-        let (tenant, date) = statement_at(copy.path(), 42);
-        let leaf_hash = node_at(copy.path(), 0, 42);
-        damage(copy.path(), |db| {
-            let k = match table {
-                b'T' => key(b'T', format!("{tenant}/{date}").as_bytes()),
-                _ => key(b'H', &leaf_hash),
-            };
-            location = match table {
-                b'H' => format!("H {}", hex::encode(&k[1..])),
-                _ => format!("{} {}", char::from(table), String::from_utf8_lossy(&k[1..])),
-            };
-            assert!(db.remove(&k).unwrap().is_some(), "row {location} exists");
-        });
-        let found = assert_found(copy.path(), "missing_index_row", &location);
-        assert_eq!(found.len(), 1, "{found:?}");
-    }
-}
-
-#[test]
-fn dangling_index_rows_are_found() {
+fn a_missing_date_record_is_found() {
     let copy = copy_of_log();
+    let (row, day, location) = record_of(copy.path(), 42);
     damage(copy.path(), |db| {
-        // A statement that was never logged, pointing at a real leaf.
-        db.insert(key(b'T', b"ghost/2020-02-02"), &be(3)).unwrap();
-        // A statement row pointing beyond the tree.
-        db.insert(key(b'T', b"ghost/2020-02-03"), &be(SIZE + 5))
-            .unwrap();
-        // A leaf hash no leaf has.
-        db.insert(key(b'H', &[0x11; 32]), &be(7)).unwrap();
+        edit_records(db, &row, |records| records.retain(|r| r.0 != day));
     });
-    let found = assert_found(copy.path(), "extra_index_row", "T ghost/2020-02-02");
-    assert!(found.contains(&("extra_index_row".into(), "T ghost/2020-02-03".into())));
-    assert!(found.contains(&(
-        "extra_index_row".into(),
-        format!("H {}", hex::encode([0x11; 32]))
-    )));
-    assert_eq!(found.len(), 3, "{found:?}");
+    let found = assert_found(copy.path(), "missing_index_row", &location);
+    assert_eq!(found.len(), 1, "{found:?}");
 }
 
 #[test]
-fn index_row_pointing_at_another_leaf_is_a_mismatch() {
+fn dangling_and_malformed_date_records_are_found() {
     let copy = copy_of_log();
-    let (tenant, date) = statement_at(copy.path(), 10);
-    let location = format!("T {tenant}/{date}");
     damage(copy.path(), |db| {
-        db.insert(key(b'T', format!("{tenant}/{date}").as_bytes()), &be(11))
+        // A statement that was never logged, pointing at a real leaf, and
+        // one pointing beyond the tree.
+        db.insert(
+            key(b'S', b"ghost/2020-02"),
+            month_rows::encode(&[(2, 3), (3, SIZE + 5)]),
+        )
+        .unwrap();
+        // A real tenant's record for a month it never published in.
+        db.insert(
+            key(b'S', b"tenant-0/1999-01"),
+            month_rows::encode(&[(5, 7)]),
+        )
+        .unwrap();
+        // A row whose value is not whole records.
+        db.insert(key(b'S', b"junk/2020-03"), &[1u8; 10][..])
             .unwrap();
+    });
+    let found = assert_found(copy.path(), "extra_index_row", "S ghost/2020-02 day 02");
+    for (kind, location) in [
+        ("extra_index_row", "S ghost/2020-02 day 03"),
+        ("extra_index_row", "S tenant-0/1999-01 day 05"),
+        ("index_row_malformed", "S junk/2020-03"),
+    ] {
+        assert!(found.contains(&(kind.into(), location.into())), "{found:?}");
+    }
+    assert_eq!(found.len(), 4, "{found:?}");
+}
+
+#[test]
+fn a_date_record_pointing_at_another_leaf_is_a_mismatch() {
+    let copy = copy_of_log();
+    let (row, day, location) = record_of(copy.path(), 10);
+    damage(copy.path(), |db| {
+        edit_records(db, &row, |records| {
+            for r in records.iter_mut().filter(|r| r.0 == day) {
+                r.1 = 11;
+            }
+        });
     });
     let found = assert_found(copy.path(), "index_mismatch", &location);
     assert_eq!(found.len(), 1, "{found:?}");

@@ -3,22 +3,25 @@
 //! first start and serves the same log; an uncommitted tail in the tree
 //! files (what a crash between the file sync and the sled batch leaves) is
 //! harmless and cut off on start; a tree file shorter than the committed
-//! tree is found by fsck and refused by the server.
+//! tree is found by fsck and refused by the server. A directory of layout
+//! `tree-files/v1` (one index row per leaf in sled) has its indexes moved to
+//! layout v2 on the first start and answers every query as before, and the
+//! leaf-hash runs are rebuilt when they are lost.
 
 mod common;
 
 use std::path::Path;
 use std::process::Command;
 
-use common::{day, register, rootlog_bin, run_rootlog, Server, Tenant};
+use common::{day, register, released, rootlog_bin, run_rootlog, Server, Tenant};
 use serde_json::Value;
 
-/// Unpacks the older-layout fixture: 3 registrations and 300 statements
-/// written by `rootlog-bench load` before the tree files existed.
-fn legacy_log() -> tempfile::TempDir {
+/// Unpacks `tests/fixtures/<name>` into a fresh directory.
+fn unpack(name: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
-    let fixture =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/legacy-layout-v1.tar.gz");
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name);
     let status = Command::new("tar")
         .arg("-xzf")
         .arg(&fixture)
@@ -28,6 +31,19 @@ fn legacy_log() -> tempfile::TempDir {
         .unwrap();
     assert!(status.success());
     dir
+}
+
+/// The older-layout fixture: 3 registrations and 300 statements written by
+/// `rootlog-bench load` before the tree files existed.
+fn legacy_log() -> tempfile::TempDir {
+    unpack("legacy-layout-v1.tar.gz")
+}
+
+/// The layout-v1 fixture: 3 registrations and 300 statements over 3
+/// tenants and the 100 days 2026-08-25..2026-12-02, written by
+/// `rootlog-bench load` when every leaf had an `H` and a `T` row.
+fn v1_log() -> tempfile::TempDir {
+    unpack("layout-tree-files-v1.tar.gz")
 }
 
 fn fsck(data: &Path) -> (i32, Value, String) {
@@ -227,4 +243,84 @@ async fn a_short_tree_file_is_found_and_refused() {
     assert!(refused.contains("hashes holds"), "{refused}");
     let (code, _, stderr) = run_rootlog(&["vkey", "--data", data.to_str().unwrap()]);
     assert_eq!(code, 0, "the key is still readable: {stderr}");
+}
+
+/// What the fixture's log answered before the move (recorded from the v1
+/// server): the statements of one date, one statement, a lookup by hash.
+async fn assert_v1_answers(server: &Server) {
+    let checkpoint = checkpoint_text(server).await;
+    assert!(
+        checkpoint
+            .starts_with("example.com/v1-log\n303\na86S/+3ycVyWbhkYWx0nR4Z8RHe2rISEgxuWHPq7Osc=\n"),
+        "{checkpoint}"
+    );
+    let day = get_json(server, "/v1/log/2026-10-01").await;
+    let roots: Vec<(String, u64)> = day["roots"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["tenant"].as_str().unwrap().to_string(),
+                r["index"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        roots,
+        vec![
+            ("tenant-000000".to_string(), 114),
+            ("tenant-000001".to_string(), 115),
+            ("tenant-000002".to_string(), 116)
+        ]
+    );
+    let none = get_json(server, "/v1/log/2026-08-24").await;
+    assert_eq!(none["roots"], serde_json::json!([]));
+    let last = get_json(server, "/v1/roots/tenant-000002/2026-12-02").await;
+    assert_eq!(last["index"], 302, "{last}");
+    let by_hash = get_json(
+        server,
+        "/v1/proof/inclusion?leaf_hash=grF%2FNASvfaR%2FNgZAsbMyx7a8AaX0u%2FJ9hoGp6cK1a1U%3D",
+    )
+    .await;
+    assert_eq!(by_hash["index"], 115, "{by_hash}");
+}
+
+#[tokio::test]
+async fn a_v1_directory_moves_its_indexes_and_answers_as_before() {
+    let dir = v1_log();
+    let data = dir.path();
+
+    // fsck reads only: it names the layout and says what to do.
+    let (code, _, stderr) = fsck(data);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("tree-files/v1"), "{stderr}");
+    assert!(stderr.contains("rootlog serve"), "{stderr}");
+
+    let mut server = Server::start(data, &[]);
+    assert_v1_answers(&server).await;
+    server.stop();
+
+    // No v1 row is left; every statement has its date record.
+    let (code, report, stderr) = fsck(data);
+    assert_eq!(code, 0, "{report} {stderr}");
+    assert_eq!(report["checked"]["index_rows"], 300);
+    let db = sled::open(data.join("db")).unwrap();
+    for prefix in [b"H", b"T"] {
+        assert!(
+            db.scan_prefix(prefix).next().is_none(),
+            "{prefix:?} rows remain"
+        );
+    }
+    assert_eq!(
+        db.get(b"Mlayout").unwrap().as_deref(),
+        Some(&b"tree-files/v2"[..])
+    );
+    drop(db);
+    released(&data.join("db"));
+
+    // Losing the leaf-hash runs loses nothing: the next start rebuilds them.
+    std::fs::remove_dir_all(data.join("db").join("hash-index")).unwrap();
+    let server = Server::start(data, &[]);
+    assert_v1_answers(&server).await;
 }

@@ -1,6 +1,6 @@
 //! The index from leaf hash to leaf index, kept as sorted runs beside the
 //! tree files instead of one sled row per leaf (design and measurements:
-//! `bench/experiments/index-layout-v2.md`). Not yet used by [`super::Store`].
+//! `bench/experiments/index-layout-v2.md`).
 //!
 //! Everything here is derived from the level-0 hashes of the `hashes` file,
 //! so it needs no durability of its own: a missing or damaged run is rebuilt
@@ -77,6 +77,53 @@ fn sync_dir(dir: &Path) -> Result<(), StoreError> {
         .map_err(|e| io_error(dir.display(), e))
 }
 
+/// A run file on disk: (first index, count, path).
+type RunFile = (u64, u64, PathBuf);
+
+/// The runs opening keeps, as (first, count, path) from index 0, and the
+/// files it deletes: from 0, the largest run that starts at each position
+/// and is as long as its name says, within a log of `size` leaves. A missing
+/// directory has neither.
+fn chain(dir: &Path, size: u64) -> Result<(Vec<RunFile>, Vec<PathBuf>), StoreError> {
+    let mut found = Vec::new();
+    let entries = match fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok((Vec::new(), Vec::new())),
+        Err(e) => return Err(io_error(dir.display(), e)),
+    };
+    for entry in entries {
+        let entry = entry.map_err(|e| io_error(dir.display(), e))?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let length = entry
+            .metadata()
+            .map_err(|e| io_error(entry.path().display(), e))?
+            .len();
+        match parse_run_name(&name) {
+            Some((first, count))
+                if count > 0
+                    && length == count.saturating_mul(ENTRY)
+                    && first.saturating_add(count) <= size =>
+            {
+                found.push((first, count, entry.path()))
+            }
+            _ => found.push((u64::MAX, 0, entry.path())),
+        }
+    }
+    found.sort_by_key(|&(first, count, _)| (first, std::cmp::Reverse(count)));
+    let mut chain = Vec::new();
+    let mut leftovers = Vec::new();
+    let mut covered = 0u64;
+    for (first, count, path) in found {
+        if first == covered && count > 0 {
+            chain.push((first, count, path));
+            covered += count;
+        } else {
+            leftovers.push(path);
+        }
+    }
+    Ok((chain, leftovers))
+}
+
 impl HashRuns {
     /// Opens (creating) the runs in `dir` for a log of `size` leaves,
     /// dropping what a crash left off the chain and indexing the leaves the
@@ -84,44 +131,21 @@ impl HashRuns {
     /// is a full rebuild.
     pub fn open(dir: &Path, size: u64, read_level0: &Level0Reader<'_>) -> Result<Self, StoreError> {
         fs::create_dir_all(dir).map_err(|e| io_error(dir.display(), e))?;
-        let mut found = Vec::new();
-        for entry in fs::read_dir(dir).map_err(|e| io_error(dir.display(), e))? {
-            let entry = entry.map_err(|e| io_error(dir.display(), e))?;
-            let name = entry.file_name().to_string_lossy().into_owned();
-            let length = entry
-                .metadata()
-                .map_err(|e| io_error(entry.path().display(), e))?
-                .len();
-            match parse_run_name(&name) {
-                Some((first, count))
-                    if count > 0
-                        && length == count.saturating_mul(ENTRY)
-                        && first.saturating_add(count) <= size =>
-                {
-                    found.push((first, count, entry.path()))
-                }
-                _ => found.push((u64::MAX, 0, entry.path())),
-            }
+        let (chain, leftovers) = chain(dir, size)?;
+        for path in leftovers {
+            fs::remove_file(&path).map_err(|e| io_error(path.display(), e))?;
         }
-        // From 0, the largest run starting at each position; all else goes.
-        found.sort_by_key(|&(first, count, _)| (first, std::cmp::Reverse(count)));
-        let mut runs = Vec::new();
-        let mut covered = 0u64;
-        for (first, count, path) in found {
-            if first == covered && count > 0 {
-                let file = File::open(&path).map_err(|e| io_error(path.display(), e))?;
-                runs.push(Run { first, count, file });
-                covered += count;
-            } else {
-                fs::remove_file(&path).map_err(|e| io_error(path.display(), e))?;
-            }
+        let mut runs = Vec::with_capacity(chain.len());
+        for (first, count, path) in chain {
+            let file = File::open(&path).map_err(|e| io_error(path.display(), e))?;
+            runs.push(Run { first, count, file });
         }
         let mut index = HashRuns {
             dir: dir.to_path_buf(),
             runs,
             tail: Vec::new(),
         };
-        let mut next = covered;
+        let mut next = index.covered();
         while next < size {
             let count = (size - next).min(RUN_LEAVES - index.tail.len() as u64);
             let hashes = read_level0(next, count)?;
@@ -143,6 +167,11 @@ impl HashRuns {
 
     fn covered(&self) -> u64 {
         self.runs.last().map_or(0, |r| r.first + r.count)
+    }
+
+    /// Bytes the runs occupy (the tail is in memory only).
+    pub fn bytes_on_disk(&self) -> u64 {
+        self.covered() * ENTRY
     }
 
     /// The runs on disk, oldest first, as (first index, count).
@@ -273,6 +302,96 @@ impl HashRuns {
         out.sort_unstable();
         Ok(out)
     }
+}
+
+/// Checks the runs that opening would keep, for `rootlog fsck`, reading
+/// only: each must be sorted, name every index of its range exactly once,
+/// and carry for each index the prefix of its stored level-0 hash
+/// (`level0`, None when that cannot be read, which the caller reports on
+/// its own). Two entries with the same full hash are the same leaf stored
+/// twice, found within a run. Problems go to `report` as (kind, location,
+/// detail); returns the entries examined. Leaves past the runs are indexed
+/// from the hashes file at each open and have nothing on disk to check.
+pub fn check(
+    dir: &Path,
+    size: u64,
+    level0: &mut dyn FnMut(u64) -> Result<Option<Hash>, StoreError>,
+    report: &mut dyn FnMut(&'static str, String, String),
+) -> Result<u64, StoreError> {
+    const DAMAGED: &str = "hash_index_damaged";
+    let (chain, _) = chain(dir, size)?;
+    let mut examined = 0u64;
+    for (first, count, path) in chain {
+        let location = format!("hash-index/{}", run_name(first, count));
+        let file = File::open(&path).map_err(|e| io_error(path.display(), e))?;
+        let run = Run { first, count, file };
+        let mut seen = vec![0u64; count.div_ceil(64) as usize];
+        let mut previous: Option<(u64, u64, Option<Hash>)> = None;
+        let mut reported_order = false;
+        for (n, entry) in entries_of(&run).enumerate() {
+            let (key, index) = entry?;
+            examined += 1;
+            if let Some((k, i, _)) = previous {
+                if (k, i) > (key, index) && !reported_order {
+                    report(
+                        DAMAGED,
+                        location.clone(),
+                        format!("entry {n} is out of order"),
+                    );
+                    reported_order = true;
+                }
+            }
+            if index < first || index - first >= count {
+                report(
+                    DAMAGED,
+                    location.clone(),
+                    format!("entry {n} names index {index}, outside the run"),
+                );
+                continue;
+            }
+            let bit = index - first;
+            let (word, mask) = ((bit / 64) as usize, 1u64 << (bit % 64));
+            if seen[word] & mask != 0 {
+                report(
+                    DAMAGED,
+                    location.clone(),
+                    format!("index {index} appears twice"),
+                );
+                continue;
+            }
+            seen[word] |= mask;
+            let stored = level0(index)?;
+            if let Some(hash) = &stored {
+                if key_of(hash) != key {
+                    report(
+                        DAMAGED,
+                        location.clone(),
+                        format!("the entry for index {index} does not match its leaf hash"),
+                    );
+                }
+            }
+            if let Some((k, i, Some(other))) = &previous {
+                if *k == key && stored.as_ref() == Some(other) {
+                    report(
+                        "duplicate_leaf",
+                        format!("index {index}"),
+                        format!("the same note bytes are also stored at index {i}"),
+                    );
+                }
+            }
+            previous = Some((key, index, stored));
+        }
+        for bit in 0..count {
+            if seen[(bit / 64) as usize] & (1u64 << (bit % 64)) == 0 {
+                report(
+                    DAMAGED,
+                    location.clone(),
+                    format!("index {} is missing", first + bit),
+                );
+            }
+        }
+    }
+    Ok(examined)
 }
 
 fn corrupt(what: &str) -> StoreError {
@@ -451,6 +570,90 @@ mod tests {
         assert!(index.append(2, &[hash(2)]).is_err());
         assert!(index.append(4, &[hash(4)]).is_err());
         assert_eq!(index.len(), 3);
+    }
+
+    /// Runs `check` over `dir` with the synthetic hashes, except where
+    /// `stored` says otherwise; returns (kind, detail) findings.
+    fn check_with(
+        dir: &Path,
+        size: u64,
+        stored: impl Fn(u64) -> Hash,
+    ) -> (u64, Vec<(String, String)>) {
+        let mut found = Vec::new();
+        let examined = check(
+            dir,
+            size,
+            &mut |i| Ok(Some(stored(i))),
+            &mut |kind, location, detail| {
+                found.push((kind.to_string(), format!("{location}: {detail}")))
+            },
+        )
+        .unwrap();
+        (examined, found)
+    }
+
+    #[test]
+    fn check_passes_intact_runs_and_names_each_kind_of_damage() {
+        let dir = tempfile::tempdir().unwrap();
+        let reads = Cell::new(0);
+        let size = 2 * RUN_LEAVES + 5;
+        drop(HashRuns::open(dir.path(), size, &reader(&reads)).unwrap());
+        assert_eq!(check_with(dir.path(), size, hash), (2 * RUN_LEAVES, vec![]));
+        let location = format!("hash-index/{}", run_name(0, 2 * RUN_LEAVES));
+
+        // A leaf hash that changed under its entry (the entry is now wrong).
+        let (_, found) = check_with(
+            dir.path(),
+            size,
+            |i| if i == 77 { [0xEE; 32] } else { hash(i) },
+        );
+        assert_eq!(
+            found,
+            vec![(
+                "hash_index_damaged".to_string(),
+                format!("{location}: the entry for index 77 does not match its leaf hash")
+            )]
+        );
+
+        // The same leaf stored twice: two entries with one full hash.
+        let twice = tempfile::tempdir().unwrap();
+        let with_copy = |i| if i == 9 { hash(8) } else { hash(i) };
+        let copy_reader = |first, count| Ok((first..first + count).map(with_copy).collect());
+        drop(HashRuns::open(twice.path(), RUN_LEAVES, &copy_reader).unwrap());
+        let (_, found) = check_with(twice.path(), RUN_LEAVES, with_copy);
+        assert_eq!(
+            found,
+            vec![(
+                "duplicate_leaf".to_string(),
+                "index 9: the same note bytes are also stored at index 8".to_string()
+            )]
+        );
+
+        // One entry overwritten with another index's: out of order, twice, missing.
+        let path = dir.path().join(run_name(0, 2 * RUN_LEAVES));
+        let mut bytes = fs::read(&path).unwrap();
+        let last = bytes.len() - 16;
+        let (head, tail) = bytes.split_at_mut(last);
+        tail.copy_from_slice(&head[..16]);
+        fs::write(&path, &bytes).unwrap();
+        let (_, found) = check_with(dir.path(), size, hash);
+        let details: Vec<&str> = found.iter().map(|(_, d)| d.as_str()).collect();
+        assert_eq!(found.len(), 3, "{found:?}");
+        assert!(
+            details.iter().any(|d| d.ends_with("is out of order")),
+            "{found:?}"
+        );
+        assert!(
+            details.iter().any(|d| d.ends_with("appears twice")),
+            "{found:?}"
+        );
+        assert!(
+            details.iter().any(|d| d.ends_with("is missing")),
+            "{found:?}"
+        );
+        // Checking wrote nothing; opening keeps the file and the lookup of
+        // the lost leaf misses rather than answering wrongly.
+        assert_eq!(fs::read(&path).unwrap(), bytes);
     }
 
     proptest! {

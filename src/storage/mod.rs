@@ -1,5 +1,6 @@
 //! Durable state of one log: sled for what is looked up by key, three
-//! append-only files for the leaves and the tree ([`tree_files`]).
+//! append-only files for the leaves and the tree ([`tree_files`]), and the
+//! index by leaf hash derived from them ([`hash_runs`]).
 //!
 //! The sled part lives in a single tree under one-byte key prefixes, because
 //! sled applies a `Batch` to one tree atomically: an integration's index
@@ -13,20 +14,24 @@
 //! | prefix | key                          | value                              |
 //! |--------|------------------------------|------------------------------------|
 //! | `M`    | name                         | metadata (origin, tree size, layout) |
-//! | `H`    | leaf hash                    | index (u64 BE)                     |
-//! | `T`    | tenant `/` date              | index (u64 BE)                     |
+//! | `S`    | tenant `/` `YYYY-MM`         | (day, index) records ([`month_rows`]) |
 //! | `K`    | tenant id                    | tenant record (JSON), as its key-change entries leave it |
 //! | `C`    | tree size (u64 BE)           | signed checkpoint note             |
 //! | `W`    | tree size (u64 BE), witness  | verified cosignature line          |
 //!
 //! The statements of one date are found through the tenants (`K`) and one
-//! `T` lookup each, rather than a second index by date: every row sled
-//! holds costs several times its size on disk.
+//! `S` lookup each, rather than a second index by date: every row sled
+//! holds costs several times its size on disk, and every open of sled takes
+//! time in proportion to its rows. For the same reason the index by leaf
+//! hash is not in sled at all: it is sorted runs beside the tree files,
+//! rebuilt from the `hashes` file whenever it is missing, and every answer
+//! it gives is checked against the stored hash.
 //!
 //! Data directories written before the tree files existed kept leaves under
 //! `L` and nodes under `N` in sled, and a date index under `D`; [`legacy`]
 //! moves the leaves and nodes into the files the first time such a directory
-//! is opened for writing, and drops the old rows.
+//! is opened for writing, and drops the old rows. Layout `tree-files/v1`
+//! kept one `H` and one `T` row per leaf; [`v1_indexes`] moves those.
 //!
 //! Only perfect-subtree nodes are stored (about two hashes per leaf), so any
 //! proof is O(log n) positioned reads and start-up reads O(log n) nodes to
@@ -34,18 +39,21 @@
 
 pub mod hash_runs;
 mod legacy;
+pub mod month_rows;
 pub mod tree_files;
+mod v1_indexes;
 
+use std::collections::BTreeMap;
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use crate::merkle::{Frontier, Hash, NodeId};
 
+use hash_runs::HashRuns;
 use tree_files::{Access, TreeFiles};
 
 const META: u8 = b'M';
-const BY_HASH: u8 = b'H';
-const BY_TENANT_DATE: u8 = b'T';
+const BY_TENANT_MONTH: u8 = b'S';
 const TENANT: u8 = b'K';
 const CHECKPOINT: u8 = b'C';
 const COSIGNATURE: u8 = b'W';
@@ -54,7 +62,16 @@ const META_ORIGIN: &[u8] = b"origin";
 const META_SIZE: &[u8] = b"size";
 /// Present once leaves and nodes live in the tree files.
 const META_LAYOUT: &[u8] = b"layout";
-const LAYOUT_TREE_FILES: &[u8] = b"tree-files/v1";
+/// Leaves and nodes in the tree files, `H` and `T` rows in sled.
+const LAYOUT_V1: &[u8] = b"tree-files/v1";
+/// The index by hash in runs, the index by date in `S` rows.
+const LAYOUT_V2: &[u8] = b"tree-files/v2";
+/// The directory of the leaf-hash runs, inside the database directory.
+const HASH_INDEX_DIR: &str = "hash-index";
+/// Leaves whose level-0 hashes one read takes when (re)building the runs:
+/// with the nodes they complete, 512 aligned leaves span about 32 KiB of
+/// `hashes`, within what `node_range` reads in one call.
+const REBUILD_CHUNK: u64 = 512;
 
 /// A storage failure. The log treats these as fatal for the sequencer: it
 /// stops rather than guess what reached the disk.
@@ -93,6 +110,10 @@ pub enum LeafRows<'a> {
 pub struct Store {
     db: sled::Db,
     files: Arc<TreeFiles>,
+    /// None when opened for checking: the runs are derived data, and a
+    /// check must not write them.
+    hash_index: Option<Arc<Mutex<HashRuns>>>,
+    hash_index_dir: Arc<Path>,
 }
 
 fn be(n: u64) -> [u8; 8] {
@@ -106,8 +127,26 @@ fn key(prefix: u8, rest: &[u8]) -> Vec<u8> {
     k
 }
 
-fn tenant_date_key(tenant: &str, date: &str) -> Vec<u8> {
-    key(BY_TENANT_DATE, format!("{tenant}/{date}").as_bytes())
+fn month_row_key(tenant: &str, month: &str) -> Vec<u8> {
+    key(BY_TENANT_MONTH, format!("{tenant}/{month}").as_bytes())
+}
+
+/// The level-0 hashes of `count` leaves from `first`, read in chunks that
+/// `node_range` serves with one read each.
+fn read_level0(files: &TreeFiles, first: u64, count: u64) -> Result<Vec<Hash>, StoreError> {
+    let mut out = Vec::with_capacity(usize::try_from(count).unwrap_or(0));
+    let mut next = first;
+    while next < first + count {
+        let take = REBUILD_CHUNK.min(first + count - next);
+        let bytes = files.node_range(0, next, take)?;
+        for chunk in bytes.chunks_exact(32) {
+            let mut hash = [0u8; 32];
+            hash.copy_from_slice(chunk);
+            out.push(hash);
+        }
+        next += take;
+    }
+    Ok(out)
 }
 
 fn read_size(db: &sled::Db) -> Result<u64, StoreError> {
@@ -134,13 +173,33 @@ impl Store {
             .open()?;
         if db.get(key(META, META_LAYOUT))?.is_none() {
             legacy::migrate(&db, dir)?;
-            db.insert(key(META, META_LAYOUT), LAYOUT_TREE_FILES)?;
+            db.insert(key(META, META_LAYOUT), LAYOUT_V1)?;
             db.flush()?;
         }
         legacy::remove_leftovers(&db)?;
+        match db.get(key(META, META_LAYOUT))?.as_deref() {
+            Some(LAYOUT_V2) => {}
+            Some(LAYOUT_V1) => {
+                v1_indexes::migrate(&db)?;
+                db.insert(key(META, META_LAYOUT), LAYOUT_V2)?;
+                db.flush()?;
+            }
+            other => return Err(unknown_layout(dir, other)),
+        }
         let size = read_size(&db)?;
         let files = Arc::new(TreeFiles::open(dir, size, Access::Write)?);
-        Ok(Store { db, files })
+        // Derived from the files just opened, so it opens after them; a
+        // missing or partial directory is rebuilt here (the v1 move too).
+        let hash_index_dir: Arc<Path> = dir.join(HASH_INDEX_DIR).into();
+        let runs = HashRuns::open(&hash_index_dir, size, &|first, count| {
+            read_level0(&files, first, count)
+        })?;
+        Ok(Store {
+            db,
+            files,
+            hash_index: Some(Arc::new(Mutex::new(runs))),
+            hash_index_dir,
+        })
     }
 
     /// The origin recorded at first start, if any.
@@ -170,24 +229,50 @@ impl Store {
         self.files.leaf(index)
     }
 
-    /// The index of the leaf with this leaf hash.
+    /// The lowest index of a leaf with this leaf hash.
+    ///
+    /// The runs only say where to look; the answer is the first candidate
+    /// whose stored level-0 hash is this one, so a damaged run can make a
+    /// lookup miss but never name the wrong leaf.
     pub fn index_of_hash(&self, hash: &Hash) -> Result<Option<u64>, StoreError> {
-        self.db
-            .get(key(BY_HASH, hash))?
-            .map(|v| decode_u64(&v))
-            .transpose()
+        let Some(index) = &self.hash_index else {
+            return Err(StoreError::Corrupt(
+                "the leaf-hash index is not open in a store opened for checking".into(),
+            ));
+        };
+        let size = self.size()?;
+        let candidates = index
+            .lock()
+            .map_err(|_| StoreError::Corrupt("the leaf-hash index lock is poisoned".into()))?
+            .candidates(hash, size)?;
+        for candidate in candidates {
+            if self.files.node(NodeId::new(0, candidate))?.as_ref() == Some(hash) {
+                return Ok(Some(candidate));
+            }
+        }
+        Ok(None)
     }
 
-    /// The index of the statement of `tenant` for `date`.
+    /// The decoded records of one `S` row (empty when there is none).
+    fn month_records(&self, tenant: &str, month: &str) -> Result<Vec<(u8, u64)>, StoreError> {
+        match self.db.get(month_row_key(tenant, month))? {
+            None => Ok(Vec::new()),
+            Some(v) => month_rows::decode(&v)
+                .map_err(|why| StoreError::Corrupt(format!("S {tenant}/{month}: {why}"))),
+        }
+    }
+
+    /// The index of the statement of `tenant` for `date` (None for a date
+    /// that is not `YYYY-MM-DD`: no statement has one).
     pub fn index_of(&self, tenant: &str, date: &str) -> Result<Option<u64>, StoreError> {
-        self.db
-            .get(tenant_date_key(tenant, date))?
-            .map(|v| decode_u64(&v))
-            .transpose()
+        let Some((month, day)) = month_rows::split_date(date) else {
+            return Ok(None);
+        };
+        Ok(month_rows::find(&self.month_records(tenant, month)?, day))
     }
 
     /// Every (tenant, index) published for `date`, in tenant order: one
-    /// `T` lookup per registered tenant (a statement needs a registered
+    /// `S` lookup per registered tenant (a statement needs a registered
     /// tenant, and every registration leaves a `K` row).
     pub fn entries_on(&self, date: &str) -> Result<Vec<(String, u64)>, StoreError> {
         let mut out = Vec::new();
@@ -383,15 +468,28 @@ impl Store {
                 leaves.len()
             )));
         }
-        // Synced before sled sees the batch: see `tree_files`.
-        self.files.append(first, &bytes, nodes)?;
+        // Everything that can refuse the batch is decided before anything
+        // is written, so a refused batch changes nothing.
         let mut batch = sled::Batch::default();
+        let mut months: BTreeMap<Vec<u8>, Vec<(u8, u64)>> = BTreeMap::new();
         for leaf in leaves {
-            let index = be(leaf.index);
-            batch.insert(key(BY_HASH, &leaf.hash), &index);
             match leaf.rows {
                 LeafRows::Statement { tenant, date } => {
-                    batch.insert(tenant_date_key(tenant, date), &index);
+                    let (month, day) = month_rows::split_date(date).ok_or_else(|| {
+                        StoreError::Corrupt(format!("statement date {date:?} is not YYYY-MM-DD"))
+                    })?;
+                    let row_key = month_row_key(tenant, month);
+                    let records = match months.entry(row_key) {
+                        std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
+                        std::collections::btree_map::Entry::Vacant(e) => {
+                            e.insert(self.month_records(tenant, month)?)
+                        }
+                    };
+                    month_rows::insert(records, day, leaf.index).map_err(|other| {
+                        StoreError::Corrupt(format!(
+                            "{tenant} {date} is already logged at index {other}"
+                        ))
+                    })?;
                 }
                 LeafRows::KeyChange(record) => {
                     let value = serde_json::to_vec(record)
@@ -400,8 +498,23 @@ impl Store {
                 }
             }
         }
+        for (row_key, records) in &months {
+            batch.insert(row_key.as_slice(), month_rows::encode(records));
+        }
         batch.insert(key(META, META_SIZE), &be(new_size));
         batch.insert(key(CHECKPOINT, &be(new_size)), checkpoint);
+        // Synced before sled sees the batch: see `tree_files`.
+        self.files.append(first, &bytes, nodes)?;
+        // The runs only ever offer candidates below the committed size, so
+        // indexing the batch before sled commits it shows nothing early; a
+        // crash in between leaves runs past the size, dropped on the next open.
+        if let Some(index) = &self.hash_index {
+            let hashes: Vec<Hash> = leaves.iter().map(|l| l.hash).collect();
+            index
+                .lock()
+                .map_err(|_| StoreError::Corrupt("the leaf-hash index lock is poisoned".into()))?
+                .append(first, &hashes)?;
+        }
         self.db.apply_batch(batch)?;
         self.files.publish(new_size)
     }
@@ -434,18 +547,31 @@ impl Store {
         Ok(())
     }
 
-    /// Bytes on disk: sled's as it reports them, and the tree files'.
+    /// Bytes on disk: sled's as it reports them, the tree files' and the
+    /// leaf-hash runs'.
     pub fn size_on_disk(&self) -> u64 {
-        self.db.size_on_disk().unwrap_or(0) + self.files.total_len()
+        let runs = self
+            .hash_index
+            .as_ref()
+            .and_then(|index| index.lock().ok().map(|runs| runs.bytes_on_disk()))
+            .unwrap_or(0);
+        self.db.size_on_disk().unwrap_or(0) + self.files.total_len() + runs
     }
+}
+
+fn unknown_layout(dir: &Path, layout: Option<&[u8]>) -> StoreError {
+    StoreError::Legacy(format!(
+        "{} records layout {:?}, which this rootlog does not know (written by a newer version?)",
+        dir.display(),
+        String::from_utf8_lossy(layout.unwrap_or_default())
+    ))
 }
 
 /// Key prefixes of the layout above, for tools that walk the raw rows
 /// (`fsck`) and must see corrupt keys and values instead of failing on them.
 pub mod prefix {
     pub const META: u8 = super::META;
-    pub const BY_HASH: u8 = super::BY_HASH;
-    pub const BY_TENANT_DATE: u8 = super::BY_TENANT_DATE;
+    pub const BY_TENANT_MONTH: u8 = super::BY_TENANT_MONTH;
     pub const TENANT: u8 = super::TENANT;
     pub const CHECKPOINT: u8 = super::CHECKPOINT;
 }
@@ -473,15 +599,39 @@ impl Store {
             .path(dir)
             .cache_capacity(64 * 1024 * 1024)
             .open()?;
-        if db.get(key(META, META_LAYOUT))?.is_none() && legacy::has_rows(&db)? {
-            return Err(StoreError::Legacy(format!(
-                "{} has the older layout (leaves and nodes inside sled); \
-                 start `rootlog serve` on it once to move them into the tree files, then check it",
-                dir.display()
-            )));
+        let layout = db.get(key(META, META_LAYOUT))?;
+        match layout.as_deref() {
+            Some(LAYOUT_V2) => {}
+            None if !legacy::has_rows(&db)? => {}
+            None => {
+                return Err(StoreError::Legacy(format!(
+                    "{} has the older layout (leaves and nodes inside sled); \
+                     start `rootlog serve` on it once to move them into the tree files, then check it",
+                    dir.display()
+                )))
+            }
+            Some(LAYOUT_V1) => {
+                return Err(StoreError::Legacy(format!(
+                    "{} has the older layout tree-files/v1 (one index row per leaf); \
+                     start `rootlog serve` on it once to move its indexes, then check it",
+                    dir.display()
+                )))
+            }
+            Some(other) => return Err(unknown_layout(dir, Some(other))),
         }
         let files = Arc::new(TreeFiles::open(dir, read_size(&db)?, Access::Read)?);
-        Ok(Store { db, files })
+        Ok(Store {
+            db,
+            files,
+            hash_index: None,
+            hash_index_dir: dir.join(HASH_INDEX_DIR).into(),
+        })
+    }
+
+    /// The directory of the leaf-hash runs (checked by fsck; a store opened
+    /// for checking never writes it).
+    pub fn hash_index_dir(&self) -> &Path {
+        &self.hash_index_dir
     }
 
     /// The tree files, for checks that read them whole.
@@ -518,13 +668,10 @@ impl Store {
         self.files.node(id)
     }
 
-    /// The whole key of the `T` row of (tenant, date), as `integrate` writes it.
-    pub fn tenant_date_row_key(tenant: &str, date: &str) -> Vec<u8> {
-        tenant_date_key(tenant, date)
-    }
-
-    /// The whole key of the `H` row of a leaf hash, as `integrate` writes it.
-    pub fn hash_row_key(hash: &Hash) -> Vec<u8> {
-        key(BY_HASH, hash)
+    /// The whole key of the `S` row holding (tenant, date), and the day its
+    /// record carries; None for a date that is not `YYYY-MM-DD`.
+    pub fn month_row_of(tenant: &str, date: &str) -> Option<(Vec<u8>, u8)> {
+        let (month, day) = month_rows::split_date(date)?;
+        Some((month_row_key(tenant, month), day))
     }
 }

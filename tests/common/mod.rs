@@ -361,3 +361,12 @@ impl Drop for WatchingWitness {
         let _ = self.child.wait();
     }
 }
+
+/// Waits until nothing in this process holds sled's lock on `db` any more:
+/// sled's I/O threads finish their last writes after the `Db` is dropped,
+/// and a `rootlog` process started before then would find it locked.
+pub fn released(db: &Path) {
+    let file = std::fs::File::open(db.join("db")).unwrap();
+    file.lock().unwrap();
+    file.unlock().unwrap();
+}
