@@ -1,6 +1,6 @@
-//! `du`: where a data directory's bytes go. Sums the tree files and the keys
-//! and values of every sled row by kind and sets them against the files on
-//! disk, so the disk
+//! `du`: where a data directory's bytes go. Sums the tree files, the
+//! leaf-hash runs and the keys and values of every sled row by kind and sets
+//! them against the files on disk, so the disk
 //! row of BENCHMARKS.md can say how much is data and how much is the storage
 //! engine's own overhead.
 
@@ -27,15 +27,20 @@ pub fn run(data: &Path) -> anyhow::Result<()> {
     let in_sled: u64 = kinds.values().map(|(_, k, v)| k + v).sum();
     let files = store.tree_files().lengths()?;
     let tree_files = files.leaves + files.leaf_ends + files.hashes;
-    let logical = in_sled + tree_files;
+    let runs = disk_usage(store.hash_index_dir());
+    let logical = in_sled + tree_files + runs;
     let disk = disk_usage(data);
-    let sled_disk = disk.saturating_sub(tree_files);
+    let sled_disk = disk.saturating_sub(tree_files + runs);
     eprintln!(
         "du: tree files {tree_files} bytes ({:.1}/entry: leaves {}, leaf-ends {}, hashes {})",
         tree_files as f64 / size as f64,
         files.leaves,
         files.leaf_ends,
         files.hashes
+    );
+    eprintln!(
+        "du: leaf-hash runs {runs} bytes ({:.1}/entry)",
+        runs as f64 / size as f64
     );
     eprintln!(
         "du: sled rows {in_sled} bytes ({:.1}/entry), sled on disk {sled_disk} ({:.1}/entry): {:.2}x its rows",
@@ -48,6 +53,7 @@ pub fn run(data: &Path) -> anyhow::Result<()> {
         .field("disk_bytes", disk)
         .field("logical_bytes", logical)
         .field("tree_file_bytes", tree_files)
+        .field("hash_run_bytes", runs)
         .field("sled_row_bytes", in_sled)
         .float(
             "sled_disk_over_rows",
