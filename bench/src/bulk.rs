@@ -47,6 +47,24 @@ struct Entry {
 /// enough that the writer never waits long for the next one in order.
 const CHUNK: u64 = 2048;
 
+/// Opens the store again just after this process closed it. sled's I/O
+/// threads can still hold the database file (and its lock) for a moment
+/// after the last handle is dropped, so a lock conflict is retried for up to
+/// 10 s before it counts as an error.
+fn reopen(db_dir: &Path) -> Result<Store, rootlog::storage::StoreError> {
+    let deadline = Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        match Store::open(db_dir) {
+            Err(rootlog::storage::StoreError::Sled(sled::Error::Io(e)))
+                if e.kind() == std::io::ErrorKind::WouldBlock && Instant::now() < deadline =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            other => return other,
+        }
+    }
+}
+
 /// Bytes the files under `dir` occupy on disk (what `du` counts).
 pub fn disk_usage(dir: &Path) -> u64 {
     use std::os::unix::fs::MetadataExt;
@@ -187,7 +205,7 @@ pub fn run(args: LoadArgs<'_>) -> anyhow::Result<()> {
                     // sled 0.34 keeps far more than its cache capacity resident
                     // while bulk writing; closing and reopening releases it.
                     drop(store.take());
-                    store = Some(Store::open(&db_dir)?);
+                    store = Some(reopen(&db_dir)?);
                     since_reopen = 0;
                 }
                 written_bytes += pending.iter().map(|e| e.bytes.len() as u64).sum::<u64>();

@@ -82,10 +82,10 @@ where
 }
 
 /// Requests due at `rate` per second for `duration`, sent by up to `workers`
-/// concurrent senders; `f(i)` sends request `i`.
+/// concurrent senders; `f(worker, i)` sends request `i`.
 pub async fn open_loop<F, Fut>(workers: usize, rate: f64, duration: Duration, f: F) -> Run
 where
-    F: Fn(u64) -> Fut + Send + Sync + 'static,
+    F: Fn(usize, u64) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Step> + Send + 'static,
 {
     let f = Arc::new(f);
@@ -94,7 +94,7 @@ where
     let start = Instant::now() + Duration::from_millis(50);
     let deadline = start + duration;
     let mut tasks = JoinSet::new();
-    for _ in 0..workers.max(1) {
+    for worker in 0..workers.max(1) {
         let f = f.clone();
         let next = next.clone();
         tasks.spawn(async move {
@@ -108,7 +108,7 @@ where
                 }
                 tokio::time::sleep_until(due.into()).await;
                 let sent = Instant::now();
-                match f(i).await {
+                match f(worker, i).await {
                     Step::Ok => {
                         let now = Instant::now();
                         rec.ok_open_loop(now - due, now - sent)
@@ -144,30 +144,5 @@ async fn collect(mut tasks: JoinSet<(Recorder, bool, Instant)>, start: Instant) 
         rec,
         elapsed: last.saturating_duration_since(start),
         exhausted,
-    }
-}
-
-/// `status N` or `status N error_code` from an error response, for the error table.
-pub async fn describe_error(response: reqwest::Response) -> String {
-    let status = response.status().as_u16();
-    let code = response
-        .json::<serde_json::Value>()
-        .await
-        .ok()
-        .and_then(|v| v["error"].as_str().map(str::to_string));
-    match code {
-        Some(code) => format!("status_{status}_{code}"),
-        None => format!("status_{status}"),
-    }
-}
-
-/// Maps a transport error to a short error-table key.
-pub fn transport_error(e: &reqwest::Error) -> String {
-    if e.is_timeout() {
-        "timeout".into()
-    } else if e.is_connect() {
-        "connect".into()
-    } else {
-        "transport".into()
     }
 }

@@ -4,6 +4,7 @@
 //! time, prints a human report on stderr and one `result ...` line on stdout.
 
 mod bulk;
+mod conn;
 mod driver;
 mod limits;
 mod reads;
@@ -22,6 +23,11 @@ use std::time::Duration;
 use clap::{Parser, Subcommand};
 
 use stats::parse_duration;
+
+/// The generator shares the cores with the server it measures; mimalloc keeps
+/// its allocations cheap, as it does the server's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[derive(Parser)]
 #[command(

@@ -7,7 +7,8 @@ use std::time::Duration;
 use rootlog::merkle::{verify_inclusion, Hash};
 use rootlog::note::{decode_hash_b64, Checkpoint, Note};
 
-use crate::driver::{closed_loop, describe_error, http_client, transport_error, Step};
+use crate::conn::{describe, Conns};
+use crate::driver::{closed_loop, http_client, Step};
 use crate::rng::Rng;
 use crate::stats::{report, ResultLine};
 
@@ -60,24 +61,22 @@ pub async fn proofs(args: ReadArgs) -> anyhow::Result<()> {
         "the log is empty: load it first (rootlog-bench load)"
     );
     let (seed, every) = (args.seed, args.verify_every);
+    let conns = Conns::new(&log, args.clients)?;
     let run = closed_loop(args.clients, args.duration, move |client, n| {
-        let (http, log) = (http.clone(), log.clone());
+        let conns = conns.clone();
         async move {
             let index = Rng::new(seed ^ ((client as u64) << 40) ^ n).below(size);
-            let url = format!("{log}/v1/proof/inclusion?index={index}&size={size}");
-            match http.get(url).send().await {
-                Ok(r) if r.status().as_u16() == 200 => match r.bytes().await {
-                    Ok(body) if every > 0 && n % every == 0 => {
-                        match check_inclusion(&body, index, size, &root) {
-                            Ok(()) => Step::Ok,
-                            Err(e) => Step::Err(e),
-                        }
+            let path = format!("/v1/proof/inclusion?index={index}&size={size}");
+            match conns.get(client, &path).await {
+                Ok(a) if a.status == 200 && every > 0 && n % every == 0 => {
+                    match check_inclusion(&a.body, index, size, &root) {
+                        Ok(()) => Step::Ok,
+                        Err(e) => Step::Err(e),
                     }
-                    Ok(_) => Step::Ok,
-                    Err(e) => Step::Err(transport_error(&e)),
-                },
-                Ok(r) => Step::Err(describe_error(r).await),
-                Err(e) => Step::Err(transport_error(&e)),
+                }
+                Ok(a) if a.status == 200 => Step::Ok,
+                Ok(a) => Step::Err(describe(&a)),
+                Err(e) => Step::Err(e.into()),
             }
         }
     })
@@ -136,22 +135,16 @@ pub async fn tiles(args: ReadArgs) -> anyhow::Result<()> {
         other => anyhow::bail!("GET /{} answered {other}", tile_path(0, 0)),
     }
     let seed = args.seed;
+    let conns = Conns::new(&log, args.clients)?;
     let run = closed_loop(args.clients, args.duration, move |client, n| {
-        let (http, log) = (http.clone(), log.clone());
+        let conns = conns.clone();
         async move {
             let tile = Rng::new(seed ^ ((client as u64) << 40) ^ n).below(full);
-            match http
-                .get(format!("{log}/{}", tile_path(0, tile)))
-                .send()
-                .await
-            {
-                Ok(r) if r.status().as_u16() == 200 => match r.bytes().await {
-                    Ok(body) if body.len() as u64 == TILE_WIDTH * 32 => Step::Ok,
-                    Ok(_) => Step::Err("wrong_tile_length".into()),
-                    Err(e) => Step::Err(transport_error(&e)),
-                },
-                Ok(r) => Step::Err(describe_error(r).await),
-                Err(e) => Step::Err(transport_error(&e)),
+            match conns.get(client, &format!("/{}", tile_path(0, tile))).await {
+                Ok(a) if a.status == 200 && a.body.len() as u64 == TILE_WIDTH * 32 => Step::Ok,
+                Ok(a) if a.status == 200 => Step::Err("wrong_tile_length".into()),
+                Ok(a) => Step::Err(describe(&a)),
+                Err(e) => Step::Err(e.into()),
             }
         }
     })

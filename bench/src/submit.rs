@@ -9,7 +9,8 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use rootlog::client::LogClient;
 
-use crate::driver::{closed_loop, describe_error, http_client, open_loop, transport_error, Step};
+use crate::conn::{describe, Conns};
+use crate::driver::{closed_loop, http_client, open_loop, Step};
 use crate::statements::{days_available, sign_all, Tenant};
 use crate::stats::{report, service_fields, ResultLine};
 
@@ -118,37 +119,32 @@ pub async fn run(args: SubmitArgs) -> anyhow::Result<()> {
 
     let http = http_client(args.clients);
     let before = batch_counters(&http, &log).await;
-    let url = Arc::new(if args.wait_witnessed {
-        format!("{log}/v1/roots?wait=witnessed")
+    let path: &'static str = if args.wait_witnessed {
+        "/v1/roots?wait=witnessed"
     } else {
-        format!("{log}/v1/roots")
-    });
-    let post = move |http: reqwest::Client, url: Arc<String>, body: Bytes| async move {
-        match http
-            .post(url.as_str())
-            .header("content-type", "text/plain; charset=utf-8")
-            .body(body)
-            .send()
+        "/v1/roots"
+    };
+    let conns = Conns::new(&log, args.clients)?;
+    // The whole answer is read (it carries the proof): the client is not done before.
+    let post = move |conns: Arc<Conns>, client: usize, body: Bytes| async move {
+        match conns
+            .post(client, path, "text/plain; charset=utf-8", body)
             .await
         {
-            Ok(r) if r.status().as_u16() == 201 => {
-                // Read the answer (it carries the proof): the client is not done before.
-                let _ = r.bytes().await;
-                Step::Ok
-            }
-            Ok(r) => Step::Err(describe_error(r).await),
-            Err(e) => Step::Err(transport_error(&e)),
+            Ok(a) if a.status == 201 => Step::Ok,
+            Ok(a) => Step::Err(describe(&a)),
+            Err(e) => Step::Err(e.into()),
         }
     };
     let run = match args.rate {
         None => {
             let next = Arc::new(AtomicUsize::new(0));
-            let (http, bodies, url) = (http.clone(), bodies.clone(), url.clone());
-            closed_loop(args.clients, args.duration, move |_, _| {
+            let (conns, bodies) = (conns.clone(), bodies.clone());
+            closed_loop(args.clients, args.duration, move |client, _| {
                 let j = next.fetch_add(1, Ordering::Relaxed);
                 let request = bodies
                     .get(j)
-                    .map(|b| post(http.clone(), url.clone(), b.clone()));
+                    .map(|b| post(conns.clone(), client, b.clone()));
                 async move {
                     match request {
                         Some(r) => r.await,
@@ -159,11 +155,11 @@ pub async fn run(args: SubmitArgs) -> anyhow::Result<()> {
             .await
         }
         Some(rate) => {
-            let (http, bodies, url) = (http.clone(), bodies.clone(), url.clone());
-            open_loop(args.clients, rate, args.duration, move |i| {
+            let (conns, bodies) = (conns.clone(), bodies.clone());
+            open_loop(args.clients, rate, args.duration, move |worker, i| {
                 let request = bodies
                     .get(i as usize)
-                    .map(|b| post(http.clone(), url.clone(), b.clone()));
+                    .map(|b| post(conns.clone(), worker, b.clone()));
                 async move {
                     match request {
                         Some(r) => r.await,

@@ -11,10 +11,13 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use bytes::Bytes;
+
 use rootlog::merkle::{consistency_plan, leaf_hash, node_hash, root_plan, Frontier, Hash};
 use rootlog::note::{encode_b64, Checkpoint, Note, Signer};
 
-use crate::driver::{closed_loop, describe_error, http_client, transport_error, Step};
+use crate::conn::{describe, Conns};
+use crate::driver::{closed_loop, Step};
 use crate::rng::Rng;
 use crate::stats::{report, ResultLine};
 
@@ -70,7 +73,6 @@ pub fn origin(prefix: &str, k: usize) -> String {
 }
 
 pub async fn run(args: WitnessArgs) -> anyhow::Result<()> {
-    let url = format!("{}/add-checkpoint", args.witness.trim_end_matches('/'));
     let clients = args.clients.max(1);
     let per_client = args.requests_per_client.max(1);
     // Each origin grows from a different start by 1..16 leaves a request, so
@@ -140,22 +142,21 @@ pub async fn run(args: WitnessArgs) -> anyhow::Result<()> {
     );
 
     let bodies = Arc::new(bodies);
-    let http = http_client(clients);
-    let url = Arc::new(url);
+    let conns = Conns::new(args.witness.trim_end_matches('/'), clients)?;
     let run = closed_loop(clients, args.duration, move |client, n| {
         let body = bodies[client].get(n as usize).cloned();
-        let (http, url) = (http.clone(), url.clone());
+        let conns = conns.clone();
         async move {
             let Some(body) = body else {
                 return Step::Done;
             };
-            match http.post(url.as_str()).body(body).send().await {
-                Ok(r) if r.status().as_u16() == 200 => {
-                    let _ = r.bytes().await;
-                    Step::Ok
-                }
-                Ok(r) => Step::Err(describe_error(r).await),
-                Err(e) => Step::Err(transport_error(&e)),
+            match conns
+                .post(client, "/add-checkpoint", "text/plain", Bytes::from(body))
+                .await
+            {
+                Ok(a) if a.status == 200 => Step::Ok,
+                Ok(a) => Step::Err(describe(&a)),
+                Err(e) => Step::Err(e.into()),
             }
         }
     })
