@@ -1,6 +1,6 @@
-//! A lean HTTP/1.1 client for the closed-loop scenarios: one keep-alive
-//! connection per simulated client, reused for every request that client
-//! sends, with no connection pool, URL parsing or per-request builder.
+//! A lean HTTP/1.1 client for the HTTP scenarios (closed and open loop): one
+//! keep-alive connection per simulated client or sender, reused for every
+//! request it sends, with no connection pool, URL parsing or request builder.
 //!
 //! Why not reqwest here: the load generator shares the machine's two cores
 //! with the server, so every microsecond it spends per request is taken from
