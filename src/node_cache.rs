@@ -64,25 +64,24 @@ impl NodeCache {
                     StoreError::Corrupt("the store returned too few nodes".into())
                 })?;
                 *slot = Some(hash);
-                keep.push((id, hash));
+                if has_slot(id) {
+                    keep.push((id, hash));
+                }
             }
             self.keep(&keep);
         }
         Ok(out.into_iter().map(|h| h.unwrap_or_default()).collect())
     }
 
+    /// Stores `nodes`, each of which [`has_slot`].
     fn keep(&self, nodes: &[(NodeId, Hash)]) {
-        let wanted = |id: &NodeId| {
-            id.level >= MIN_LEVEL
-                && usize::try_from(id.index).is_ok_and(|i| i < level_slots(id.level))
-        };
-        if !nodes.iter().any(|(id, _)| wanted(id)) {
+        if nodes.is_empty() {
             return;
         }
         let Ok(mut levels) = self.levels.write() else {
             return;
         };
-        for (id, hash) in nodes.iter().filter(|(id, _)| wanted(id)) {
+        for (id, hash) in nodes {
             let l = usize::from(id.level - MIN_LEVEL);
             let i = id.index as usize;
             if levels.len() <= l {
@@ -107,6 +106,11 @@ impl NodeCache {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+}
+
+/// Whether `id` may be kept: high enough, and within its level's slots.
+fn has_slot(id: NodeId) -> bool {
+    id.level >= MIN_LEVEL && usize::try_from(id.index).is_ok_and(|i| i < level_slots(id.level))
 }
 
 fn lookup(levels: &[Vec<Option<Hash>>], id: NodeId) -> Option<Hash> {

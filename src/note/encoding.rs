@@ -15,6 +15,11 @@ pub fn encode_b64(bytes: &[u8]) -> String {
     STANDARD.encode(bytes)
 }
 
+/// [`encode_b64`], appended to `out` (for answers written without serde).
+pub fn encode_b64_into(bytes: &[u8], out: &mut String) {
+    STANDARD.encode_string(bytes, out)
+}
+
 /// Decodes canonical standard base64 (padding required, non-canonical trailing bits refused).
 ///
 /// Invariant: `Some(b)` is returned only when `encode_b64(&b) == s`, so each

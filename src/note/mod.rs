@@ -8,7 +8,9 @@ mod key;
 mod signed;
 
 pub use checkpoint::{Checkpoint, CheckpointError};
-pub use encoding::{decode_base64_canonical, decode_hash_b64, encode_b64, parse_decimal_u64};
+pub use encoding::{
+    decode_base64_canonical, decode_hash_b64, encode_b64, encode_b64_into, parse_decimal_u64,
+};
 pub use key::{
     cosignature_message, is_valid_key_name, key_id, KeyError, KeyKind, Signer, Verifier,
 };
