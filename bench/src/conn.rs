@@ -1,6 +1,7 @@
 //! A lean HTTP/1.1 client for the HTTP scenarios (closed and open loop): one
 //! keep-alive connection per simulated client or sender, reused for every
-//! request it sends, with no connection pool, URL parsing or request builder.
+//! request it sends, with no connection pool to search and no per-request
+//! client configuration: hyper's connection, a request and one timeout.
 //!
 //! Why not reqwest here: the load generator shares the machine's two cores
 //! with the server, so every microsecond it spends per request is taken from
@@ -29,8 +30,10 @@ pub struct Conns {
     /// The path the log is served under (empty, or `/prefix` without a trailing `/`).
     base: String,
     slots: Vec<Mutex<Option<SendRequest<Full<Bytes>>>>>,
-    timeout: Duration,
 }
+
+/// How long one request may take, connecting included.
+const TIMEOUT: Duration = Duration::from_secs(60);
 
 /// An answer: the status and the whole body.
 pub struct Answer {
@@ -53,7 +56,6 @@ impl Conns {
             authority: authority.to_string(),
             base: base.to_string(),
             slots: (0..clients.max(1)).map(|_| Mutex::new(None)).collect(),
-            timeout: Duration::from_secs(60),
         }))
     }
 
@@ -111,7 +113,7 @@ impl Conns {
                 .to_bytes();
             Ok(Answer { status, body })
         };
-        match tokio::time::timeout(self.timeout, exchange).await {
+        match tokio::time::timeout(TIMEOUT, exchange).await {
             Ok(Ok(answer)) => Ok(answer),
             Ok(Err(e)) => {
                 *conn = None;
