@@ -1,4 +1,4 @@
-//! Known answers from /work/shared/vectors/signed-note.md and
+//! Known answers from ../shared/vectors/signed-note.md and
 //! tlog-standards.md §4.1 and §8.2–8.3, plus the negative cases of the
 //! signed-note, key and checkpoint parsers.
 
