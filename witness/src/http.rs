@@ -78,15 +78,7 @@ async fn add_checkpoint_inner(
     let req = read.and_then(|bytes| parse_add_checkpoint(&bytes)).inspect_err(|r| {
         tracing::warn!(source = "http", status = r.status, reason = %r.reason, "refused checkpoint");
     })?;
-    let w = Arc::clone(w);
-    // sled and fsync block: keep them off the async workers.
-    tokio::task::spawn_blocking(move || w.add_checkpoint(&req, "http"))
-        .await
-        .map_err(|e| {
-            tracing::error!(error = %e, "add-checkpoint task failed");
-            Refusal::new(500, "internal error")
-        })?
-        .map(|sig| sig.line())
+    w.add_checkpoint(req, "http").await.map(|sig| sig.line())
 }
 
 fn refusal_response(r: &Refusal) -> Response {
@@ -163,7 +155,7 @@ async fn metrics(State(w): State<Arc<Witness>>) -> Response {
             header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
-        w.metrics.render(),
+        w.render_metrics(),
     )
         .into_response()
 }

@@ -3,12 +3,14 @@
 //! with everything it cosigned before.
 //!
 //! Pure logic: [`protocol`] (request parsing and the add-checkpoint
-//! decision). State: [`state`] (sled CAS and evidence files), [`key`] (the
-//! witness key). The shared check-and-store step: [`witness`]. Serving:
+//! decision). State: [`state`] (sled CAS and evidence files), made durable
+//! by [`group_commit`]; [`key`] (the witness key). The shared
+//! check-and-store step: [`witness`]. Serving:
 //! [`http`], [`watch`] (with the tlog-tiles math and client of
 //! `rootlog::tiles`). Setup: [`config`], [`metrics`].
 
 pub mod config;
+pub mod group_commit;
 pub mod http;
 pub mod key;
 pub mod metrics;

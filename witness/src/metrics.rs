@@ -1,11 +1,13 @@
 //! Prometheus text metrics: add-checkpoint answers by status code,
-//! cosignatures issued, evidence records, watch polls. Plain atomics and one
+//! cosignatures issued, evidence records, watch polls, database flushes. Plain atomics and one
 //! small map: the witness has a handful of counters, not a metrics stack.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
+
+use crate::group_commit::FlushCounts;
 
 /// The witness's counters.
 #[derive(Default)]
@@ -52,8 +54,8 @@ impl Metrics {
         c.fetch_add(1, Ordering::Relaxed);
     }
 
-    /// The Prometheus text exposition.
-    pub fn render(&self) -> String {
+    /// The Prometheus text exposition, with the store's flush counts.
+    pub fn render(&self, flushes: FlushCounts) -> String {
         let mut out = String::new();
         out.push_str("# HELP rootlog_witness_add_checkpoint_requests_total add-checkpoint answers by HTTP status code.\n");
         out.push_str("# TYPE rootlog_witness_add_checkpoint_requests_total counter\n");
@@ -78,6 +80,16 @@ impl Metrics {
                 "rootlog_witness_evidence_total",
                 "Evidence records of log misbehaviour stored.",
                 self.evidence(),
+            ),
+            (
+                "rootlog_witness_database_flushes_total",
+                "Group commits of the state: cosignatures per flush is the requests that shared one fsync.",
+                flushes.ok,
+            ),
+            (
+                "rootlog_witness_database_flush_errors_total",
+                "Flushes of the state that failed (their requests were answered 500).",
+                flushes.failed,
             ),
         ];
         for (name, help, v) in counters {

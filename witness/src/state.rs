@@ -1,7 +1,8 @@
 //! The witness's durable state in its data directory:
 //! - `db/` — sled, one entry per origin: the checkpoint note last cosigned
 //!   (log signatures plus the witness's cosignature), replaced only by
-//!   compare-and-swap against the exact bytes that were checked;
+//!   compare-and-swap against the exact bytes that were checked, and made
+//!   durable by group commit (`group_commit`) before anyone is told;
 //! - `evidence/<id>.json` — evidence of log misbehaviour, one file per
 //!   distinct conflict, written atomically and fsynced. Plain files so that
 //!   `rootlog-witness evidence` and anyone with a shell can read them while
@@ -16,6 +17,7 @@ use rootlog::note::Note;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::group_commit::{FlushCounts, GroupCommit};
 use crate::protocol::Stored;
 
 /// Sub-directory of the data directory holding evidence files.
@@ -84,9 +86,15 @@ pub struct Current {
     pub stored: Stored,
 }
 
+/// A swap applied in memory; [`Store::durable`] waits until it is on disk.
+#[derive(Debug, Clone, Copy)]
+#[must_use = "a swap is not durable until Store::durable returns"]
+pub struct Ticket(u64);
+
 /// The opened state.
 pub struct Store {
     db: sled::Db,
+    group: GroupCommit,
     evidence_dir: PathBuf,
 }
 
@@ -103,7 +111,12 @@ impl Store {
         let evidence_dir = data.join(EVIDENCE_DIR);
         fs::create_dir_all(&evidence_dir)
             .with_context(|| format!("cannot create {}", evidence_dir.display()))?;
-        Ok(Store { db, evidence_dir })
+        let group = GroupCommit::start(db.clone()).context("cannot start the flusher thread")?;
+        Ok(Store {
+            db,
+            group,
+            evidence_dir,
+        })
     }
 
     /// The checkpoint last cosigned for `origin`, if any.
@@ -119,23 +132,33 @@ impl Store {
     }
 
     /// Replaces the value for `origin` with `new` only if it still is
-    /// `expected` (`None`: absent), then flushes to disk. Returns false, and
-    /// changes nothing, when another writer got there first.
+    /// `expected` (`None`: absent). Returns `None`, and changes nothing, when
+    /// another writer got there first; otherwise the ticket to wait on
+    /// before telling anyone the new value is stored.
     pub fn compare_and_swap(
         &self,
         origin: &str,
         expected: Option<&sled::IVec>,
         new: &[u8],
-    ) -> Result<bool, StoreError> {
+    ) -> Result<Option<Ticket>, StoreError> {
         let swapped = self
             .db
             .compare_and_swap(origin.as_bytes(), expected, Some(new))?
             .is_ok();
-        if swapped {
-            // The reply promises the cosigned state is durable.
-            self.db.flush()?;
-        }
-        Ok(swapped)
+        // The ticket is taken after the swap is applied, so the flush it
+        // waits for covers it (see group_commit).
+        Ok(swapped.then(|| Ticket(self.group.ticket())))
+    }
+
+    /// Waits until the swap of `ticket`, and every write before it, is
+    /// durable.
+    pub async fn durable(&self, ticket: Ticket) -> Result<(), StoreError> {
+        self.group.wait(ticket.0).await
+    }
+
+    /// The database flushes made so far.
+    pub fn flushes(&self) -> FlushCounts {
+        self.group.flushes()
     }
 
     /// Stores `evidence` durably unless the same conflict is already stored.

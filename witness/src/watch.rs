@@ -115,8 +115,7 @@ pub async fn poll_once(
         note,
         checkpoint,
     };
-    let w = Arc::clone(witness);
-    match tokio::task::spawn_blocking(move || w.add_checkpoint(&req, "watch")).await? {
+    match witness.add_checkpoint(req, "watch").await {
         Ok(_) => Ok(()),
         Err(r) => bail!("checkpoint refused: {} {}", r.status, r.reason),
     }

@@ -7,6 +7,7 @@
 //! one proven consistent with it (or the first one for an origin).
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use rootlog::note::{encode_b64, NoteSignature, Signer};
@@ -15,7 +16,7 @@ use sha2::{Digest, Sha256};
 use crate::config::Config;
 use crate::metrics::Metrics;
 use crate::protocol::{self, AddCheckpoint, Misbehaviour, Refusal, Stored, TrustedLog};
-use crate::state::{Current, Evidence, Store, StoreError};
+use crate::state::{Current, Evidence, Store, StoreError, Ticket};
 
 /// How often a request re-checks after losing a compare-and-swap race
 /// before answering 409. Each lost race means another request succeeded.
@@ -80,25 +81,24 @@ impl Witness {
         self.store.evidence()
     }
 
+    /// The Prometheus text exposition of the counters and the store's flushes.
+    pub fn render_metrics(&self) -> String {
+        self.metrics.render(self.store.flushes())
+    }
+
     /// Checks `req` and, if it may be cosigned, stores it and returns the
-    /// cosignature. Blocking (sled and fsync): call it off the async runtime.
-    pub fn add_checkpoint(
-        &self,
-        req: &AddCheckpoint,
-        source: &str,
+    /// cosignature once the stored state is durable.
+    pub async fn add_checkpoint(
+        self: &Arc<Self>,
+        req: AddCheckpoint,
+        source: &'static str,
     ) -> Result<NoteSignature, Refusal> {
-        let origin = req.checkpoint.origin.as_str();
-        let result = self.try_add(req);
+        let (origin, size, old) = (req.checkpoint.origin.clone(), req.checkpoint.size, req.old);
+        let result = self.cosign_durably(req).await;
         match &result {
             Ok(_) => {
                 self.metrics.cosigned();
-                tracing::info!(
-                    source,
-                    origin,
-                    size = req.checkpoint.size,
-                    old = req.old,
-                    "cosigned checkpoint"
-                );
+                tracing::info!(source, origin, size, old, "cosigned checkpoint");
             }
             Err(r) => {
                 tracing::warn!(source, origin, status = r.status, reason = %r.reason, "refused checkpoint");
@@ -107,7 +107,36 @@ impl Witness {
         result
     }
 
-    fn try_add(&self, req: &AddCheckpoint) -> Result<NoteSignature, Refusal> {
+    async fn cosign_durably(
+        self: &Arc<Self>,
+        req: AddCheckpoint,
+    ) -> Result<NoteSignature, Refusal> {
+        match self.decide(&req)? {
+            Decision::Cosigned(cosignature, ticket) => {
+                self.store.durable(ticket).await.map_err(internal)?;
+                Ok(cosignature)
+            }
+            Decision::Misbehaved(refusal, report) => {
+                // Evidence files are written and fsynced: off the async workers.
+                let witness = Arc::clone(self);
+                let stored =
+                    tokio::task::spawn_blocking(move || witness.store_evidence(&report)).await;
+                if let Err(e) = stored {
+                    tracing::error!(error = %e, "evidence task failed");
+                }
+                Err(refusal)
+            }
+        }
+    }
+
+    /// Checks `req` against the stored state and, if it may be cosigned,
+    /// cosigns it and swaps it in (in memory; the caller waits on the
+    /// ticket). This runs on the async workers: it is CPU work (a signature
+    /// check, a consistency proof, a cosignature) plus sled reads and a
+    /// compare-and-swap on a database of one small row per origin, which
+    /// stays in sled's cache. The only slow I/O, the fsync, is the group
+    /// commit's, and evidence is written by the caller.
+    fn decide(&self, req: &AddCheckpoint) -> Result<Decision, Refusal> {
         let origin = req.checkpoint.origin.as_str();
         let Some(log) = self.logs.get(origin) else {
             return Err(Refusal::new(404, format!("unknown log origin {origin:?}")));
@@ -120,22 +149,33 @@ impl Witness {
             let note = match protocol::check(log, stored, req) {
                 Ok(note) => note,
                 Err(refusal) => {
-                    if let (Some(m), Some(c)) = (refusal.misbehaviour, current.as_ref()) {
-                        self.record_evidence(log, c, req, m);
-                    }
-                    return Err(refusal);
+                    return match (refusal.misbehaviour, current) {
+                        (Some(why), Some(current)) => match evidence(log, &current, req, why) {
+                            Some(evidence) => Ok(Decision::Misbehaved(
+                                refusal,
+                                MisbehaviourReport {
+                                    evidence,
+                                    why,
+                                    stored_size: current.stored.checkpoint.size,
+                                    conflicting_size: req.checkpoint.size,
+                                },
+                            )),
+                            None => Err(refusal),
+                        },
+                        _ => Err(refusal),
+                    };
                 }
             };
             let cosignature = self.signer.cosign(note.text.as_bytes(), now());
             let mut cosigned = note;
             cosigned.signatures.push(cosignature.clone());
             let expected = current.as_ref().map(|c: &Current| &c.raw);
-            if self
+            if let Some(ticket) = self
                 .store
                 .compare_and_swap(origin, expected, cosigned.to_text().as_bytes())
                 .map_err(internal)?
             {
-                return Ok(cosignature);
+                return Ok(Decision::Cosigned(cosignature, ticket));
             }
             // Another request changed the state between our read and our
             // swap: decide again against what it stored.
@@ -146,52 +186,75 @@ impl Witness {
         })
     }
 
-    /// Stores evidence that the log signed `req`'s checkpoint although it
-    /// conflicts with the cosigned one, and reports it loudly.
-    fn record_evidence(
-        &self,
-        log: &TrustedLog,
-        current: &Current,
-        req: &AddCheckpoint,
-        why: Misbehaviour,
-    ) {
-        // The refusal came after the signature check, so this succeeds; keep
-        // only the verified log signatures so the record is self-contained.
-        let Ok(conflicting) = protocol::verify_log_signatures(log, &req.note) else {
-            return;
-        };
-        let evidence = Evidence {
-            origin: log.origin.clone(),
-            stored_checkpoint: current.stored.note.to_text(),
-            conflicting_checkpoint: conflicting.to_text(),
-            old: req.old,
-            proof: req.proof.iter().map(|h| encode_b64(h)).collect(),
-            reason: why.as_str().to_string(),
-            observed_at: rfc3339_now(),
-        };
-        match self.store.record_evidence(&evidence) {
+    /// Stores the evidence of a misbehaviour durably and reports it loudly.
+    fn store_evidence(&self, report: &MisbehaviourReport) {
+        let MisbehaviourReport {
+            evidence,
+            why,
+            stored_size,
+            conflicting_size,
+        } = report;
+        match self.store.record_evidence(evidence) {
             Ok(new) => {
                 if new {
                     self.metrics.evidence_recorded();
                 }
                 tracing::error!(
-                    origin = %log.origin,
+                    origin = %evidence.origin,
                     reason = why.as_str(),
-                    stored_size = current.stored.checkpoint.size,
-                    conflicting_size = req.checkpoint.size,
+                    stored_size,
+                    conflicting_size,
                     id = %evidence.id(),
                     new,
                     "LOG MISBEHAVIOUR: the log signed a checkpoint inconsistent with one this witness cosigned; evidence stored, not cosigning"
                 );
             }
             Err(e) => tracing::error!(
-                origin = %log.origin,
+                origin = %evidence.origin,
                 reason = why.as_str(),
                 error = %e,
                 "LOG MISBEHAVIOUR seen but the evidence could not be stored"
             ),
         }
     }
+}
+
+/// What `decide` concluded, short of a plain refusal.
+enum Decision {
+    /// Cosigned and swapped in; durable once the ticket is.
+    Cosigned(NoteSignature, Ticket),
+    /// Refused, and the log signed a conflicting checkpoint: store this.
+    Misbehaved(Refusal, MisbehaviourReport),
+}
+
+/// Evidence of log misbehaviour, with what its log line says.
+struct MisbehaviourReport {
+    evidence: Evidence,
+    why: Misbehaviour,
+    stored_size: u64,
+    conflicting_size: u64,
+}
+
+/// The evidence that the log signed `req`'s checkpoint although it
+/// conflicts with the cosigned one. The refusal came after the signature
+/// check, so the re-check succeeds; only the verified log signatures are
+/// kept, so the record is self-contained.
+fn evidence(
+    log: &TrustedLog,
+    current: &Current,
+    req: &AddCheckpoint,
+    why: Misbehaviour,
+) -> Option<Evidence> {
+    let conflicting = protocol::verify_log_signatures(log, &req.note).ok()?;
+    Some(Evidence {
+        origin: log.origin.clone(),
+        stored_checkpoint: current.stored.note.to_text(),
+        conflicting_checkpoint: conflicting.to_text(),
+        old: req.old,
+        proof: req.proof.iter().map(|h| encode_b64(h)).collect(),
+        reason: why.as_str().to_string(),
+        observed_at: rfc3339_now(),
+    })
 }
 
 /// Lowercase hex SHA-256 of an origin: the monitoring path segment.

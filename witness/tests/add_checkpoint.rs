@@ -212,6 +212,9 @@ async fn every_status_code_and_interop() {
         "rootlog_witness_add_checkpoint_requests_total{code=\"404\"} 1",
         "rootlog_witness_add_checkpoint_requests_total{code=\"413\"} 1",
         "rootlog_witness_cosignatures_total 5",
+        // One request at a time: each cosignature had its own flush.
+        "rootlog_witness_database_flushes_total 5",
+        "rootlog_witness_database_flush_errors_total 0",
     ] {
         assert!(m.contains(line), "missing {line:?} in\n{m}");
     }
