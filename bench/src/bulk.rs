@@ -48,11 +48,14 @@ struct Entry {
 const CHUNK: u64 = 2048;
 
 /// Opens the store again just after this process closed it. sled's I/O
-/// threads can still hold the database file (and its lock) for a moment
-/// after the last handle is dropped, so a lock conflict is retried for up to
-/// 10 s before it counts as an error.
+/// threads can still hold the database file (and its lock) after the last
+/// handle is dropped, while they finish writing; a full 10^7-entry load once
+/// needed more than 10 s for that. So a lock conflict is retried for up to
+/// two minutes before it counts as an error, and a wait of over a second is
+/// reported.
 fn reopen(db_dir: &Path) -> Result<Store, rootlog::storage::StoreError> {
-    let deadline = Instant::now() + std::time::Duration::from_secs(10);
+    let started = Instant::now();
+    let deadline = started + std::time::Duration::from_secs(120);
     loop {
         match Store::open(db_dir) {
             Err(rootlog::storage::StoreError::Sled(sled::Error::Io(e)))
@@ -60,7 +63,16 @@ fn reopen(db_dir: &Path) -> Result<Store, rootlog::storage::StoreError> {
             {
                 std::thread::sleep(std::time::Duration::from_millis(20));
             }
-            other => return other,
+            other => {
+                let waited = started.elapsed();
+                if waited.as_secs() >= 1 && other.is_ok() {
+                    eprintln!(
+                        "load: reopening waited {:.1} s for sled to release its lock",
+                        waited.as_secs_f64()
+                    );
+                }
+                return other;
+            }
         }
     }
 }
