@@ -13,6 +13,7 @@ mod startup;
 mod statements;
 mod stats;
 mod submit;
+mod sync_probe;
 mod usage;
 mod witness;
 
@@ -154,6 +155,14 @@ enum Command {
         #[arg(long, default_value_t = 2.0)]
         seconds: f64,
     },
+    /// Latency of a 4 KiB append + fdatasync in DIR (the disk's floor under every acknowledgement).
+    Sync {
+        #[arg(long)]
+        dir: PathBuf,
+        /// Seconds to probe (at most 2,000 syncs).
+        #[arg(long, default_value_t = 1.0)]
+        seconds: f64,
+    },
     /// Where a data directory's bytes go: stored rows by kind against the files on disk.
     Du {
         #[arg(long)]
@@ -282,6 +291,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Du { data } => usage::run(&data),
         Command::Limits { seconds } => limits::run(seconds),
+        Command::Sync { dir, seconds } => sync_probe::run(&dir, seconds),
         Command::Startup { bin, data, timeout } => startup::run(&bin, &data, timeout),
     }
 }
