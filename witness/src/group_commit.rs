@@ -94,9 +94,7 @@ impl GroupCommit {
             )))
         }
     }
-}
 
-impl GroupCommit {
     /// The flushes made so far.
     pub fn flushes(&self) -> FlushCounts {
         self.progress.borrow().flushes

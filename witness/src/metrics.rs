@@ -1,6 +1,7 @@
 //! Prometheus text metrics: add-checkpoint answers by status code,
-//! cosignatures issued, evidence records, watch polls, database flushes. Plain atomics and one
-//! small map: the witness has a handful of counters, not a metrics stack.
+//! cosignatures issued, evidence records, watch polls, database flushes.
+//! Plain atomics and one small map: the witness has a handful of counters,
+//! not a metrics stack.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
