@@ -82,6 +82,11 @@ pub async fn drain_oversize(
     request: Request,
     next: Next,
 ) -> Response {
+    next.run(buffer_body(request, limits).await).await
+}
+
+/// Buffers `request`'s body as described above: the request to hand on.
+pub async fn buffer_body(request: Request, limits: DrainLimits) -> Request {
     let declared = request
         .headers()
         .get(header::CONTENT_LENGTH)
@@ -89,22 +94,19 @@ pub async fn drain_oversize(
         .and_then(|v| v.parse::<u64>().ok());
     let within_budget = declared.is_none_or(|n| n <= limits.budget as u64);
     if !within_budget {
-        return next.run(request).await;
+        return request;
     }
     let (mut parts, body) = request.into_parts();
     let Some(bytes) = read_capped(body, limits).await else {
         // A body that broke off or stalled: the handler's own extractor sees the
         // failure, as it would have without this layer.
-        return next
-            .run(Request::from_parts(parts, Body::new(FailedBody)))
-            .await;
+        return Request::from_parts(parts, Body::new(FailedBody));
     };
     parts
         .headers
         .insert(header::CONTENT_LENGTH, bytes.len().into());
     parts.headers.remove(header::TRANSFER_ENCODING);
-    next.run(Request::from_parts(parts, Body::from(bytes)))
-        .await
+    Request::from_parts(parts, Body::from(bytes))
 }
 
 /// A body whose first frame is an error: what the client's broken body became.

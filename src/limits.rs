@@ -8,12 +8,11 @@ use std::net::{IpAddr, SocketAddr};
 use std::num::NonZeroU32;
 use std::sync::Arc;
 
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{ConnectInfo, Request};
 use axum::http::StatusCode;
-use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use tokio::sync::OwnedSemaphorePermit;
 
 use crate::api::ApiError;
 
@@ -108,20 +107,19 @@ impl Limits {
     }
 }
 
-/// Middleware: the per-IP limit and the in-flight cap, for every request.
-pub async fn guard(State(limits): State<Arc<Limits>>, request: Request, next: Next) -> Response {
-    if let Some(ConnectInfo(addr)) = request.extensions().get::<ConnectInfo<SocketAddr>>() {
-        if let Err(e) = limits.check_ip(addr.ip()) {
-            return e.into_response();
+impl Limits {
+    /// The per-IP limit and the in-flight cap, for every request: the
+    /// permit to hold while it is served, or the error that refuses it.
+    pub fn admit(&self, request: &Request) -> Result<OwnedSemaphorePermit, ApiError> {
+        if let Some(ConnectInfo(addr)) = request.extensions().get::<ConnectInfo<SocketAddr>>() {
+            self.check_ip(addr.ip())?;
         }
+        self.in_flight.clone().try_acquire_owned().map_err(|_| {
+            ApiError::unavailable(
+                "overloaded",
+                "the server is at its limit of requests in flight; retry after a second",
+                1,
+            )
+        })
     }
-    let Ok(_permit) = limits.in_flight.clone().try_acquire_owned() else {
-        return ApiError::unavailable(
-            "overloaded",
-            "the server is at its limit of requests in flight; retry after a second",
-            1,
-        )
-        .into_response();
-    };
-    next.run(request).await
 }

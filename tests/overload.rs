@@ -72,6 +72,31 @@ async fn rate_limits_answer_429_with_retry_after() {
         );
     }
     assert!(codes.contains(&429) && codes.contains(&200), "{codes:?}");
+
+    // Every refusal is counted by its code: the handler's per-tenant 429s
+    // and the per-IP guard's, which answer before any handler runs.
+    let rejected = |metrics: &str| -> usize {
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix("rootlog_rejections_total{code=\"rate_limited\"} "))
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0)
+    };
+    let metrics = |url: String| {
+        let http = http.clone();
+        async move { http.get(url).send().await.unwrap().text().await.unwrap() }
+    };
+    assert_eq!(
+        rejected(&metrics(format!("{}/metrics", server.url)).await),
+        limited
+    );
+    // Let the per-IP bucket refill so that /metrics itself is answered.
+    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    let guard_limited = codes.iter().filter(|&&c| c == 429).count();
+    assert_eq!(
+        rejected(&metrics(format!("{}/metrics", ip_limited.url)).await),
+        guard_limited
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
