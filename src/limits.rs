@@ -105,9 +105,7 @@ impl Limits {
             l.shrink_to_fit();
         }
     }
-}
 
-impl Limits {
     /// The per-IP limit and the in-flight cap, for every request: the
     /// permit to hold while it is served, or the error that refuses it.
     pub fn admit(&self, request: &Request) -> Result<OwnedSemaphorePermit, ApiError> {

@@ -146,8 +146,8 @@ fn finish(routes: Router<Arc<AppState>>, state: Arc<AppState>) -> Router {
 
 /// Every request's way in, as one middleware rather than three (each
 /// `from_fn` layer clones the service behind it and boxes a future per
-/// request, about a tenth of a proof's server CPU for the three): the body
-/// is buffered (`crate::drain`), the per-IP limit and the in-flight cap
+/// request; bench/NOTES.md item 6 has the measurement): the body is
+/// buffered (`crate::drain`), the per-IP limit and the in-flight cap
 /// admit the request (`crate::limits`), and an error answer, the guard's
 /// 429s and 503s included, is counted by its code.
 async fn edge(State(state): State<Arc<AppState>>, request: Request, next: Next) -> Response {
