@@ -67,9 +67,7 @@ pub async fn poll_once(
     }
     verify_log_signatures(&log, &note).map_err(|r| anyhow!("{}", r.reason))?;
 
-    let w = Arc::clone(witness);
-    let o = origin.to_string();
-    let stored = tokio::task::spawn_blocking(move || w.stored(&o)).await??;
+    let stored = witness.stored(origin)?;
     let (old, proof) = match &stored {
         None => (0, Vec::new()),
         Some(s) if s.checkpoint.size == 0 => (0, Vec::new()),
