@@ -10,7 +10,6 @@
 //! names it, and witnesses key their state by it.
 
 use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
@@ -34,21 +33,12 @@ pub struct LogIdentity {
     pub origin: String,
 }
 
-/// Writes `contents` to a new file readable only by its owner, durably.
+/// Writes `contents` to a new file readable only by its owner, durably
+/// (the file and its directory entry are synced: a key that a crash could
+/// take back would leave checkpoints nobody can verify).
 pub fn write_private_file(path: &Path, contents: &[u8]) -> anyhow::Result<()> {
-    let mut options = fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let mut file = options
-        .open(path)
-        .with_context(|| format!("cannot create {}", path.display()))?;
-    file.write_all(contents)?;
-    file.sync_all()?;
-    Ok(())
+    crate::durable::create_file(path, contents, 0o600)
+        .with_context(|| format!("cannot create {}", path.display()))
 }
 
 /// Refuses a secret file that anyone but its owner may read or write: a log
@@ -92,7 +82,7 @@ pub fn read_signer(data: &Path) -> anyhow::Result<Signer> {
 /// On later starts `origin` (if given) must equal the recorded one: a log
 /// cannot change its name without breaking every checkpoint it signed.
 pub fn open(data: &Path, origin: Option<&str>) -> anyhow::Result<LogIdentity> {
-    fs::create_dir_all(data)
+    crate::durable::create_dir_all(data)
         .with_context(|| format!("cannot create data directory {}", data.display()))?;
     let store = Store::open(&data.join("db"))
         .with_context(|| format!("cannot open the database in {}", data.join("db").display()))?;

@@ -18,6 +18,7 @@ pub mod audit;
 pub mod backup;
 pub mod client;
 pub mod drain;
+pub mod durable;
 pub mod fsck;
 pub mod identity;
 pub mod limits;

@@ -47,6 +47,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
+use crate::durable::SledSync;
 use crate::merkle::{Frontier, Hash, NodeId};
 
 use hash_runs::HashRuns;
@@ -109,6 +110,9 @@ pub enum LeafRows<'a> {
 #[derive(Clone)]
 pub struct Store {
     db: sled::Db,
+    /// Makes sled's writes durable (`crate::durable`); None when opened for
+    /// checking, which writes nothing.
+    sync: Option<Arc<SledSync>>,
     files: Arc<TreeFiles>,
     /// None when opened for checking: the runs are derived data, and a
     /// check must not write them.
@@ -171,10 +175,13 @@ impl Store {
             .path(dir)
             .cache_capacity(256 * 1024 * 1024)
             .open()?;
+        // Whatever opening created or recovered is made durable before it is built on.
+        let sync = Arc::new(SledSync::open(db.clone(), dir).map_err(|e| sync_error(dir, e))?);
+        let flush = || sync.flush().map_err(|e| sync_error(dir, e));
         if db.get(key(META, META_LAYOUT))?.is_none() {
             legacy::migrate(&db, dir)?;
             db.insert(key(META, META_LAYOUT), LAYOUT_V1)?;
-            db.flush()?;
+            flush()?;
         }
         legacy::remove_leftovers(&db)?;
         match db.get(key(META, META_LAYOUT))?.as_deref() {
@@ -182,7 +189,7 @@ impl Store {
             Some(LAYOUT_V1) => {
                 v1_indexes::migrate(&db)?;
                 db.insert(key(META, META_LAYOUT), LAYOUT_V2)?;
-                db.flush()?;
+                flush()?;
             }
             other => return Err(unknown_layout(dir, other)),
         }
@@ -196,6 +203,7 @@ impl Store {
         })?;
         Ok(Store {
             db,
+            sync: Some(sync),
             files,
             hash_index: Some(Arc::new(Mutex::new(runs))),
             hash_index_dir,
@@ -215,8 +223,8 @@ impl Store {
     /// Records the origin once, durably.
     pub fn set_origin(&self, origin: &str) -> Result<(), StoreError> {
         self.db.insert(key(META, META_ORIGIN), origin.as_bytes())?;
-        self.db.flush()?;
-        Ok(())
+        // Every checkpoint will name it: it must outlive any crash.
+        self.flush()
     }
 
     /// The number of leaves durably in the tree.
@@ -384,8 +392,9 @@ impl Store {
     /// Durably stores a witness's verified cosignature line for the checkpoint of `size`.
     pub fn put_cosignature(&self, size: u64, witness: &str, line: &str) -> Result<(), StoreError> {
         self.put_cosignature_unflushed(size, witness, line)?;
-        self.db.flush()?;
-        Ok(())
+        // The checkpoint is served with this line once it meets the policy:
+        // durable first, so nothing served is taken back by a crash.
+        self.flush()
     }
 
     /// The cosignature lines stored for the checkpoint of `size`, by witness name.
@@ -427,8 +436,8 @@ impl Store {
     /// Durably stores a checkpoint on its own (used for the empty tree at first start).
     pub fn put_checkpoint(&self, size: u64, note: &[u8]) -> Result<(), StoreError> {
         self.put_checkpoint_unflushed(size, note)?;
-        self.db.flush()?;
-        Ok(())
+        // It is handed out as soon as this returns.
+        self.flush()
     }
 
     /// Appends one integration atomically and durably.
@@ -445,8 +454,8 @@ impl Store {
         checkpoint: &[u8],
     ) -> Result<(), StoreError> {
         self.apply_integration(leaves, nodes, new_size, checkpoint)?;
-        self.db.flush()?;
-        Ok(())
+        // The caller acknowledges on return.
+        self.flush()
     }
 
     /// Applies one integration atomically but does not flush: nothing it
@@ -541,10 +550,16 @@ impl Store {
             .collect()
     }
 
-    /// Flushes everything written so far to disk.
+    /// Makes everything written so far durable: sled's flush and the real
+    /// syncs it lacks (`crate::durable::SledSync`). The one commit point of
+    /// every acknowledgement; the sequencer's flusher calls it once per
+    /// group of batches.
     pub fn flush(&self) -> Result<(), StoreError> {
-        self.db.flush()?;
-        Ok(())
+        match &self.sync {
+            Some(sync) => sync.flush().map_err(|e| sync_error(sync.dir(), e)),
+            // Opened for checking: nothing was written.
+            None => Ok(()),
+        }
     }
 
     /// Bytes on disk: sled's as it reports them, the tree files' and the
@@ -557,6 +572,13 @@ impl Store {
             .unwrap_or(0);
         self.db.size_on_disk().unwrap_or(0) + self.files.total_len() + runs
     }
+}
+
+fn sync_error(dir: &Path, e: std::io::Error) -> StoreError {
+    StoreError::Io(format!(
+        "making the database in {} durable: {e}",
+        dir.display()
+    ))
 }
 
 fn unknown_layout(dir: &Path, layout: Option<&[u8]>) -> StoreError {
@@ -622,6 +644,7 @@ impl Store {
         let files = Arc::new(TreeFiles::open(dir, read_size(&db)?, Access::Read)?);
         Ok(Store {
             db,
+            sync: None,
             files,
             hash_index: None,
             hash_index_dir: dir.join(HASH_INDEX_DIR).into(),
