@@ -2,7 +2,8 @@
 //! log durable for every write applied before the flush began, so N
 //! concurrent add-checkpoint requests cost one fsync rather than N.
 //!
-//! Invariant: `wait(t)` returns `Ok` only after a `sled::Db::flush` that
+//! Invariant: `wait(t)` returns `Ok` only after a [`SledSync::flush`] (sled's
+//! flush plus the real `fdatasync` it lacks, see `rootlog::durable`) that
 //! started after ticket `t` was taken has completed. A caller takes its
 //! ticket after its write is applied (the compare-and-swap returned), so
 //! that flush covers the write, and every write the caller's decision read.
@@ -15,6 +16,7 @@
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread;
 
+use rootlog::durable::SledSync;
 use tokio::sync::watch;
 
 use crate::state::StoreError;
@@ -52,8 +54,8 @@ pub struct GroupCommit {
 }
 
 impl GroupCommit {
-    /// Starts the flusher thread for `db`.
-    pub fn start(db: sled::Db) -> std::io::Result<Self> {
+    /// Starts the flusher thread for the database `db` syncs.
+    pub fn start(db: Arc<SledSync>) -> std::io::Result<Self> {
         let requests = Arc::new((Mutex::new(Requests::default()), Condvar::new()));
         let (tx, progress) = watch::channel(Progress::default());
         let shared = Arc::clone(&requests);
@@ -115,7 +117,7 @@ impl Drop for GroupCommit {
 /// Flushes whenever a ticket newer than the last attempt is waiting. A
 /// failed flush is retried only for a newer ticket, so a broken disk costs
 /// one attempt per request rather than a busy loop.
-fn flush_loop(db: &sled::Db, requests: &(Mutex<Requests>, Condvar), tx: &watch::Sender<Progress>) {
+fn flush_loop(db: &SledSync, requests: &(Mutex<Requests>, Condvar), tx: &watch::Sender<Progress>) {
     let (lock, wake) = requests;
     let mut attempted = 0;
     loop {
@@ -130,6 +132,7 @@ fn flush_loop(db: &sled::Db, requests: &(Mutex<Requests>, Condvar), tx: &watch::
             r.taken
         };
         attempted = target;
+        // The one sync every cosignature of this group waits for.
         match db.flush() {
             Ok(_) => tx.send_modify(|p| {
                 p.durable = target;
@@ -154,7 +157,8 @@ mod tests {
     async fn every_ticket_is_answered_after_a_flush() {
         let dir = tempfile::tempdir().unwrap();
         let db = sled::open(dir.path()).unwrap();
-        let group = GroupCommit::start(db.clone()).unwrap();
+        let group =
+            GroupCommit::start(Arc::new(SledSync::open(db.clone(), dir.path()).unwrap())).unwrap();
         assert_eq!(group.flushes(), FlushCounts::default());
         let tickets: Vec<u64> = (0u64..100)
             .map(|i| {

@@ -35,7 +35,7 @@ pub fn read_key(data: &Path) -> anyhow::Result<Signer> {
 /// Loads the key, creating it named `name` on first start. On later starts a
 /// given `name` must equal the recorded one.
 pub fn load_or_create(data: &Path, name: Option<&str>) -> anyhow::Result<Signer> {
-    fs::create_dir_all(data)
+    rootlog::durable::create_dir_all(data)
         .with_context(|| format!("cannot create data directory {}", data.display()))?;
     let path = key_path(data);
     if path.exists() {

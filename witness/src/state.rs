@@ -12,7 +12,10 @@ use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use std::sync::Arc;
+
 use anyhow::Context;
+use rootlog::durable::SledSync;
 use rootlog::note::Note;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -109,9 +112,12 @@ impl Store {
             )
         })?;
         let evidence_dir = data.join(EVIDENCE_DIR);
-        fs::create_dir_all(&evidence_dir)
+        rootlog::durable::create_dir_all(&evidence_dir)
             .with_context(|| format!("cannot create {}", evidence_dir.display()))?;
-        let group = GroupCommit::start(db.clone()).context("cannot start the flusher thread")?;
+        let sync = SledSync::open(db.clone(), &db_path)
+            .with_context(|| format!("cannot sync the database {}", db_path.display()))?;
+        let group =
+            GroupCommit::start(Arc::new(sync)).context("cannot start the flusher thread")?;
         Ok(Store {
             db,
             group,
