@@ -25,16 +25,13 @@
 //! | `W`  | u64 BE tree size, the witness name, `\n`, its cosignature line; after its checkpoint |
 //! | `E`  | u64 BE number of leaves; the last frame, so a cut-off backup is detected |
 
-use std::collections::HashMap;
 use std::io::{self, BufRead, Read, Write};
 
 use serde::{Deserialize, Serialize};
 
-use crate::merkle::{leaf_hash, Frontier, Hash, NodeId};
-use crate::note::{open, Checkpoint, Note, Signer, Verifier};
-use crate::statement::parse_submission;
-use crate::storage::{LeafRows, NewLeaf, Store, StoreError};
-use crate::tenant_key::{is_key_change_entry, KeyChange, TenantRecord, Transition};
+use crate::note::{Signer, Verifier};
+use crate::rebuild::{Rebuild, RebuildError};
+use crate::storage::{Store, StoreError};
 
 /// The first line of a backup.
 pub const MAGIC: &str = "rootlog-backup/v1";
@@ -83,6 +80,9 @@ pub enum BackupError {
     Format(String),
     #[error("the backup does not verify: {0}")]
     Invalid(String),
+    /// The stream ends before its end frame.
+    #[error("{0}")]
+    Truncated(String),
 }
 
 impl Frame {
@@ -228,27 +228,6 @@ pub fn write_frames(
     Ok(())
 }
 
-/// What a restore did.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Restored {
-    pub header: Header,
-    pub leaves: u64,
-    pub checkpoints: u64,
-    pub cosignatures: u64,
-}
-
-/// The rows a restored leaf keeps current besides itself.
-enum Rows {
-    Statement { tenant: String, date: String },
-    KeyChange(TenantRecord),
-}
-
-/// Leaves and their rows waiting for the next checkpoint.
-struct Pending {
-    leaves: Vec<(Vec<u8>, Hash, Rows)>,
-    nodes: Vec<(NodeId, Hash)>,
-}
-
 /// Reads the header of a backup.
 pub fn read_header(r: &mut impl BufRead) -> Result<Header, BackupError> {
     let mut line = String::new();
@@ -263,16 +242,83 @@ pub fn read_header(r: &mut impl BufRead) -> Result<Header, BackupError> {
     serde_json::from_str(line.trim_end()).map_err(|e| BackupError::Format(format!("header: {e}")))
 }
 
-/// Restores a backup into `store` (a new, empty log whose key is `signer`),
-/// verifying it as described in the module comment. Flushes once at the end.
-pub fn restore(
+/// What a backup stream held.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Restored {
+    pub header: Header,
+    pub leaves: u64,
+}
+
+impl From<RebuildError> for BackupError {
+    fn from(e: RebuildError) -> Self {
+        match e {
+            RebuildError::Store(e) => BackupError::Store(e),
+            RebuildError::Invalid(why) => BackupError::Invalid(why),
+        }
+    }
+}
+
+/// A backup that ends early: the file was cut off (a copy or download that
+/// did not finish), which is worth saying in those words.
+fn truncated(at: u64) -> BackupError {
+    BackupError::Truncated(format!(
+        "backup truncated: it ends after {at} entries, before its end frame (an interrupted copy or download?)"
+    ))
+}
+
+/// Feeds the frames of a backup whose header (`header`, already read and
+/// checked against the log key) is behind `r` into `rebuild`, which
+/// re-verifies every leaf and checkpoint. Does not finish the rebuild, so a
+/// restore can go on from a mirror; `progress` hears each checkpoint's size.
+pub fn read_frames(
     r: &mut impl BufRead,
-    store: &Store,
-    signer: &Signer,
+    header: &Header,
+    rebuild: &mut Rebuild<'_>,
     mut progress: impl FnMut(u64),
 ) -> Result<Restored, BackupError> {
-    let header = read_header(r)?;
-    let log_key = signer.verifier();
+    loop {
+        let frame = match Frame::read(r) {
+            Ok(Some(frame)) => frame,
+            Ok(None) => return Err(truncated(rebuild.size())),
+            Err(BackupError::Io(e)) if e.kind() == io::ErrorKind::UnexpectedEof => {
+                return Err(truncated(rebuild.size()))
+            }
+            Err(e) => return Err(e),
+        };
+        match frame {
+            Frame::Leaf(bytes) => rebuild.leaf(bytes)?,
+            Frame::Checkpoint { size, note } => {
+                rebuild.checkpoint(size, &note)?;
+                progress(size);
+            }
+            Frame::Cosignature {
+                size,
+                witness,
+                line,
+            } => rebuild.cosignature(size, &witness, &line)?,
+            Frame::End { leaves } => {
+                if leaves != rebuild.size()
+                    || rebuild.last_checkpoint() != Some(header.tree_size)
+                    || leaves != header.tree_size
+                {
+                    return Err(BackupError::Invalid(format!(
+                        "it ends after {} leaves and a checkpoint of size {:?}; the header says {}",
+                        rebuild.size(),
+                        rebuild.last_checkpoint(),
+                        header.tree_size
+                    )));
+                }
+                return Ok(Restored {
+                    header: header.clone(),
+                    leaves,
+                });
+            }
+        }
+    }
+}
+
+/// Checks that a backup's header names the log whose key is `log_key`.
+pub fn check_header(header: &Header, log_key: &Verifier) -> Result<(), BackupError> {
     if log_key.vkey() != header.log_vkey {
         return Err(BackupError::Invalid(format!(
             "the backup is of the log with key {}, not of the key given ({})",
@@ -280,164 +326,25 @@ pub fn restore(
             log_key.vkey()
         )));
     }
-    if store.size()? != 0 {
-        return Err(BackupError::Invalid(
-            "restore into an empty data directory".into(),
-        ));
-    }
-    let invalid = |m: String| BackupError::Invalid(m);
-    let mut frontier = Frontier::new();
-    let mut tenants: HashMap<String, TenantRecord> = HashMap::new();
-    let mut pending = Pending {
-        leaves: Vec::new(),
-        nodes: Vec::new(),
-    };
-    let mut done = Restored {
-        header: header.clone(),
-        leaves: 0,
-        checkpoints: 0,
-        cosignatures: 0,
-    };
-    let mut last_checkpoint = None;
-    loop {
-        let Some(frame) = Frame::read(r)? else {
-            return Err(invalid(
-                "it ends without its end frame: the backup was cut off".into(),
-            ));
-        };
-        match frame {
-            Frame::Leaf(bytes) => {
-                let index = frontier.size();
-                let hash = leaf_hash(&bytes);
-                let rows = leaf_rows(&bytes, index, &log_key, &mut tenants).map_err(invalid)?;
-                frontier.append(hash, |id, h| pending.nodes.push((id, *h)));
-                pending.leaves.push((bytes, hash, rows));
-            }
-            Frame::Checkpoint { size, note } => {
-                check_checkpoint(&note, size, &frontier, &header.origin, &log_key)
-                    .map_err(invalid)?;
-                apply(store, &mut pending, size, &note)?;
-                done.leaves = size;
-                done.checkpoints += 1;
-                last_checkpoint = Some(size);
-                progress(size);
-            }
-            Frame::Cosignature {
-                size,
-                witness,
-                line,
-            } => {
-                if last_checkpoint != Some(size) {
-                    return Err(invalid(format!(
-                        "a cosignature for size {size} not after its checkpoint"
-                    )));
-                }
-                store.put_cosignature_unflushed(size, &witness, &line)?;
-                done.cosignatures += 1;
-            }
-            Frame::End { leaves } => {
-                if leaves != frontier.size()
-                    || last_checkpoint != Some(header.tree_size)
-                    || leaves != header.tree_size
-                {
-                    return Err(invalid(format!(
-                        "it ends after {} leaves and a checkpoint of size {last_checkpoint:?}; the header says {}",
-                        frontier.size(),
-                        header.tree_size
-                    )));
-                }
-                store.flush()?;
-                return Ok(done);
-            }
-        }
-    }
-}
-
-/// The rows a restored leaf needs: its (tenant, date) if a statement; the
-/// tenant record it leaves if a key-change entry (which must carry the log's
-/// signature and apply to the record as it stands).
-fn leaf_rows(
-    bytes: &[u8],
-    index: u64,
-    log_key: &Verifier,
-    tenants: &mut HashMap<String, TenantRecord>,
-) -> Result<Rows, String> {
-    if !is_key_change_entry(bytes) {
-        let (_, statement) = parse_submission(bytes).map_err(|e| format!("entry {index}: {e}"))?;
-        return Ok(Rows::Statement {
-            date: statement.date_string(),
-            tenant: statement.tenant,
-        });
-    }
-    let note = Note::parse(bytes).map_err(|e| format!("entry {index}: {e}"))?;
-    open(&note, std::slice::from_ref(log_key))
-        .map_err(|_| format!("key-change entry {index} is not signed by the log key"))?;
-    let change = KeyChange::parse_text(&note.text).map_err(|e| format!("entry {index}: {e}"))?;
-    let current = tenants.get(&change.tenant);
-    match change
-        .apply(current, index, current.is_none())
-        .map_err(|e| format!("entry {index}: {e}"))?
-    {
-        Transition::Append(record) => {
-            tenants.insert(record.id.clone(), record.clone());
-            Ok(Rows::KeyChange(record))
-        }
-        Transition::AlreadyDone(_) => Err(format!("entry {index} repeats a key change")),
-    }
-}
-
-fn check_checkpoint(
-    note: &[u8],
-    size: u64,
-    frontier: &Frontier,
-    origin: &str,
-    log_key: &Verifier,
-) -> Result<(), String> {
-    let parsed = Note::parse(note).map_err(|e| format!("checkpoint {size}: {e}"))?;
-    open(&parsed, std::slice::from_ref(log_key))
-        .map_err(|_| format!("checkpoint {size} is not signed by the log key"))?;
-    let cp = Checkpoint::parse(&parsed.text).map_err(|e| format!("checkpoint {size}: {e}"))?;
-    if cp.origin != origin || cp.size != size || cp.size != frontier.size() {
-        return Err(format!(
-            "checkpoint {size} is for {} size {}, after {} leaves",
-            cp.origin,
-            cp.size,
-            frontier.size()
-        ));
-    }
-    if cp.root != frontier.root() {
-        return Err(format!(
-            "checkpoint {size} signs a root the leaves before it do not hash to"
-        ));
-    }
     Ok(())
 }
 
-/// Writes the pending leaves with the checkpoint that covers them (not flushed).
-fn apply(store: &Store, pending: &mut Pending, size: u64, note: &[u8]) -> Result<(), StoreError> {
-    if pending.leaves.is_empty() {
-        return store.put_checkpoint_unflushed(size, note);
-    }
-    let first = size - pending.leaves.len() as u64;
-    let leaves: Vec<NewLeaf<'_>> = pending
-        .leaves
-        .iter()
-        .enumerate()
-        .map(|(k, (bytes, hash, rows))| NewLeaf {
-            index: first + k as u64,
-            bytes,
-            hash: *hash,
-            rows: match rows {
-                Rows::KeyChange(record) => LeafRows::KeyChange(record),
-                Rows::Statement { tenant, date } => LeafRows::Statement { tenant, date },
-            },
-        })
-        .collect();
-    store.apply_integration(&leaves, &pending.nodes, size, note)?;
-    drop(leaves);
-    pending.leaves.clear();
-    pending.nodes.clear();
-    Ok(())
+/// Restores a whole backup into `store` (a new, empty log whose key is
+/// `signer`), verifying it as described in the module comment, and makes
+/// it durable.
+pub fn restore(
+    r: &mut impl BufRead,
+    store: &Store,
+    signer: &Signer,
+    progress: impl FnMut(u64),
+) -> Result<Restored, BackupError> {
+    let header = read_header(r)?;
+    let log_key = signer.verifier();
+    check_header(&header, &log_key)?;
+    let mut rebuild = Rebuild::new(store, log_key, &header.origin)?;
+    let done = read_frames(r, &header, &mut rebuild, progress)?;
+    rebuild.finish()?;
+    Ok(done)
 }
 
 /// Writes a whole backup to `w` (for tests and tools holding a store).

@@ -131,14 +131,23 @@ pub fn open(data: &Path, origin: Option<&str>) -> anyhow::Result<LogIdentity> {
     })
 }
 
+/// The admin token `ROOTLOG_ADMIN_TOKEN` sets, if it is set; an error if
+/// it is too short to be a secret.
+pub fn admin_token_from_env() -> anyhow::Result<Option<String>> {
+    match std::env::var(TOKEN_ENV) {
+        Ok(token) if token.trim().len() < 16 => {
+            bail!("{TOKEN_ENV} must be at least 16 characters")
+        }
+        Ok(token) => Ok(Some(token.trim().to_string())),
+        Err(_) => Ok(None),
+    }
+}
+
 /// The admin token: `ROOTLOG_ADMIN_TOKEN` if set, else `<data>/admin.token`,
 /// generated on first use. Returns the token and, when it came from the file, its path.
 pub fn admin_token(data: &Path) -> anyhow::Result<(String, Option<PathBuf>)> {
-    if let Ok(token) = std::env::var(TOKEN_ENV) {
-        if token.trim().len() < 16 {
-            bail!("{TOKEN_ENV} must be at least 16 characters");
-        }
-        return Ok((token.trim().to_string(), None));
+    if let Some(token) = admin_token_from_env()? {
+        return Ok((token, None));
     }
     let path = data.join(TOKEN_FILE);
     if !path.exists() {

@@ -67,6 +67,16 @@ enum Command {
         /// The mirror directory (checkpoint, tile/...), servable by any static web server.
         #[arg(long)]
         to: PathBuf,
+        /// The server's TOML config file: its witnesses and quorum decide which
+        /// checkpoint is published.
+        #[arg(long, env = "ROOTLOG_CONFIG")]
+        config: Option<PathBuf>,
+        /// A witness of the log's policy: <witness vkey>@<url> (repeat; as for `serve`).
+        #[arg(long = "witness", value_name = "VKEY@URL")]
+        witnesses: Vec<String>,
+        /// Distinct witnesses whose cosignatures a published checkpoint needs [default: all of them].
+        #[arg(long)]
+        witness_quorum: Option<usize>,
     },
     /// Compute the RFC 6962 root of a day's record hashes (one per line, hex or base64).
     Root {
@@ -102,14 +112,21 @@ enum Command {
         #[arg(long)]
         token_file: Option<PathBuf>,
     },
-    /// Restore a backup into a new data directory, re-verifying it: every
-    /// checkpoint against the recomputed tree and the log key, every
-    /// key-change entry against the log key. Exit 0 restored, 1 the backup
-    /// does not verify, 2 bad usage.
+    /// Restore a backup, a published mirror, or a backup continued from a
+    /// mirror into a new data directory, re-verifying it: every checkpoint
+    /// against the recomputed tree and the log key, every key-change entry
+    /// against the log key. The directory appears only when all of it
+    /// verified. Exit 0 restored, 1 the source does not verify (nothing is
+    /// left behind), 2 bad usage.
     Restore {
         /// The backup file (from `rootlog backup`).
-        #[arg(long)]
-        from: PathBuf,
+        #[arg(long, required_unless_present = "from_mirror")]
+        from: Option<PathBuf>,
+        /// A published tlog-tiles mirror to take entries from (after the
+        /// backup's, if --from is given): a directory (`--publish-dir`,
+        /// `rootlog publish`) or an http(s) URL of a mirror or of the log.
+        #[arg(long, value_name = "DIR|URL")]
+        from_mirror: Option<String>,
         /// The new data directory (must not hold a log yet).
         #[arg(long)]
         data: PathBuf,
@@ -157,6 +174,10 @@ pub struct ServeArgs {
     /// How long POST /v1/roots?wait=witnessed waits before answering 503 [default: 10s].
     #[arg(long, value_parser = humantime::parse_duration)]
     pub witness_wait: Option<Duration>,
+    /// How long a starting log waits for every witness to tell its cosigned
+    /// size before the answers of a quorum are enough to sequence [default: 30s].
+    #[arg(long, value_parser = humantime::parse_duration)]
+    pub witness_check_wait: Option<Duration>,
     /// Keep a static tlog-tiles mirror (checkpoint, tile/...) of the log in this directory.
     #[arg(long, env = "ROOTLOG_PUBLISH_DIR")]
     pub publish_dir: Option<PathBuf>,
@@ -336,7 +357,13 @@ fn main() -> ExitCode {
         Command::Audit(args) => cli::audit::audit(&args),
         Command::VerifyExport(args) => cli::audit::verify_export(&args),
         Command::Root { input } => cli::root(input),
-        Command::Publish { data, to } => cli::publish(&data, &to),
+        Command::Publish {
+            data,
+            to,
+            config,
+            witnesses,
+            witness_quorum,
+        } => cli::publish(&data, &to, config.as_deref(), &witnesses, witness_quorum),
         Command::Fsck { data, json } => Ok(cli::fsck(&data, json)),
         Command::Backup {
             log,
@@ -344,7 +371,19 @@ fn main() -> ExitCode {
             token,
             token_file,
         } => cli::backup::backup(&log, &to, token, token_file),
-        Command::Restore { from, data, key } => cli::backup::restore(&from, &data, &key),
+        Command::Restore {
+            from,
+            from_mirror,
+            data,
+            key,
+        } => cli::backup::restore(
+            cli::backup::RestoreFrom {
+                backup: from.as_deref(),
+                mirror: from_mirror.as_deref(),
+            },
+            &data,
+            &key,
+        ),
     };
     match result {
         Ok(code) => code,

@@ -29,10 +29,11 @@ use std::time::Duration;
 use anyhow::{bail, Context};
 use tokio::sync::watch;
 
-use crate::note::{Checkpoint, Note};
+use crate::note::{open, Checkpoint, Note, Verifier};
 use crate::sequencer::SignedCheckpoint;
 use crate::storage::Store;
 use crate::tiles::{self, TileId, TILE_WIDTH};
+use crate::witnessing::WitnessPolicy;
 
 /// Writes one log's tiles, bundles and checkpoint into a directory.
 #[derive(Clone)]
@@ -47,41 +48,80 @@ fn parse_checkpoint(bytes: &[u8]) -> anyhow::Result<Checkpoint> {
     Checkpoint::parse(&note.text).map_err(|e| anyhow::anyhow!("{e}"))
 }
 
+/// What a mirror directory holds, against the log's tree.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Published {
+    /// No checkpoint yet.
+    Nothing,
+    /// A checkpoint of this size, whose root is the tree's at that size.
+    Within(u64),
+    /// A checkpoint of this size, larger than the tree: the log is behind
+    /// what it published (see `crate::fork_guard`).
+    Ahead(u64),
+    /// A checkpoint of this size whose root the tree does not have there.
+    Forked(u64),
+}
+
+/// Reads the checkpoint in the mirror directory `dir` (which may not
+/// exist) and compares it with the log in `store`: it must be signed by
+/// `log_key` (a checkpoint of another log is an error), and is then within,
+/// ahead of, or forked from the tree.
+pub fn inspect(store: &Store, dir: &Path, log_key: &Verifier) -> anyhow::Result<Published> {
+    let path = dir.join("checkpoint");
+    let bytes = match fs::read(&path) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Published::Nothing),
+        Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
+    };
+    let published = parse_checkpoint(&bytes)
+        .with_context(|| format!("{} is not a checkpoint", path.display()))?;
+    let origin = store.origin()?.unwrap_or_default();
+    let signed = Note::parse(&bytes)
+        .ok()
+        .is_some_and(|note| open(&note, std::slice::from_ref(log_key)).is_ok());
+    if published.origin != origin || !signed {
+        bail!(
+            "{} holds a checkpoint of the log {:?} that this log's key did not sign; it is another log's mirror: use another directory",
+            dir.display(),
+            published.origin
+        );
+    }
+    let size = store.size()?;
+    Ok(if published.size > size {
+        Published::Ahead(published.size)
+    } else if store.frontier_at(published.size)?.root() != published.root {
+        Published::Forked(published.size)
+    } else {
+        Published::Within(published.size)
+    })
+}
+
 impl Mirror {
     /// Opens (creating) the mirror directory for the log in `store`, and
     /// checks that what is already published belongs to this log's tree:
-    /// same origin, a size the log reached, and the root it had there.
-    pub fn open(store: Store, dir: &Path) -> anyhow::Result<Self> {
+    /// signed by `log_key`, of a size the tree reached, and the root it had
+    /// there.
+    pub fn open(store: Store, dir: &Path, log_key: &Verifier) -> anyhow::Result<Self> {
         fs::create_dir_all(dir)
             .with_context(|| format!("cannot create the publish directory {}", dir.display()))?;
         // Absolute, so every file's ancestors up to it are real directories to fsync.
         let dir = dir
             .canonicalize()
             .with_context(|| format!("cannot resolve {}", dir.display()))?;
-        let mirror = Mirror { store, dir };
-        if let Some(published) = mirror.published()? {
-            let origin = mirror.store.origin()?.unwrap_or_default();
-            if published.origin != origin {
-                bail!(
-                    "{} holds a checkpoint of the log {:?}, not of this log {origin:?}; use another directory",
-                    mirror.dir.display(),
-                    published.origin
-                );
-            }
-            let ours = mirror
-                .store
-                .checkpoint(published.size)?
-                .map(|note| parse_checkpoint(&note))
-                .transpose()?;
-            if ours.map(|c| c.root) != Some(published.root) {
-                bail!(
-                    "{} holds a checkpoint of size {} that this log never signed (another copy of the log, or a data directory restored from an older backup?); use another directory",
-                    mirror.dir.display(),
-                    published.size
-                );
-            }
+        match inspect(&store, &dir, log_key)? {
+            Published::Nothing | Published::Within(_) => {}
+            Published::Ahead(size) => bail!(
+                "{} holds this log's checkpoint of size {size}, larger than the log's tree ({}): the data directory is older than what was published; restore the missing entries with `rootlog restore --from-mirror {}`",
+                dir.display(),
+                store.size()?,
+                dir.display()
+            ),
+            Published::Forked(size) => bail!(
+                "{} holds a checkpoint of size {size} with a root this log's tree does not have: the log signed two trees; keep both as evidence and do not publish over it",
+                dir.display()
+            ),
         }
-        Ok(mirror)
+        Ok(Mirror { store, dir })
     }
 
     /// The checkpoint currently published, if any.
@@ -144,16 +184,15 @@ impl Mirror {
         Ok(())
     }
 
-    /// Publishes the log's newest stored checkpoint over whatever is
-    /// published, then removes stale partials left by an interrupted run.
-    /// Returns the published size.
-    pub fn catch_up(&self) -> anyhow::Result<u64> {
+    /// Publishes `checkpoint` (the newest one meeting the witness policy,
+    /// with its cosignatures) over whatever is published, if it is newer,
+    /// then removes stale partials left by an interrupted run. Returns the
+    /// published size.
+    pub fn catch_up(&self, checkpoint: &SignedCheckpoint) -> anyhow::Result<u64> {
         let from = self.published()?.map_or(0, |c| c.size);
-        let Some((size, note)) = self.store.latest_checkpoint()? else {
-            bail!("the log has no checkpoint yet; start the server once first");
-        };
+        let size = checkpoint.size;
         if size > from || !self.dir.join("checkpoint").exists() {
-            self.publish(from, size, &note)?;
+            self.publish(from, size, checkpoint.note.as_bytes())?;
         }
         let size = size.max(from);
         self.sweep(size)?;
@@ -267,13 +306,15 @@ fn partial_dirs(tile_dir: &Path, kind: &str) -> anyhow::Result<Vec<u64>> {
 }
 
 /// Starts the mirror for a running server: checks the directory now, then
-/// (in a task) catches up and publishes every new checkpoint from `latest`.
+/// (in a task) catches up and publishes every new checkpoint from `latest`
+/// (the newest checkpoint meeting the witness policy, with its cosignatures).
 pub fn spawn(
     store: Store,
     dir: PathBuf,
+    log_key: &Verifier,
     latest: watch::Receiver<Arc<SignedCheckpoint>>,
 ) -> anyhow::Result<tokio::task::JoinHandle<()>> {
-    let mirror = Mirror::open(store, &dir)?;
+    let mirror = Mirror::open(store, &dir, log_key)?;
     tracing::info!(dir = %dir.display(), "publishing a static tlog-tiles mirror");
     Ok(tokio::spawn(run(mirror, latest)))
 }
@@ -293,8 +334,8 @@ async fn run(mirror: Mirror, mut latest: watch::Receiver<Arc<SignedCheckpoint>>)
     loop {
         let step = match published {
             None => {
-                let m = mirror.clone();
-                blocking(move || m.catch_up()).await
+                let (m, next) = (mirror.clone(), latest.borrow_and_update().clone());
+                blocking(move || m.catch_up(&next)).await
             }
             Some(from) => {
                 let next = latest.borrow_and_update().clone();
@@ -327,9 +368,11 @@ async fn run(mirror: Mirror, mut latest: watch::Receiver<Arc<SignedCheckpoint>>)
 }
 
 /// `rootlog publish`: brings the mirror in `dir` up to the log in `data`
-/// once. sled locks the database, so this needs the server stopped (a
-/// running server publishes with `--publish-dir`). Returns the published size.
-pub fn publish_once(data: &Path, dir: &Path) -> anyhow::Result<u64> {
+/// once, with the newest checkpoint that meets `policy` (and its stored
+/// cosignatures; without witnesses, the newest checkpoint). sled locks the
+/// database, so this needs the server stopped (a running server publishes
+/// with `--publish-dir`). Returns the published size.
+pub fn publish_once(data: &Path, dir: &Path, policy: &WitnessPolicy) -> anyhow::Result<u64> {
     let db = data.join("db");
     if !db.exists() {
         bail!(
@@ -337,11 +380,32 @@ pub fn publish_once(data: &Path, dir: &Path) -> anyhow::Result<u64> {
             data.display()
         );
     }
+    let log_key = crate::identity::read_signer(data)?.verifier();
     let store = Store::open(&db).with_context(|| {
         format!(
             "cannot open the database in {} (a running `rootlog serve` locks it: stop the server first, or run it with --publish-dir)",
             db.display()
         )
     })?;
-    Mirror::open(store, dir)?.catch_up()
+    let checkpoint = if policy.witnesses.is_empty() {
+        let Some((size, note)) = store.latest_checkpoint()? else {
+            bail!("the log has no checkpoint yet; start the server once first");
+        };
+        let note = String::from_utf8(note).context("the stored checkpoint is not UTF-8")?;
+        SignedCheckpoint {
+            size,
+            root: store.frontier_at(size)?.root(),
+            note,
+        }
+    } else {
+        crate::witnessing::load_witnessed(&store, policy)?.with_context(|| {
+            format!(
+                "no stored checkpoint has cosignatures from {} of the configured witnesses yet; \
+                 a mirror publishes only checkpoints meeting the witness policy (give the same --witness \
+                 and --witness-quorum as the server, or --config)",
+                policy.quorum
+            )
+        })?
+    };
+    Mirror::open(store, dir, &log_key)?.catch_up(&checkpoint)
 }

@@ -36,6 +36,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, oneshot, watch};
 
+use crate::fork_guard::ForkGuard;
 use crate::merkle::leaf_hash;
 use crate::merkle::{Frontier, Hash};
 use crate::metrics::Metrics;
@@ -119,6 +120,9 @@ pub enum Outcome {
     /// Nothing was appended: the key change cannot be made, or no key that
     /// signed the statement may sign at this point of the log.
     Refused(KeyChangeError),
+    /// Nothing was decided: the fork guard holds sequencing
+    /// (`crate::fork_guard`).
+    Held,
 }
 
 /// The integrator has stopped after a storage failure; nothing was acknowledged.
@@ -179,6 +183,8 @@ struct Integrator {
     /// Every tenant as of the end of the applied log: the integrator is the
     /// only writer of tenant records, so this never goes stale.
     tenants: HashMap<String, TenantRecord>,
+    /// Checked before every batch: nothing is appended while it is closed.
+    guard: Arc<ForkGuard>,
 }
 
 /// A batch applied to the store, waiting to be flushed and answered.
@@ -239,6 +245,7 @@ impl Sequencer {
         latest: watch::Sender<Arc<SignedCheckpoint>>,
         metrics: Arc<Metrics>,
         config: BatchConfig,
+        guard: Arc<ForkGuard>,
     ) -> Result<(Self, std::thread::JoinHandle<()>), StoreError> {
         let frontier = store.frontier()?;
         let tenants = store
@@ -265,6 +272,7 @@ impl Sequencer {
             to_flush,
             failed,
             tenants,
+            guard,
         };
         let flag = stopped.clone();
         let handle = std::thread::Builder::new()
@@ -355,6 +363,14 @@ impl Integrator {
                 }
                 return;
             }
+            if !self.guard.is_open() {
+                // Not even an identical retry is answered: its checkpoint
+                // would be one of a tree that is about to be replaced.
+                for s in batch {
+                    let _ = s.reply.send(Ok(Outcome::Held));
+                }
+                continue;
+            }
             if let Err(e) = self.integrate(batch) {
                 tracing::error!(error = %e, "integration failed; the sequencer stops and acknowledges nothing more; restart the server to resume from disk");
                 rx.close();
@@ -443,7 +459,7 @@ impl Integrator {
             }
             if let Err(e) =
                 self.store
-                    .apply_integration(&leaves, &nodes, size, signed.note.as_bytes())
+                    .apply_integration(&leaves, &nodes, size, Some(signed.note.as_bytes()))
             {
                 for sub in batch {
                     let _ = sub.reply.send(Err(SequencerStopped));

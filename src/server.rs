@@ -11,8 +11,10 @@ use anyhow::Context;
 use tokio::sync::watch;
 
 use crate::api::{self, AppState, TenantKeys};
+use crate::fork_guard::ForkGuard;
 use crate::identity;
 use crate::metrics::Metrics;
+use crate::publish::Published;
 use crate::sequencer::{BatchConfig, Sequencer, SignedCheckpoint};
 use crate::witnessing::{self, WitnessPolicy};
 
@@ -27,6 +29,9 @@ pub struct ServeConfig {
     pub witnessing: WitnessPolicy,
     /// How long `POST /v1/roots?wait=witnessed` waits.
     pub witness_wait: Duration,
+    /// How long a starting log waits for every witness to tell its size
+    /// before a quorum of answers is enough to sequence (`fork_guard`).
+    pub witness_check_wait: Duration,
     /// Where to keep a static tlog-tiles mirror of the log, if anywhere.
     pub publish_dir: Option<PathBuf>,
     /// A separate address for the admin endpoints; when set, the public listener does not serve them.
@@ -81,16 +86,91 @@ fn latest_checkpoint(id: &identity::LogIdentity) -> anyhow::Result<SignedCheckpo
     Ok(signed)
 }
 
-/// Runs the server until a shutdown signal.
-pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
-    let id = identity::open(&config.data, config.origin.as_deref())?;
-    let (admin_token, token_path) = identity::admin_token(&config.data)?;
+/// Checks every setting that can be checked without the data directory, so
+/// a mistake is refused before the first start creates the log key or
+/// records the origin.
+fn validate(config: &ServeConfig) -> anyhow::Result<()> {
     config
         .witnessing
         .validate()
         .map_err(|e| anyhow::anyhow!(e))?;
+    if let Some(origin) = &config.origin {
+        if !crate::note::is_valid_key_name(origin) {
+            anyhow::bail!("invalid origin {origin:?}: use a schema-less URL such as log.example.com/rootlog (no spaces, no '+')");
+        }
+    }
+    identity::admin_token_from_env()?;
+    Ok(())
+}
+
+/// The fork guard of a starting log, told what the log itself and its
+/// mirror show; the witnesses tell it their sizes as they answer
+/// (`witnessing`).
+fn fork_guard(
+    id: &identity::LogIdentity,
+    config: &ServeConfig,
+) -> anyhow::Result<(Arc<ForkGuard>, bool)> {
+    let witnesses: Vec<String> = config
+        .witnessing
+        .witnesses
+        .iter()
+        .map(|w| w.verifier.name().to_string())
+        .collect();
+    let guard = Arc::new(ForkGuard::new(&witnesses, config.witnessing.quorum));
+    let tree_size = id.store.size()?;
+    if let Some((size, _)) = id.store.latest_checkpoint()? {
+        guard.seen("the log's own stored checkpoints", size, tree_size);
+    }
+    if let Some(size) = id.store.cosigned_sizes().next().transpose()? {
+        guard.seen("the log's own stored cosignatures", size, tree_size);
+    }
+    let mut mirror_ok = true;
+    if let Some(dir) = &config.publish_dir {
+        let source = format!("the mirror in {}", dir.display());
+        match crate::publish::inspect(&id.store, dir, &id.signer.verifier())? {
+            Published::Nothing | Published::Within(_) => {}
+            Published::Ahead(size) => {
+                guard.seen(&source, size, tree_size);
+                mirror_ok = false;
+            }
+            Published::Forked(size) => {
+                guard.forked(&source, size, tree_size);
+                mirror_ok = false;
+            }
+        }
+    }
+    Ok((guard, mirror_ok))
+}
+
+/// Runs the server until a shutdown signal.
+pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
+    validate(&config)?;
+    // Listening is checked before the data directory is touched, too.
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
+    let admin_listener = match config.admin_listen {
+        None => None,
+        Some(admin_addr) => Some(
+            tokio::net::TcpListener::bind(admin_addr)
+                .await
+                .with_context(|| format!("cannot listen on {admin_addr} (--admin-listen)"))?,
+        ),
+    };
+    let first_start = !config.data.join("db").exists();
+    if first_start && config.origin.is_none() {
+        tracing::warn!(
+            origin = identity::DEFAULT_ORIGIN,
+            "no --origin given at first start: this log is named {:?} forever; \
+             a log meant to be used names itself with a schema-less URL it controls (--origin)",
+            identity::DEFAULT_ORIGIN
+        );
+    }
+    let id = identity::open(&config.data, config.origin.as_deref())?;
+    let (admin_token, token_path) = identity::admin_token(&config.data)?;
     let latest = Arc::new(latest_checkpoint(&id)?);
     let (latest_tx, latest_rx) = watch::channel(latest.clone());
+    let (guard, mirror_ok) = fork_guard(&id, &config)?;
     // Without witnesses the served checkpoint is simply the latest one.
     let witnessed_rx = if config.witnessing.witnesses.is_empty() {
         latest_rx.clone()
@@ -102,12 +182,31 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
             config.witnessing.clone(),
             latest_rx.clone(),
             witnessed_tx,
+            guard.clone(),
         ));
+        let (guard, wait) = (guard.clone(), config.witness_check_wait);
+        tokio::spawn(async move {
+            if tokio::time::timeout(wait, guard.opened()).await.is_err() {
+                guard.wait_over();
+                match guard.hold() {
+                    None => tracing::warn!("not every witness told its size within --witness-check-wait; sequencing with the answers of a quorum (the others are still asked)"),
+                    Some(hold) => tracing::warn!(?hold, "still not sequencing: fewer than a quorum of witnesses have told their size"),
+                }
+            }
+        });
         witnessed_rx
     };
+    {
+        let guard = guard.clone();
+        tokio::spawn(async move {
+            guard.opened().await;
+            tracing::info!("sequencing: nobody holds a checkpoint larger than this tree");
+        });
+    }
     let metrics = Arc::new(Metrics::default());
     let tenants = TenantKeys::load(&id.store)?;
     let log_vkey = id.signer.vkey();
+    let log_key = id.signer.verifier();
     crate::fsck::spawn_periodic_check(
         id.store.clone(),
         id.signer.verifier(),
@@ -121,6 +220,7 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         latest_tx,
         metrics.clone(),
         config.batch,
+        guard.clone(),
     )?;
     let limits = Arc::new(crate::limits::Limits::new(config.limits));
     let shrinker = limits.clone();
@@ -145,17 +245,21 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         limits: limits.clone(),
         tile_cache: crate::tile_cache::TileCache::new(config.tile_cache_bytes),
         node_cache: crate::node_cache::NodeCache::default(),
+        guard,
     });
 
-    if let Some(dir) = config.publish_dir.clone() {
+    match (config.publish_dir.clone(), mirror_ok) {
         // The mirror publishes what GET /checkpoint serves: the newest
         // checkpoint meeting the witness policy, with its cosignatures.
-        crate::publish::spawn(id.store.clone(), dir, state.witnessed.clone())?;
+        (Some(dir), true) => {
+            crate::publish::spawn(id.store.clone(), dir, &log_key, state.witnessed.clone())?;
+        }
+        (Some(dir), false) => {
+            tracing::error!(dir = %dir.display(), "not publishing: the mirror holds a checkpoint this tree cannot extend (see the NOT SEQUENCING message)")
+        }
+        (None, _) => {}
     }
 
-    let listener = tokio::net::TcpListener::bind(config.listen)
-        .await
-        .with_context(|| format!("cannot listen on {}", config.listen))?;
     let addr = listener.local_addr()?;
     tracing::info!(origin = %id.origin, tree_size = latest.size, vkey = %log_vkey, "log ready");
     if let Some(path) = token_path {
@@ -173,12 +277,9 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     let stopped = |mut rx: watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|s| *s).await;
     };
-    let app = match config.admin_listen {
+    let app = match admin_listener {
         None => api::router(state.clone()),
-        Some(admin_addr) => {
-            let admin = tokio::net::TcpListener::bind(admin_addr)
-                .await
-                .with_context(|| format!("cannot listen on {admin_addr} (--admin-listen)"))?;
+        Some(admin) => {
             println!("rootlog: admin listening on http://{}", admin.local_addr()?);
             let service = api::admin_router(state.clone())
                 .into_make_service_with_connect_info::<SocketAddr>();

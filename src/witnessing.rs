@@ -8,6 +8,11 @@
 //! proof from that size. A cosignature is kept only if it verifies with the
 //! configured witness key over the exact checkpoint text that was sent.
 //!
+//! Every size a witness states is reported to the fork guard
+//! (`crate::fork_guard`): the first request to each witness, made at start
+//! even for the empty tree, is how a starting log learns whether somebody
+//! holds a checkpoint larger than its tree before it sequences anything.
+//!
 //! Policy: a checkpoint is *witnessed* when at least `quorum` distinct
 //! configured witnesses cosigned that very checkpoint. `GET /checkpoint`
 //! serves the newest witnessed checkpoint with every cosignature collected.
@@ -18,6 +23,7 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 
+use crate::fork_guard::ForkGuard;
 use crate::merkle::consistency_plan;
 use crate::note::{encode_b64, Checkpoint, NoteSignature, Verifier};
 use crate::sequencer::SignedCheckpoint;
@@ -169,6 +175,10 @@ enum PushResult {
     Cosigned(String),
     /// The witness holds another size; retry from it.
     Size(u64),
+    /// The witness answered and refused for a reason other than its size
+    /// (it does not know this log or its key): it holds no checkpoint of it.
+    Refused(String),
+    /// No usable answer (unreachable, timeout, server error, bad answer).
     Failed(String),
 }
 
@@ -251,31 +261,48 @@ async fn push_once(
             Some(size) => PushResult::Size(size),
             None => PushResult::Failed(format!("409 with an unreadable size {text:?}")),
         },
+        // Unknown log (404, or 403 from witnesses that answer so) and an
+        // untrusted signature: the witness holds nothing of this log.
+        403 | 404 => PushResult::Refused(format!("{status}: {}", text.trim())),
         _ => PushResult::Failed(format!("{status}: {}", text.trim())),
     }
 }
 
-/// Pushes `checkpoint` to one witness, learning its size from a 409 at most twice.
+/// Pushes `checkpoint` to one witness, learning its size from a 409 at most
+/// twice. Every size the witness states goes to the fork guard, against the
+/// durable tree size `tree` holds.
 async fn push(
     http: &reqwest::Client,
     store: &Store,
     client: &mut WitnessClient,
     checkpoint: &SignedCheckpoint,
+    guard: &ForkGuard,
+    tree: &watch::Receiver<Arc<SignedCheckpoint>>,
 ) -> Result<String, String> {
+    let name = client.spec.verifier.name().to_string();
+    let tree_size = || tree.borrow().size;
     let mut old = client.size.unwrap_or(0);
     for _ in 0..3 {
         match push_once(http, store, &client.spec, old, checkpoint).await {
             PushResult::Cosigned(line) => {
+                guard.seen(&name, checkpoint.size, tree_size());
                 client.size = Some(checkpoint.size);
                 return Ok(line);
             }
-            PushResult::Size(size) if size <= checkpoint.size && size != old => {
-                client.size = Some(size);
-                old = size;
-            }
             PushResult::Size(size) => {
+                guard.seen(&name, size, tree_size());
+                if size <= checkpoint.size && size != old {
+                    client.size = Some(size);
+                    old = size;
+                } else {
+                    client.size = None;
+                    return Err(format!("witness holds size {size}, which this log cannot extend to {} (is it a different log with the same origin, or was this log restored from an older copy?)", checkpoint.size));
+                }
+            }
+            PushResult::Refused(reason) => {
+                guard.answered(&name);
                 client.size = None;
-                return Err(format!("witness holds size {size}, which this log cannot extend to {} (is it a different log with the same origin?)", checkpoint.size));
+                return Err(reason);
             }
             PushResult::Failed(reason) => {
                 client.size = None;
@@ -301,6 +328,7 @@ pub async fn run(
     policy: WitnessPolicy,
     mut latest: watch::Receiver<Arc<SignedCheckpoint>>,
     witnessed: watch::Sender<Arc<SignedCheckpoint>>,
+    guard: Arc<ForkGuard>,
 ) {
     let http = match reqwest::Client::builder().timeout(policy.timeout).build() {
         Ok(c) => c,
@@ -326,6 +354,7 @@ pub async fn run(
                 client,
                 round.clone(),
                 witnessed.clone(),
+                (guard.clone(), latest.clone()),
             ))
         })
         .collect();
@@ -347,7 +376,9 @@ pub async fn run(
 
 /// Keeps one witness up to date with the rounds: pushes the newest round's
 /// checkpoint unless the witness holds it already, then waits for the next
-/// round (after a failure: an interval, then the newest round again).
+/// round (after a failure: an interval, then the newest round again). The
+/// first push is made even for the empty tree: it tells the fork guard the
+/// witness's size.
 async fn witness_loop(
     http: reqwest::Client,
     store: Store,
@@ -355,12 +386,13 @@ async fn witness_loop(
     mut client: WitnessClient,
     mut round: watch::Receiver<Arc<SignedCheckpoint>>,
     witnessed: Arc<watch::Sender<Arc<SignedCheckpoint>>>,
+    (guard, tree): (Arc<ForkGuard>, watch::Receiver<Arc<SignedCheckpoint>>),
 ) {
     loop {
         let checkpoint = round.borrow_and_update().clone();
-        if checkpoint.size > 0 && client.size != Some(checkpoint.size) {
+        if client.size != Some(checkpoint.size) {
             let name = client.spec.verifier.name().to_string();
-            match push(&http, &store, &mut client, &checkpoint).await {
+            match push(&http, &store, &mut client, &checkpoint, &guard, &tree).await {
                 Ok(line) => {
                     let (store2, size, witness) = (store.clone(), checkpoint.size, name.clone());
                     match tokio::task::spawn_blocking(move || {

@@ -48,6 +48,8 @@ pub struct AppState {
     pub tile_cache: crate::tile_cache::TileCache,
     /// The tree's upper levels, read once (immutable, so never stale).
     pub node_cache: crate::node_cache::NodeCache,
+    /// Whether the log may sequence (`crate::fork_guard`).
+    pub guard: Arc<crate::fork_guard::ForkGuard>,
 }
 
 impl AppState {
@@ -196,36 +198,43 @@ async fn checkpoint(State(state): State<Arc<AppState>>) -> Response {
 
 async fn healthz(State(state): State<Arc<AppState>>) -> Response {
     let latest = state.latest();
-    let healthy = !state.sequencer.is_stopped();
+    let running = !state.sequencer.is_stopped();
     // A failed integrity check makes the log unhealthy too (see fsck.rs).
     let intact = !state.metrics.integrity.failing();
-    let status = if healthy && intact {
+    let hold = state.guard.hold();
+    // The worst condition names the status.
+    let status = match (running, &hold, intact) {
+        (false, _, _) => "sequencer_stopped",
+        (true, Some(crate::fork_guard::Hold::Behind(_)), _) => "log_behind",
+        (true, _, false) => "integrity_failed",
+        (true, Some(crate::fork_guard::Hold::Starting { .. }), true) => "starting",
+        (true, None, true) => "ok",
+    };
+    let code = if status == "ok" {
         StatusCode::OK
     } else {
         StatusCode::SERVICE_UNAVAILABLE
     };
     let body = serde_json::json!({
-        "status": match (healthy, intact) {
-            (false, _) => "sequencer_stopped",
-            (true, false) => "integrity_failed",
-            (true, true) => "ok",
-        },
+        "status": status,
         "origin": state.origin,
         "tree_size": latest.size,
         "witnessed_size": state.served().size,
         "queued": state.sequencer.queued(),
+        "sequencing": state.guard.health_json(),
         "integrity": state.metrics.integrity.health_json(),
     });
-    (status, Json(body)).into_response()
+    (code, Json(body)).into_response()
 }
 
 async fn metrics(State(state): State<Arc<AppState>>) -> Response {
-    let text = state.metrics.render(
+    let mut text = state.metrics.render(
         state.latest().size,
         state.sequencer.queued(),
         state.store.size_on_disk(),
         !state.sequencer.is_stopped(),
     );
+    state.guard.render_metrics(&mut text);
     (
         [(
             header::CONTENT_TYPE,

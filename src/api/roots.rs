@@ -18,6 +18,7 @@ use tokio::sync::oneshot;
 use super::proofs::{read_inclusion, read_leaf_hash};
 use super::tenants::{key_error, CachedKeys};
 use super::{ApiError, AppState};
+use crate::fork_guard::Hold;
 use crate::merkle::leaf_hash;
 use crate::note::{encode_b64, parse_decimal_u64, Note};
 use crate::sequencer::{Entry, Outcome, QueueError, SignedCheckpoint, StatementEntry, Submission};
@@ -194,7 +195,7 @@ pub async fn submit(
             return Err(ApiError::new(StatusCode::CONFLICT, "conflict", format!("tenant {} already has a different statement for {} at index {index}; a day's root cannot be replaced", statement.tenant, statement.date_string())).with_details(json!({ "existing": existing })));
         }
         Outcome::Refused(e) => return Err(key_error(e, true)),
-        Outcome::TenantChanged { .. } => {
+        Outcome::TenantChanged { .. } | Outcome::Held => {
             return Err(ApiError::new(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "internal",
@@ -220,6 +221,13 @@ pub(super) async fn sequence(state: &AppState, entry: Entry) -> Result<Outcome, 
             30,
         )
     };
+    // A starting log learns its witnesses' sizes within a few round trips:
+    // wait that long rather than refuse the first submissions after a start.
+    state
+        .guard
+        .wait_open(GUARD_WAIT)
+        .await
+        .map_err(hold_error)?;
     let (reply, answer) = oneshot::channel();
     state
         .sequencer
@@ -233,8 +241,35 @@ pub(super) async fn sequence(state: &AppState, entry: Entry) -> Result<Outcome, 
             QueueError::Stopped => stopped(),
         })?;
     match answer.await {
+        Ok(Ok(Outcome::Held)) => Err(state.guard.hold().map(hold_error).unwrap_or_else(|| {
+            ApiError::unavailable("starting", "the log was not ready; retry", 1)
+        })),
         Ok(Ok(outcome)) => Ok(outcome),
         _ => Err(stopped()),
+    }
+}
+
+/// How long a submission waits for a starting log's fork guard to open.
+const GUARD_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// The answer while the fork guard holds sequencing (`crate::fork_guard`).
+fn hold_error(hold: Hold) -> ApiError {
+    match hold {
+        Hold::Starting { waiting_for } => ApiError::unavailable(
+            "starting",
+            format!(
+                "the log is starting: before it sequences anything it learns the largest size its witnesses cosigned, and these have not answered yet: {}; retry shortly",
+                waiting_for.join(", ")
+            ),
+            1,
+        ),
+        Hold::Behind(behind) => ApiError::unavailable(
+            "log_behind",
+            format!(
+                "the log does not sequence: {behind}, so appending would sign a second tree; nothing was logged. The operator must restore the missing entries (the server log says how)"
+            ),
+            60,
+        ),
     }
 }
 

@@ -1,5 +1,6 @@
 //! `rootlog backup` (download an online backup from a running log) and
-//! `rootlog restore` (rebuild and re-verify a data directory from one).
+//! `rootlog restore` (rebuild and re-verify a data directory from a backup,
+//! a published mirror, or a backup continued from a mirror).
 
 use std::fs;
 use std::io::{BufReader, Write};
@@ -8,9 +9,12 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context};
 
-use rootlog::backup::{read_header, restore as restore_backup, BackupError, Frame};
+use rootlog::backup::{check_header, read_frames, read_header, BackupError, Frame, Header};
+use rootlog::durable;
 use rootlog::identity;
 use rootlog::note::Signer;
+use rootlog::rebuild::{import_mirror, MirrorCheckpoint, Rebuild};
+use rootlog::tiles::TileClient;
 
 use super::{admin_token, runtime};
 
@@ -88,16 +92,35 @@ fn check_whole(path: &Path) -> Result<(u64, u64), BackupError> {
     }
 }
 
-pub fn restore(from: &Path, data: &Path, key: &Path) -> anyhow::Result<ExitCode> {
+/// Where a restore comes from: a backup file, a published mirror, or a
+/// backup continued from a mirror.
+pub struct RestoreFrom<'a> {
+    pub backup: Option<&'a Path>,
+    pub mirror: Option<&'a str>,
+}
+
+/// `rootlog restore`: rebuilds a data directory, re-verifying everything,
+/// in a temporary directory beside `data` that is renamed into place only
+/// when the whole restore verified. Exit 0 restored, 1 the source does not
+/// verify (nothing is left behind), 2 bad usage.
+pub fn restore(from: RestoreFrom<'_>, data: &Path, key: &Path) -> anyhow::Result<ExitCode> {
     let usage = |m: String| {
         eprintln!("rootlog restore: {m}");
         Ok(ExitCode::from(2))
     };
-    if data.join("db").exists() {
-        return usage(format!(
-            "{} already holds a log; restore into a new directory",
-            data.display()
-        ));
+    if from.backup.is_none() && from.mirror.is_none() {
+        return usage("give --from BACKUP, --from-mirror MIRROR, or both".into());
+    }
+    match fs::read_dir(data).map(|mut entries| entries.next().is_some()) {
+        Ok(true) => {
+            return usage(format!(
+                "{} already exists and is not empty; restore into a new directory",
+                data.display()
+            ))
+        }
+        Ok(false) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return usage(format!("cannot read {}: {e}", data.display())),
     }
     let skey = match fs::read_to_string(key) {
         Ok(s) => s,
@@ -107,53 +130,167 @@ pub fn restore(from: &Path, data: &Path, key: &Path) -> anyhow::Result<ExitCode>
         Ok(s) => s,
         Err(e) => return usage(format!("{}: {e}", key.display())),
     };
-    let file = match fs::File::open(from) {
-        Ok(f) => f,
-        Err(e) => return usage(format!("cannot read {}: {e}", from.display())),
+    let backup = match from.backup {
+        None => None,
+        Some(path) => {
+            let file = match fs::File::open(path) {
+                Ok(f) => f,
+                Err(e) => return usage(format!("cannot read {}: {e}", path.display())),
+            };
+            let mut r = BufReader::new(file);
+            let header = match read_header(&mut r) {
+                Ok(h) => h,
+                Err(e) => return usage(format!("{}: {e}", path.display())),
+            };
+            if signer.name() != header.origin {
+                return usage(format!(
+                    "the key is named {:?}, the backup's log is {:?}",
+                    signer.name(),
+                    header.origin
+                ));
+            }
+            Some((path, r, header))
+        }
     };
-    let mut r = BufReader::new(file);
-    let header = match read_header(&mut r) {
-        Ok(h) => h,
-        Err(e) => return usage(format!("{}: {e}", from.display())),
+    let mirror = match from.mirror {
+        None => None,
+        Some(source) => match TileClient::new(source) {
+            Ok(client) => Some(client),
+            Err(e) => return usage(format!("--from-mirror: {e:#}")),
+        },
     };
-    if signer.name() != header.origin {
-        return usage(format!(
-            "the key is named {:?}, the backup's log is {:?}",
-            signer.name(),
-            header.origin
-        ));
-    }
-    fs::create_dir_all(data)?;
-    identity::write_private_file(
-        &data.join(identity::KEY_FILE),
-        format!("{}\n", signer.skey()).as_bytes(),
-    )?;
-    let id = identity::open(data, Some(&header.origin))?;
-    // Start over from the top: `restore` reads (and checks) the header itself.
-    let mut r = BufReader::new(fs::File::open(from)?);
+
+    let Some(parent) = data.parent().map(|p| {
+        if p.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            p
+        }
+    }) else {
+        return usage(format!("{} has no parent directory", data.display()));
+    };
+    let name = data
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "rootlog-data".into());
+    durable::create_dir_all(parent)?;
+    let work = parent.join(format!(".{name}.restoring-{}", std::process::id()));
     let started = std::time::Instant::now();
-    match restore_backup(&mut r, &id.store, &id.signer, |_| {}) {
-        Ok(done) => {
+    let outcome = rebuild_into(&work, &signer, backup, mirror.as_ref());
+    match outcome {
+        Ok(summary) => {
+            // Into place only now: a reader of `data` sees nothing or the whole log.
+            if let Err(e) = fs::rename(&work, data) {
+                let _ = fs::remove_dir_all(&work);
+                return Err(e).with_context(|| {
+                    format!("cannot move the restored log into {}", data.display())
+                });
+            }
+            durable::sync_parent(data)?;
             println!(
-                "restored {} entries, {} checkpoints and {} cosignatures of {} (backup taken {}) into {} in {:.1} s; every checkpoint verified",
-                done.leaves,
-                done.checkpoints,
-                done.cosignatures,
-                done.header.origin,
-                done.header.taken_at,
+                "restored {summary} into {} in {:.1} s; every checkpoint verified",
                 data.display(),
                 started.elapsed().as_secs_f64()
             );
             Ok(ExitCode::SUCCESS)
         }
-        Err(e @ (BackupError::Invalid(_) | BackupError::Format(_))) => {
-            println!("NOT RESTORED: {e}");
-            println!(
-                "{} holds a partial copy; remove it before trying again",
-                data.display()
-            );
-            Ok(ExitCode::from(1))
+        Err(e) => {
+            let _ = fs::remove_dir_all(&work);
+            match e.downcast_ref::<BackupError>() {
+                Some(
+                    BackupError::Invalid(_) | BackupError::Format(_) | BackupError::Truncated(_),
+                ) => {
+                    println!("NOT RESTORED: {e:#}");
+                    println!("nothing was written to {}", data.display());
+                    Ok(ExitCode::from(1))
+                }
+                _ => Err(e),
+            }
         }
-        Err(e) => Err(e.into()),
     }
+}
+
+/// Rebuilds a log into the new directory `work`: the backup's entries and
+/// checkpoints, then the mirror's entries beyond them and its checkpoint.
+/// Returns what it restored, in words.
+fn rebuild_into(
+    work: &Path,
+    signer: &Signer,
+    backup: Option<(&Path, BufReader<fs::File>, Header)>,
+    mirror: Option<&TileClient>,
+) -> anyhow::Result<String> {
+    let origin = signer.name().to_string();
+    let log_key = signer.verifier();
+    // The mirror's checkpoint is read and verified before anything is written.
+    let published = match mirror {
+        None => None,
+        Some(client) => {
+            let note = runtime()?
+                .block_on(client.checkpoint())
+                .with_context(|| format!("reading the mirror {}", client.base()))?;
+            let published = MirrorCheckpoint::parse(&note, &log_key, &origin)
+                .map_err(|e| BackupError::Invalid(format!("the mirror's checkpoint: {e}")))?;
+            Some((client, published))
+        }
+    };
+    durable::create_dir_all(work)?;
+    identity::write_private_file(
+        &work.join(identity::KEY_FILE),
+        format!("{}\n", signer.skey()).as_bytes(),
+    )?;
+    let id = identity::open(work, Some(&origin))?;
+    let mut rebuild =
+        Rebuild::new(&id.store, log_key.clone(), &origin).map_err(BackupError::from)?;
+    let mut said = Vec::new();
+    if let Some((path, mut r, header)) = backup {
+        check_header(&header, &log_key)?;
+        let done = read_frames(&mut r, &header, &mut rebuild, |_| {})
+            .map_err(|e| anyhow::Error::from(e).context(format!("{}", path.display())))?;
+        said.push(format!(
+            "{} and {} from the backup (taken {})",
+            count(done.leaves, "entry", "entries"),
+            count(rebuild.checkpoints, "checkpoint", "checkpoints"),
+            header.taken_at
+        ));
+    }
+    if let Some((client, published)) = published {
+        let from = rebuild.size();
+        let size = published.checkpoint.size;
+        if size < from {
+            said.push(format!(
+                "nothing from the mirror, whose checkpoint ({size}) is older than the backup ({from})"
+            ));
+        } else if size == from && rebuild.last_checkpoint() == Some(size) {
+            if published.checkpoint.root != rebuild.root() {
+                return Err(BackupError::Invalid(format!(
+                    "the mirror's checkpoint of size {size} signs another root than the backup's tree: the log signed two trees"
+                ))
+                .into());
+            }
+            said.push(format!(
+                "nothing from the mirror, which is at the backup's size {size}"
+            ));
+        } else {
+            runtime()?
+                .block_on(import_mirror(&mut rebuild, client, &published, |_| {}))
+                .map_err(BackupError::from)?;
+            said.push(format!(
+                "{} and the checkpoint of size {size} with {} from the mirror {}",
+                count(size - from, "entry", "entries"),
+                count(
+                    published.cosignatures.len() as u64,
+                    "cosignature",
+                    "cosignatures"
+                ),
+                client.base()
+            ));
+        }
+    }
+    rebuild.finish().map_err(BackupError::from)?;
+    Ok(said.join(", then "))
+}
+
+/// `n` with the noun it counts.
+fn count(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
 }

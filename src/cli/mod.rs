@@ -58,6 +58,8 @@ struct ConfigFile {
     witness_timeout: Option<Duration>,
     #[serde(default, with = "humantime_serde_opt")]
     witness_wait: Option<Duration>,
+    #[serde(default, with = "humantime_serde_opt")]
+    witness_check_wait: Option<Duration>,
 }
 
 #[derive(Debug, serde::Deserialize)]
@@ -81,14 +83,24 @@ mod humantime_serde_opt {
     }
 }
 
-pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
-    let file: ConfigFile = match &args.config {
+/// Reads a `--config` file (an empty one when there is none).
+fn read_config(path: Option<&Path>) -> anyhow::Result<ConfigFile> {
+    match path {
         Some(path) => toml::from_str(
             &fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?,
         )
-        .with_context(|| format!("{} is not a valid rootlog config", path.display()))?,
-        None => ConfigFile::default(),
-    };
+        .with_context(|| format!("{} is not a valid rootlog config", path.display())),
+        None => Ok(ConfigFile::default()),
+    }
+}
+
+/// The witnesses of the config file and then of the flags, with the quorum
+/// (flag, else file, else all of them); the timing settings at their defaults.
+fn witness_policy(
+    file: &ConfigFile,
+    flags: &[String],
+    quorum: Option<usize>,
+) -> anyhow::Result<WitnessPolicy> {
     let mut witnesses = Vec::new();
     for w in &file.witness {
         witnesses.push(
@@ -97,16 +109,32 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
                 .map_err(|e| anyhow::anyhow!("config witness: {e}"))?,
         );
     }
-    for w in &args.witnesses {
+    for w in flags {
         witnesses.push(
             w.parse::<WitnessSpec>()
                 .map_err(|e| anyhow::anyhow!("--witness: {e}"))?,
         );
     }
-    let quorum = args
-        .witness_quorum
-        .or(file.witness_quorum)
-        .unwrap_or(witnesses.len());
+    let quorum = quorum.or(file.witness_quorum).unwrap_or(witnesses.len());
+    let policy = WitnessPolicy {
+        witnesses,
+        quorum,
+        interval: file.witness_interval.unwrap_or(Duration::from_secs(1)),
+        timeout: file.witness_timeout.unwrap_or(Duration::from_secs(5)),
+    };
+    policy.validate().map_err(|e| anyhow::anyhow!(e))?;
+    Ok(policy)
+}
+
+pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let file = read_config(args.config.as_deref())?;
+    let mut witnessing = witness_policy(&file, &args.witnesses, args.witness_quorum)?;
+    if let Some(interval) = args.witness_interval {
+        witnessing.interval = interval;
+    }
+    if let Some(timeout) = args.witness_timeout {
+        witnessing.timeout = timeout;
+    }
     let config = ServeConfig {
         data: args
             .data
@@ -122,22 +150,15 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
             max_wait: Duration::from_millis(args.batch_wait_ms.or(file.batch_wait_ms).unwrap_or(0)),
             queue_capacity: args.queue.or(file.queue).unwrap_or(65536).max(1),
         },
-        witnessing: WitnessPolicy {
-            witnesses,
-            quorum,
-            interval: args
-                .witness_interval
-                .or(file.witness_interval)
-                .unwrap_or(Duration::from_secs(1)),
-            timeout: args
-                .witness_timeout
-                .or(file.witness_timeout)
-                .unwrap_or(Duration::from_secs(5)),
-        },
+        witnessing,
         witness_wait: args
             .witness_wait
             .or(file.witness_wait)
             .unwrap_or(Duration::from_secs(10)),
+        witness_check_wait: args
+            .witness_check_wait
+            .or(file.witness_check_wait)
+            .unwrap_or(Duration::from_secs(30)),
         publish_dir: args.publish_dir.or(file.publish_dir),
         admin_listen: args.admin_listen.or(file.admin_listen),
         limits: rootlog::limits::LimitConfig {
@@ -158,8 +179,15 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn publish(data: &Path, to: &Path) -> anyhow::Result<ExitCode> {
-    let size = rootlog::publish::publish_once(data, to)?;
+pub fn publish(
+    data: &Path,
+    to: &Path,
+    config: Option<&Path>,
+    witnesses: &[String],
+    quorum: Option<usize>,
+) -> anyhow::Result<ExitCode> {
+    let policy = witness_policy(&read_config(config)?, witnesses, quorum)?;
+    let size = rootlog::publish::publish_once(data, to, &policy)?;
     eprintln!(
         "published the checkpoint of size {size} and its tiles to {}",
         to.display()

@@ -327,7 +327,12 @@ impl Store {
 
     /// Rebuilds the right edge of the stored tree from O(log n) stored nodes.
     pub fn frontier(&self) -> Result<Frontier, StoreError> {
-        let size = self.size()?;
+        self.frontier_at(self.size()?)
+    }
+
+    /// The right edge of the tree's first `size` leaves (at most the stored
+    /// size), from O(log n) stored perfect nodes.
+    pub fn frontier_at(&self, size: u64) -> Result<Frontier, StoreError> {
         let nodes = self.read_nodes(&crate::merkle::root_plan(size))?;
         Frontier::from_parts(size, nodes)
             .ok_or_else(|| StoreError::Corrupt("right edge does not match tree size".into()))
@@ -453,7 +458,7 @@ impl Store {
         new_size: u64,
         checkpoint: &[u8],
     ) -> Result<(), StoreError> {
-        self.apply_integration(leaves, nodes, new_size, checkpoint)?;
+        self.apply_integration(leaves, nodes, new_size, Some(checkpoint))?;
         // The caller acknowledges on return.
         self.flush()
     }
@@ -461,13 +466,15 @@ impl Store {
     /// Applies one integration atomically but does not flush: nothing it
     /// wrote may be acknowledged until a later `flush` returns. The
     /// sequencer uses this to write the next batch while the previous one
-    /// is being flushed.
+    /// is being flushed. `checkpoint` is None only for a restore, which
+    /// writes a rebuilt tree in chunks into a directory nobody serves and
+    /// stores the one checkpoint it verified with the last chunk.
     pub fn apply_integration(
         &self,
         leaves: &[NewLeaf<'_>],
         nodes: &[(NodeId, Hash)],
         new_size: u64,
-        checkpoint: &[u8],
+        checkpoint: Option<&[u8]>,
     ) -> Result<(), StoreError> {
         let first = leaves.first().map_or(new_size, |l| l.index);
         let bytes: Vec<&[u8]> = leaves.iter().map(|l| l.bytes).collect();
@@ -511,7 +518,9 @@ impl Store {
             batch.insert(row_key.as_slice(), month_rows::encode(records));
         }
         batch.insert(key(META, META_SIZE), &be(new_size));
-        batch.insert(key(CHECKPOINT, &be(new_size)), checkpoint);
+        if let Some(checkpoint) = checkpoint {
+            batch.insert(key(CHECKPOINT, &be(new_size)), checkpoint);
+        }
         // Synced before sled sees the batch: see `tree_files`.
         self.files.append(first, &bytes, nodes)?;
         // The runs only ever offer candidates below the committed size, so

@@ -1,6 +1,7 @@
 //! A tlog-tiles client: fetches a log's checkpoint, hash tiles and entry
-//! bundles over HTTP, and computes node hashes, roots, inclusion and
-//! consistency proofs from them.
+//! bundles over HTTP (a log, a static mirror, an object store's web
+//! endpoint) or from a mirror directory on disk, and computes node hashes,
+//! roots, inclusion and consistency proofs from them.
 //!
 //! Nothing fetched here is trusted: callers verify what it builds against a
 //! signed checkpoint (`verify_inclusion`, `verify_consistency`, or comparing
@@ -22,29 +23,47 @@ const MAX_CHECKPOINT_BYTES: usize = 64 * 1024;
 /// Largest entry bundle accepted: 256 entries of at most 65535 bytes each.
 const MAX_BUNDLE_BYTES: usize = 256 * (2 + super::MAX_BUNDLE_ENTRY);
 
-/// A client for one log's tlog-tiles URL prefix.
+/// A client for one log's tlog-tiles URL prefix or mirror directory.
 #[derive(Clone)]
 pub struct TileClient {
     base: String,
-    http: reqwest::Client,
+    /// None when `base` is a directory.
+    http: Option<reqwest::Client>,
 }
 
 impl TileClient {
-    /// `base` is the URL prefix (`<base>/checkpoint`, `<base>/tile/...`).
+    /// `base` is the URL prefix (`<base>/checkpoint`, `<base>/tile/...`),
+    /// or, when it does not start with `http://` or `https://`, a mirror
+    /// directory (a path, or a `file://` URL).
     pub fn new(base: &str) -> anyhow::Result<Self> {
         Self::with_user_agent(base, concat!("rootlog/", env!("CARGO_PKG_VERSION")))
     }
 
-    /// Like [`TileClient::new`], announcing itself as `user_agent`.
+    /// Like [`TileClient::new`], announcing itself as `user_agent` over HTTP.
     pub fn with_user_agent(base: &str, user_agent: &str) -> anyhow::Result<Self> {
+        if !(base.starts_with("http://") || base.starts_with("https://")) {
+            let dir = base.strip_prefix("file://").unwrap_or(base);
+            if !std::path::Path::new(dir).is_dir() {
+                bail!("{dir} is neither an http(s) URL nor a mirror directory");
+            }
+            return Ok(TileClient {
+                base: dir.trim_end_matches('/').to_string(),
+                http: None,
+            });
+        }
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(20))
             .user_agent(user_agent)
             .build()?;
         Ok(TileClient {
             base: base.trim_end_matches('/').to_string(),
-            http,
+            http: Some(http),
         })
+    }
+
+    /// The URL prefix or directory this client reads.
+    pub fn base(&self) -> &str {
+        &self.base
     }
 
     /// The log's current checkpoint bytes (a signed note, not yet verified).
@@ -176,11 +195,13 @@ impl TileClient {
         Ok(super::fold_right(&hashes).unwrap_or(EMPTY_ROOT))
     }
 
-    /// GETs `url`; `None` on 404; an error on other non-200 answers or a
-    /// body longer than `cap`.
+    /// GETs `url` (reads it, for a directory); `None` on 404 (no such
+    /// file); an error on other non-200 answers or a body longer than `cap`.
     async fn get(&self, url: &str, cap: usize) -> anyhow::Result<Option<Vec<u8>>> {
-        let mut resp = self
-            .http
+        let Some(http) = &self.http else {
+            return read_capped(url, cap);
+        };
+        let mut resp = http
             .get(url)
             .send()
             .await
@@ -200,4 +221,20 @@ impl TileClient {
         }
         Ok(Some(body))
     }
+}
+
+/// Reads a mirror file; `None` if there is none.
+fn read_capped(path: &str, cap: usize) -> anyhow::Result<Option<Vec<u8>>> {
+    let file = match std::fs::File::open(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e).with_context(|| format!("cannot read {path}")),
+    };
+    let mut body = Vec::new();
+    std::io::Read::read_to_end(&mut std::io::Read::take(&file, cap as u64 + 1), &mut body)
+        .with_context(|| format!("cannot read {path}"))?;
+    if body.len() > cap {
+        bail!("{path}: larger than {cap} bytes");
+    }
+    Ok(Some(body))
 }

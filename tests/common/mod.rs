@@ -268,7 +268,38 @@ impl WatchingWitness {
         Self::spawn(data, origin, log_vkey, None)
     }
 
+    /// Like `start_pushed`, for a witness named `name` listening on `listen`
+    /// (several witnesses of one log need names of their own; a restarted
+    /// one keeps its address).
+    pub fn start_named(
+        data: &Path,
+        name: &str,
+        listen: &str,
+        origin: &str,
+        log_vkey: &str,
+    ) -> WatchingWitness {
+        Self::spawn_as(data, name, listen, origin, log_vkey, None)
+    }
+
     fn spawn(data: &Path, origin: &str, log_vkey: &str, watch: Option<&str>) -> WatchingWitness {
+        Self::spawn_as(
+            data,
+            "watcher.example",
+            "127.0.0.1:0",
+            origin,
+            log_vkey,
+            watch,
+        )
+    }
+
+    fn spawn_as(
+        data: &Path,
+        name: &str,
+        listen: &str,
+        origin: &str,
+        log_vkey: &str,
+        watch: Option<&str>,
+    ) -> WatchingWitness {
         let watch_args = match watch {
             Some(url) => vec!["--watch".to_string(), format!("{origin}={url}")],
             None => Vec::new(),
@@ -277,9 +308,9 @@ impl WatchingWitness {
             .args([
                 "serve",
                 "--listen",
-                "127.0.0.1:0",
+                listen,
                 "--name",
-                "watcher.example",
+                name,
                 "--poll-interval",
                 "1",
             ])
