@@ -10,7 +10,6 @@
 //! attempted (unreadable file, malformed key or argument).
 
 use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -123,25 +122,16 @@ fn read_state(path: &Path) -> Result<Option<String>, String> {
     }
 }
 
-/// Replaces the state file atomically (temporary file, fsync, rename), so a
-/// crash leaves the old checkpoint or the new one, never a torn file.
+/// Replaces the state file atomically and durably (`durable::replace_file`),
+/// so a crash leaves the old checkpoint or the new one, never a torn file,
+/// and never forgets a checkpoint this audit reported as verified.
 fn write_state(path: &Path, note: &str) -> anyhow::Result<()> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "audit.state".into());
-    let tmp = dir.join(format!(".{name}.tmp"));
-    let mut file =
-        fs::File::create(&tmp).with_context(|| format!("cannot write {}", tmp.display()))?;
-    file.write_all(note.as_bytes())?;
-    file.sync_all()?;
-    fs::rename(&tmp, path).with_context(|| format!("cannot replace {}", path.display()))?;
-    Ok(())
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        rootlog::durable::create_dir_all(dir)
+            .with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    rootlog::durable::replace_file(path, note.as_bytes())
+        .with_context(|| format!("cannot replace {}", path.display()))
 }
 
 /// Prints what the checkpoint audit established.

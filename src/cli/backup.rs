@@ -61,9 +61,8 @@ pub fn backup(
     };
     fs::rename(&partial, to)
         .with_context(|| format!("cannot rename {} to {}", partial.display(), to.display()))?;
-    if let Some(dir) = to.parent().filter(|d| !d.as_os_str().is_empty()) {
-        fs::File::open(dir)?.sync_all()?;
-    }
+    // The backup exists under its name only once its directory is synced.
+    durable::sync_parent(to)?;
     println!(
         "wrote {}: {leaves} entries, {checkpoints} checkpoints",
         to.display()
