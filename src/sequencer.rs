@@ -209,6 +209,9 @@ fn run_flusher(
     while let Ok(first) = rx.recv() {
         let mut pending = vec![first];
         pending.extend(rx.try_iter());
+        // The commit point of every batch in `pending`: their tree size and
+        // checkpoint rows reach stable storage here (sled's flush and the
+        // fdatasync it lacks, `crate::durable`), once for all of them.
         if let Err(e) = store.flush() {
             tracing::error!(error = %e, "flush failed; the sequencer stops and acknowledges nothing more; restart the server to resume from disk");
             failed.store(true, Ordering::SeqCst);

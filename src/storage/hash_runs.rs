@@ -252,10 +252,12 @@ impl HashRuns {
         let file = out
             .into_inner()
             .map_err(|e| io_error(temporary.display(), e.into_error()))?;
+        // Whole before it is named: opening trusts a run as long as its name says.
         file.sync_all()
             .map_err(|e| io_error(temporary.display(), e))?;
         let path = self.dir.join(run_name(first, count));
         fs::rename(&temporary, &path).map_err(|e| io_error(path.display(), e))?;
+        // The merge deletes its inputs only after this: the rename must be durable first.
         sync_dir(&self.dir)?;
         let file = File::open(&path).map_err(|e| io_error(path.display(), e))?;
         Ok(Run { first, count, file })

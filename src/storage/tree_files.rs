@@ -165,6 +165,9 @@ impl TreeFiles {
                 (&files.leaves, LEAVES, need.leaves),
                 (&files.hashes, HASHES, need.hashes),
             ] {
+                // The cut must be durable before anything is appended
+                // after it, or a crash could resurrect the old tail
+                // behind new bytes.
                 file.set_len(len)
                     .and_then(|()| file.sync_all())
                     .map_err(|e| io_error(name, e))?;
@@ -473,6 +476,8 @@ impl TreeFiles {
             file.write_all_at(bytes, offset)
                 .map_err(|e| io_error(name, e))?;
         }
+        // Durable before the caller applies the sled batch that raises the
+        // committed size (module comment): the data and the new lengths.
         for (file, name, _, _) in writes {
             file.sync_data().map_err(|e| io_error(name, e))?;
         }
