@@ -1,12 +1,13 @@
-//! c2sp.org/tlog-witness v1.0.0 `add-checkpoint`: parsing the request body
+//! c2sp.org/tlog-witness `add-checkpoint` (v1.0.0, with the current draft's
+//! 422 for a same-size, different-root checkpoint): parsing the request body
 //! and deciding, from the trusted keys and the stored state alone, whether to
 //! cosign. Pure: no clock, no storage, no network, so every status code is
 //! unit-tested here and the HTTP handler and watch mode share one decision.
 //!
-//! The checks run in the order the spec (and the project brief) fixes:
-//! 413 size (by the caller), 400 parse, 404 origin, 403 signatures,
-//! 400 old > size, 409 stale old, 422 empty-tree root, 422 old 0 with a
-//! proof, 409 same size different root, 422 consistency proof.
+//! The checks run in the order the spec fixes: 413 size (by the caller),
+//! 400 parse, 404 origin, 403 signatures, 400 old > size, 409 stale old,
+//! 422 empty-tree root, 422 old 0 with a proof, 422 same size different
+//! root, 422 consistency proof.
 
 use rootlog::merkle::{verify_consistency, Hash, EMPTY_ROOT, MAX_PROOF_HASHES};
 use rootlog::note::{decode_hash_b64, open, parse_decimal_u64, Checkpoint, Note, Verifier};
@@ -219,8 +220,10 @@ pub fn check(
     };
     if cp.size == stored.checkpoint.size {
         if fork {
-            return Err(with_fork(Refusal::conflict(
-                stored_size,
+            // 422, as the current tlog-witness draft says (v1.0.0 said 409,
+            // whose size body would only tell the client the size it sent).
+            return Err(with_fork(Refusal::new(
+                422,
                 format!(
                     "same size {} as the cosigned checkpoint but a different root",
                     cp.size
@@ -419,11 +422,16 @@ mod tests {
         let r = run(&log, None, &body(0, &[], &signed(&s, 0, [9; 32]))).unwrap_err();
         assert_eq!(r.status, 422);
         assert!(run(&log, None, &body(0, &[], &signed(&s, 0, EMPTY_ROOT))).is_ok());
-        // 409: same size, different root (evidence), even with a stale old.
+        // 422 (the current draft; v1.0.0 said 409): same size, different
+        // root, with no size body; evidence, since the log signed both.
         let fork = signed(&s, 5, tree(5, 1).roots[5]);
         let r = run(&log, Some(&st), &body(5, &[], &fork)).unwrap_err();
-        assert_eq!(r.status, 409);
-        assert_eq!(r.misbehaviour, Some(Misbehaviour::SameSizeDifferentRoot));
+        assert_eq!(
+            (r.status, r.stored_size, r.misbehaviour),
+            (422, None, Some(Misbehaviour::SameSizeDifferentRoot))
+        );
+        // A stale old is answered 409 first (the spec's order), and the
+        // fork is still recorded.
         let r = run(&log, Some(&st), &body(3, &[], &fork)).unwrap_err();
         assert_eq!(
             (r.status, r.misbehaviour),

@@ -82,9 +82,10 @@ async fn forked_checkpoints_become_evidence() {
         7,
     );
     fork.grow_to(40);
-    // Same size, different root: 409, evidence.
+    // Same size, different root: 422 (no size body), evidence.
     let a = post(&c, &w.url, body(16, &[], &fork.checkpoint(16))).await;
-    assert_eq!((a.status, a.body.as_str()), (409, "16\n"));
+    assert_eq!(a.status, 422, "{a:?}");
+    assert_ne!(a.content_type, "text/x.tlog.size");
     // Larger size whose proof (from the forked tree) cannot verify: 422, evidence.
     let a = post(
         &c,
@@ -98,8 +99,12 @@ async fn forked_checkpoints_become_evidence() {
         post(&c, &w.url, body(16, &[], &fork.checkpoint(16)))
             .await
             .status,
-        409
+        422
     );
+    // With a stale old the answer is 409 (the spec checks old first), and
+    // it is the same conflict: still no new record.
+    let a = post(&c, &w.url, body(3, &[], &fork.checkpoint(16))).await;
+    assert_eq!((a.status, a.body.as_str()), (409, "16\n"));
 
     // Never cosigned: the witness still serves the honest checkpoint.
     assert_eq!(
@@ -157,7 +162,7 @@ async fn forked_checkpoints_become_evidence() {
         post(&c, &w.url, body(16, &[], &fork.checkpoint(16)))
             .await
             .status,
-        409
+        422
     );
     let m = get(&c, &format!("{}/metrics", w.url)).await.body;
     assert!(m.contains("rootlog_witness_evidence_total 2"), "{m}");
