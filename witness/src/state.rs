@@ -39,10 +39,18 @@ pub struct Evidence {
     pub conflicting_checkpoint: String,
     /// The `old` size of the request.
     pub old: u64,
-    /// The consistency proof offered, base64 hashes.
+    /// The consistency proof of the request, base64 hashes (for
+    /// `consistency_proof_failed`: the one the witness built from the log's
+    /// tiles, which verifies from `prefix_root` to the conflicting root).
     pub proof: Vec<String>,
-    /// `same_size_different_root` or `consistency_proof_failed`.
+    /// `same_size_different_root`, or `consistency_proof_failed` (watch mode only).
     pub reason: String,
+    /// For `consistency_proof_failed`: base64 root of the first `old` leaves
+    /// of the conflicting checkpoint's tree, from the log's tiles; it is not
+    /// the stored root. Absent otherwise (and in records written before it
+    /// existed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prefix_root: Option<String>,
     /// RFC 3339 UTC time the witness saw the conflict.
     pub observed_at: String,
 }

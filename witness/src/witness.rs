@@ -15,7 +15,9 @@ use sha2::{Digest, Sha256};
 
 use crate::config::Config;
 use crate::metrics::Metrics;
-use crate::protocol::{self, AddCheckpoint, Misbehaviour, Refusal, Stored, TrustedLog};
+use crate::protocol::{
+    self, AddCheckpoint, Misbehaviour, ProofSource, Refusal, Stored, TrustedLog,
+};
 use crate::state::{Current, Evidence, Store, StoreError, Ticket};
 
 /// How often a request re-checks after losing a compare-and-swap race
@@ -236,9 +238,10 @@ struct MisbehaviourReport {
 }
 
 /// The evidence that the log signed `req`'s checkpoint although it
-/// conflicts with the cosigned one. The refusal came after the signature
-/// check, so the re-check succeeds; only the verified log signatures are
-/// kept, so the record is self-contained.
+/// conflicts with the cosigned one (`protocol::check` decided it is
+/// conclusive). The refusal came after the signature check, so the re-check
+/// succeeds; only the verified log signatures are kept, so the record is
+/// self-contained.
 fn evidence(
     log: &TrustedLog,
     current: &Current,
@@ -253,6 +256,12 @@ fn evidence(
         old: req.old,
         proof: req.proof.iter().map(|h| encode_b64(h)).collect(),
         reason: why.as_str().to_string(),
+        prefix_root: match (why, &req.source) {
+            (Misbehaviour::ConsistencyProofFailed, ProofSource::LogTiles { prefix_root }) => {
+                Some(encode_b64(prefix_root))
+            }
+            _ => None,
+        },
         observed_at: rfc3339_now(),
     })
 }
