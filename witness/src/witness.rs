@@ -14,6 +14,7 @@ use rootlog::note::{encode_b64, NoteSignature, Signer};
 use sha2::{Digest, Sha256};
 
 use crate::config::Config;
+use crate::high_water::Mark;
 use crate::metrics::Metrics;
 use crate::protocol::{
     self, AddCheckpoint, Misbehaviour, ProofSource, Refusal, Stored, TrustedLog,
@@ -172,9 +173,13 @@ impl Witness {
             let mut cosigned = note;
             cosigned.signatures.push(cosignature.clone());
             let expected = current.as_ref().map(|c: &Current| &c.raw);
+            let mark = Mark {
+                size: req.checkpoint.size,
+                root: req.checkpoint.root,
+            };
             if let Some(ticket) = self
                 .store
-                .compare_and_swap(origin, expected, cosigned.to_text().as_bytes())
+                .compare_and_swap(origin, expected, cosigned.to_text().as_bytes(), mark)
                 .map_err(internal)?
             {
                 return Ok(Decision::Cosigned(cosignature, ticket));
