@@ -1,12 +1,17 @@
 //! Group commit of the witness's database: one flusher thread makes sled's
-//! log durable for every write applied before the flush began, so N
-//! concurrent add-checkpoint requests cost one fsync rather than N.
+//! log durable for every write applied before the flush began, then raises
+//! the high-water marks (`high_water`) of the origins swapped in that group,
+//! so N concurrent add-checkpoint requests cost one database sync and one
+//! mark write rather than N of each.
 //!
 //! Invariant: `wait(t)` returns `Ok` only after a [`SledSync::flush`] (sled's
 //! flush plus the real `fdatasync` it lacks, see `rootlog::durable`) that
-//! started after ticket `t` was taken has completed. A caller takes its
-//! ticket after its write is applied (the compare-and-swap returned), so
-//! that flush covers the write, and every write the caller's decision read.
+//! started after ticket `t` was taken has completed, followed by a durable
+//! high-water write holding the mark given with `t` (or a larger one). A
+//! caller takes its ticket after its write is applied (the compare-and-swap
+//! returned), so that flush covers the write, and every write the caller's
+//! decision read. The mark is written after the database sync, so it never
+//! runs ahead of what the database durably holds.
 //!
 //! Why a thread and a watch channel rather than a flush per request: with
 //! 64 concurrent requests, 64 blocking threads each parked in sled's own
@@ -19,6 +24,7 @@ use std::thread;
 use rootlog::durable::SledSync;
 use tokio::sync::watch;
 
+use crate::high_water::{HighWater, Mark};
 use crate::state::StoreError;
 
 /// Durability progress, as tickets: every ticket up to `durable` is on
@@ -42,6 +48,8 @@ pub struct FlushCounts {
 struct Requests {
     /// The last ticket handed out.
     taken: u64,
+    /// The marks given with the tickets since the flusher last took them.
+    marks: Vec<(String, Mark)>,
     /// The flusher has stopped (the database is being dropped).
     closed: bool,
 }
@@ -54,14 +62,15 @@ pub struct GroupCommit {
 }
 
 impl GroupCommit {
-    /// Starts the flusher thread for the database `db` syncs.
-    pub fn start(db: Arc<SledSync>) -> std::io::Result<Self> {
+    /// Starts the flusher thread for the database `db` syncs and the mark
+    /// file `high_water`, which the thread owns from now on.
+    pub fn start(db: Arc<SledSync>, mut high_water: HighWater) -> std::io::Result<Self> {
         let requests = Arc::new((Mutex::new(Requests::default()), Condvar::new()));
         let (tx, progress) = watch::channel(Progress::default());
         let shared = Arc::clone(&requests);
         let thread = thread::Builder::new()
             .name("witness-flush".into())
-            .spawn(move || flush_loop(&db, &shared, &tx))?;
+            .spawn(move || flush_loop(&db, &mut high_water, &shared, &tx))?;
         Ok(GroupCommit {
             requests,
             progress,
@@ -69,10 +78,12 @@ impl GroupCommit {
         })
     }
 
-    /// A ticket for every write applied before this call.
-    pub fn ticket(&self) -> u64 {
+    /// A ticket for every write applied before this call; `origin`'s
+    /// high-water mark is raised to `mark` before the ticket is durable.
+    pub fn ticket(&self, origin: &str, mark: Mark) -> u64 {
         let (lock, wake) = &*self.requests;
         let mut requests = lock.lock().unwrap_or_else(|p| p.into_inner());
+        requests.marks.push((origin.to_string(), mark));
         requests.taken += 1;
         wake.notify_one();
         requests.taken
@@ -117,11 +128,20 @@ impl Drop for GroupCommit {
 /// Flushes whenever a ticket newer than the last attempt is waiting. A
 /// failed flush is retried only for a newer ticket, so a broken disk costs
 /// one attempt per request rather than a busy loop.
-fn flush_loop(db: &SledSync, requests: &(Mutex<Requests>, Condvar), tx: &watch::Sender<Progress>) {
+///
+/// The marks of a group whose flush failed stay noted in `high_water` and
+/// are written after the next successful database sync, which covers their
+/// writes too (sled's flush writes everything applied before it).
+fn flush_loop(
+    db: &SledSync,
+    high_water: &mut HighWater,
+    requests: &(Mutex<Requests>, Condvar),
+    tx: &watch::Sender<Progress>,
+) {
     let (lock, wake) = requests;
     let mut attempted = 0;
     loop {
-        let target = {
+        let (target, marks) = {
             let mut r = lock.lock().unwrap_or_else(|p| p.into_inner());
             while r.taken <= attempted && !r.closed {
                 r = wake.wait(r).unwrap_or_else(|p| p.into_inner());
@@ -129,17 +149,23 @@ fn flush_loop(db: &SledSync, requests: &(Mutex<Requests>, Condvar), tx: &watch::
             if r.taken <= attempted {
                 return;
             }
-            r.taken
+            (r.taken, std::mem::take(&mut r.marks))
         };
         attempted = target;
-        // The one sync every cosignature of this group waits for.
-        match db.flush() {
+        for (origin, mark) in &marks {
+            high_water.note(origin, *mark);
+        }
+        // The one database sync every cosignature of this group waits for,
+        // then the one mark write (nothing if no mark moved): the marks
+        // only after the state they describe is durable, and both before
+        // any waiter of the group is released.
+        match db.flush().and_then(|()| high_water.commit().map(drop)) {
             Ok(_) => tx.send_modify(|p| {
                 p.durable = target;
                 p.flushes.ok += 1;
             }),
             Err(e) => {
-                tracing::error!(error = %e, "cannot flush the witness database");
+                tracing::error!(error = %e, "cannot flush the witness database or its high-water mark");
                 tx.send_modify(|p| {
                     p.failed = target;
                     p.flushes.failed += 1;
@@ -156,20 +182,34 @@ mod tests {
     #[tokio::test]
     async fn every_ticket_is_answered_after_a_flush() {
         let dir = tempfile::tempdir().unwrap();
-        let db = sled::open(dir.path()).unwrap();
-        let group =
-            GroupCommit::start(Arc::new(SledSync::open(db.clone(), dir.path()).unwrap())).unwrap();
+        let db_dir = dir.path().join("db");
+        let db = sled::open(&db_dir).unwrap();
+        let mark_path = dir.path().join(crate::high_water::HIGH_WATER_FILE);
+        let high_water = HighWater::create(&mark_path, Default::default()).unwrap();
+        let group = GroupCommit::start(
+            Arc::new(SledSync::open(db.clone(), &db_dir).unwrap()),
+            high_water,
+        )
+        .unwrap();
         assert_eq!(group.flushes(), FlushCounts::default());
         let tickets: Vec<u64> = (0u64..100)
             .map(|i| {
                 db.insert(i.to_be_bytes(), b"v").unwrap();
-                group.ticket()
+                let mark = Mark {
+                    size: i + 1,
+                    root: [i as u8; 32],
+                };
+                group.ticket(&format!("origin/{}", i % 3), mark)
             })
             .collect();
         assert_eq!(tickets, (1..=100).collect::<Vec<_>>());
         for &t in tickets.iter().rev() {
             group.wait(t).await.unwrap();
         }
+        // Every ticket's mark is durable once the ticket is.
+        let marks = HighWater::open(&mark_path).unwrap().unwrap();
+        let sizes: Vec<u64> = marks.marks().values().map(|m| m.size).collect();
+        assert_eq!(sizes, [100, 98, 99]);
         let flushes = group.flushes();
         assert!((1..=100).contains(&flushes.ok), "{flushes:?}");
         assert_eq!(flushes.failed, 0);

@@ -4,13 +4,15 @@
 //!
 //! Pure logic: [`protocol`] (request parsing and the add-checkpoint
 //! decision). State: [`state`] (sled CAS and evidence files), made durable
-//! by [`group_commit`]; [`key`] (the witness key). The shared
+//! by [`group_commit`], guarded against rollback by [`high_water`];
+//! [`key`] (the witness key). The shared
 //! check-and-store step: [`witness`]. Serving:
 //! [`http`], [`watch`] (with the tlog-tiles math and client of
 //! `rootlog::tiles`). Setup: [`config`], [`metrics`].
 
 pub mod config;
 pub mod group_commit;
+pub mod high_water;
 pub mod http;
 pub mod key;
 pub mod metrics;

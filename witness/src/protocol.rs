@@ -1,12 +1,18 @@
-//! c2sp.org/tlog-witness v1.0.0 `add-checkpoint`: parsing the request body
+//! c2sp.org/tlog-witness `add-checkpoint` (v1.0.0, with the current draft's
+//! 422 for a same-size, different-root checkpoint): parsing the request body
 //! and deciding, from the trusted keys and the stored state alone, whether to
-//! cosign. Pure: no clock, no storage, no network, so every status code is
+//! cosign, and whether a refusal is conclusive evidence against the log.
+//! Pure: no clock, no storage, no network, so every status code is
 //! unit-tested here and the HTTP handler and watch mode share one decision.
 //!
-//! The checks run in the order the spec (and the project brief) fixes:
-//! 413 size (by the caller), 400 parse, 404 origin, 403 signatures,
-//! 400 old > size, 409 stale old, 422 empty-tree root, 422 old 0 with a
-//! proof, 409 same size different root, 422 consistency proof.
+//! The checks run in the order the spec fixes: 413 size (by the caller),
+//! 400 parse, 404 origin, 403 signatures, 400 old > size, 409 stale old,
+//! 422 empty-tree root, 422 old 0 with a proof, 422 same size different
+//! root, 422 consistency proof.
+//!
+//! Evidence (`Refusal::misbehaviour`) is only ever what the log's signatures
+//! prove by themselves, never what an unauthenticated client claims: see
+//! [`Misbehaviour`].
 
 use rootlog::merkle::{verify_consistency, Hash, EMPTY_ROOT, MAX_PROOF_HASHES};
 use rootlog::note::{decode_hash_b64, open, parse_decimal_u64, Checkpoint, Note, Verifier};
@@ -25,6 +31,25 @@ pub struct AddCheckpoint {
     pub note: Note,
     /// The parsed text of `note`.
     pub checkpoint: Checkpoint,
+    /// Who built `proof`, which decides what its failure proves.
+    pub source: ProofSource,
+}
+
+/// Where the consistency proof of a request comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProofSource {
+    /// Bytes a client sent (`POST /add-checkpoint`), or no proof at all.
+    /// Requests are not authenticated, so anyone can pair a genuine
+    /// checkpoint with random hashes: a proof that fails proves nothing
+    /// about the log and is a plain refusal.
+    Unauthenticated,
+    /// Built by the witness from the log's own tiles (watch mode), with
+    /// `prefix_root`: the root of the first `old` leaves of the log's tree at
+    /// the checkpoint's size, read from the same tiles. [`check`] re-verifies
+    /// the claim: it is evidence only if `proof` is a valid consistency proof
+    /// from (`old`, `prefix_root`) to the signed checkpoint, so the nodes are
+    /// the ones the log's signed root commits to, whoever served them.
+    LogTiles { prefix_root: Hash },
 }
 
 /// A log the witness follows: its origin and the keys that sign its checkpoints.
@@ -54,13 +79,19 @@ impl Stored {
     }
 }
 
-/// Why a checkpoint cannot be consistent with what the witness cosigned,
-/// although the log signed it.
+/// Why a checkpoint the log signed cannot be consistent with the one the
+/// witness cosigned. Each variant is conclusive without trusting the witness
+/// or whoever sent the request: its evidence record can be checked with the
+/// log's vkey alone (witness/README.md says how).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Misbehaviour {
-    /// Same tree size as the cosigned checkpoint, different root: a fork.
+    /// Same tree size as the cosigned checkpoint, different root: a Merkle
+    /// tree has one root per size, so the log signed two histories.
     SameSizeDifferentRoot,
-    /// The consistency proof offered from the cosigned checkpoint fails.
+    /// Watch mode only ([`ProofSource::LogTiles`]): the log's tree at the new
+    /// signed size has, at the cosigned size, a root other than the cosigned
+    /// one, shown by a consistency proof from that other root to the new
+    /// signed root. A failing proof sent by a client is never this.
     ConsistencyProofFailed,
 }
 
@@ -75,14 +106,15 @@ impl Misbehaviour {
 }
 
 /// A refused request: the HTTP status, a reason for the logs and the body,
-/// the stored size for 409 answers, and whether it is evidence.
+/// the stored size for 409 answers, and whether it is conclusive evidence.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Refusal {
     pub status: u16,
     pub reason: String,
     /// Set for 409: the size the witness has stored (the `text/x.tlog.size` body).
     pub stored_size: Option<u64>,
-    /// Set when the log signed this checkpoint but it conflicts with the stored one.
+    /// Set only when the log's signatures (and, in watch mode, the proof the
+    /// witness built) prove the checkpoint conflicts with the stored one.
     pub misbehaviour: Option<Misbehaviour>,
 }
 
@@ -141,6 +173,7 @@ pub fn parse_add_checkpoint(body: &[u8]) -> Result<AddCheckpoint, Refusal> {
         proof,
         note,
         checkpoint,
+        source: ProofSource::Unauthenticated,
     })
 }
 
@@ -219,8 +252,10 @@ pub fn check(
     };
     if cp.size == stored.checkpoint.size {
         if fork {
-            return Err(with_fork(Refusal::conflict(
-                stored_size,
+            // 422, as the current tlog-witness draft says (v1.0.0 said 409,
+            // whose size body would only tell the client the size it sent).
+            return Err(with_fork(Refusal::new(
+                422,
                 format!(
                     "same size {} as the cosigned checkpoint but a different root",
                     cp.size
@@ -246,10 +281,40 @@ pub fn check(
                 stored.checkpoint.size, cp.size
             ),
         );
-        r.misbehaviour = Some(Misbehaviour::ConsistencyProofFailed);
+        if proves_other_prefix(&req.source, stored, cp, &req.proof) {
+            r.misbehaviour = Some(Misbehaviour::ConsistencyProofFailed);
+        }
         return Err(r);
     }
     Ok(note)
+}
+
+/// Whether `proof`, which failed from the stored checkpoint, shows that the
+/// log's signed tree of `cp.size` leaves has another root at the stored
+/// size: only for a proof the witness built from the log's tiles, and only
+/// if it verifies from the tiles' `prefix_root` to the signed root (then the
+/// prefix root is the one the signed root commits to, and it is not the
+/// cosigned one, or the proof would not have failed).
+fn proves_other_prefix(
+    source: &ProofSource,
+    stored: &Stored,
+    cp: &Checkpoint,
+    proof: &[Hash],
+) -> bool {
+    match source {
+        ProofSource::Unauthenticated => false,
+        ProofSource::LogTiles { prefix_root } => {
+            *prefix_root != stored.checkpoint.root
+                && verify_consistency(
+                    stored.checkpoint.size,
+                    cp.size,
+                    prefix_root,
+                    &cp.root,
+                    proof,
+                )
+                .is_ok()
+        }
+    }
 }
 
 #[cfg(test)]
@@ -404,14 +469,14 @@ mod tests {
         );
         let r = run(&log, None, &body(4, &[], &next)).unwrap_err();
         assert_eq!((r.status, r.stored_size), (409, Some(0)));
-        // 422: bad proof (and evidence, since the log signed it).
+        // 422: bad proof. The client's proof is unauthenticated, so however
+        // genuine the checkpoint, a failing proof is no evidence.
         let mut p = proof(&t, 5, 20);
         p[0][0] ^= 1;
         let r = run(&log, Some(&st), &body(5, &p, &next)).unwrap_err();
-        assert_eq!(
-            (r.status, r.misbehaviour),
-            (422, Some(Misbehaviour::ConsistencyProofFailed))
-        );
+        assert_eq!((r.status, r.stored_size, r.misbehaviour), (422, None, None));
+        let r = run(&log, Some(&st), &body(5, &[[7; 32]; 3], &next)).unwrap_err();
+        assert_eq!((r.status, r.misbehaviour), (422, None));
         // 422: old 0 with a proof.
         let r = run(&log, None, &body(0, &proof(&t, 5, 20), &next)).unwrap_err();
         assert_eq!((r.status, r.misbehaviour), (422, None));
@@ -419,11 +484,16 @@ mod tests {
         let r = run(&log, None, &body(0, &[], &signed(&s, 0, [9; 32]))).unwrap_err();
         assert_eq!(r.status, 422);
         assert!(run(&log, None, &body(0, &[], &signed(&s, 0, EMPTY_ROOT))).is_ok());
-        // 409: same size, different root (evidence), even with a stale old.
+        // 422 (the current draft; v1.0.0 said 409): same size, different
+        // root, with no size body; evidence, since the log signed both.
         let fork = signed(&s, 5, tree(5, 1).roots[5]);
         let r = run(&log, Some(&st), &body(5, &[], &fork)).unwrap_err();
-        assert_eq!(r.status, 409);
-        assert_eq!(r.misbehaviour, Some(Misbehaviour::SameSizeDifferentRoot));
+        assert_eq!(
+            (r.status, r.stored_size, r.misbehaviour),
+            (422, None, Some(Misbehaviour::SameSizeDifferentRoot))
+        );
+        // A stale old is answered 409 first (the spec's order), and the
+        // fork is still recorded.
         let r = run(&log, Some(&st), &body(3, &[], &fork)).unwrap_err();
         assert_eq!(
             (r.status, r.misbehaviour),
@@ -437,6 +507,49 @@ mod tests {
                 .status,
             422
         );
+    }
+
+    /// A proof the witness built from the log's tiles is evidence only when
+    /// it verifies from the tiles' prefix root to the signed root (also for
+    /// a power-of-two old size, whose proof omits the old root).
+    #[test]
+    fn tile_proofs_are_evidence_only_when_they_prove_another_prefix() {
+        let (s, log) = setup();
+        let honest = tree(20, 0);
+        // The log's key signs a size-20 tree whose first leaves differ.
+        let fork = tree(20, 1);
+        let next = signed(&s, 20, fork.roots[20]);
+        for old in [5u64, 8] {
+            let st = stored(&signed(&s, old, honest.roots[old as usize]));
+            let with = |proof: Vec<Hash>, prefix_root: Hash| AddCheckpoint {
+                source: ProofSource::LogTiles { prefix_root },
+                ..parse_add_checkpoint(&body(old, &proof, &next)).unwrap()
+            };
+            let fork_proof = proof(&fork, old, 20);
+            let conclusive = with(fork_proof.clone(), fork.roots[old as usize]);
+            let r = check(&log, Some(&st), &conclusive).unwrap_err();
+            assert_eq!(
+                (r.status, r.misbehaviour),
+                (422, Some(Misbehaviour::ConsistencyProofFailed)),
+                "old {old}"
+            );
+            // Tiles that do not reproduce the signed root prove nothing: a
+            // wrong prefix root, a tampered proof, or the cosigned root itself.
+            let mut tampered = fork_proof.clone();
+            tampered[0][0] ^= 1;
+            for req in [
+                with(fork_proof.clone(), [3; 32]),
+                with(tampered, fork.roots[old as usize]),
+                with(fork_proof.clone(), honest.roots[old as usize]),
+                with(vec![[9; 32]; 4], [9; 32]),
+            ] {
+                let r = check(&log, Some(&st), &req).unwrap_err();
+                assert_eq!((r.status, r.misbehaviour), (422, None), "{req:?}");
+            }
+            // The same proof sent by a client is no evidence either.
+            let r = run(&log, Some(&st), &body(old, &fork_proof, &next)).unwrap_err();
+            assert_eq!((r.status, r.misbehaviour), (422, None), "old {old}");
+        }
     }
 
     #[test]

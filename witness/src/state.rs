@@ -3,6 +3,9 @@
 //!   (log signatures plus the witness's cosignature), replaced only by
 //!   compare-and-swap against the exact bytes that were checked, and made
 //!   durable by group commit (`group_commit`) before anyone is told;
+//! - `high-water` — per origin, the largest checkpoint durably cosigned,
+//!   outside sled (`high_water`); at open, a database behind it (rolled
+//!   back, or `db/` restored alone from an older copy) is refused;
 //! - `evidence/<id>.json` — evidence of log misbehaviour, one file per
 //!   distinct conflict, written atomically and fsynced. Plain files so that
 //!   `rootlog-witness evidence` and anyone with a shell can read them while
@@ -21,6 +24,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::group_commit::{FlushCounts, GroupCommit};
+use crate::high_water::{self, HighWater, Mark, Marks, HIGH_WATER_FILE};
 use crate::protocol::Stored;
 
 /// Sub-directory of the data directory holding evidence files.
@@ -39,10 +43,18 @@ pub struct Evidence {
     pub conflicting_checkpoint: String,
     /// The `old` size of the request.
     pub old: u64,
-    /// The consistency proof offered, base64 hashes.
+    /// The consistency proof of the request, base64 hashes (for
+    /// `consistency_proof_failed`: the one the witness built from the log's
+    /// tiles, which verifies from `prefix_root` to the conflicting root).
     pub proof: Vec<String>,
-    /// `same_size_different_root` or `consistency_proof_failed`.
+    /// `same_size_different_root`, or `consistency_proof_failed` (watch mode only).
     pub reason: String,
+    /// For `consistency_proof_failed`: base64 root of the first `old` leaves
+    /// of the conflicting checkpoint's tree, from the log's tiles; it is not
+    /// the stored root. Absent otherwise (and in records written before it
+    /// existed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prefix_root: Option<String>,
     /// RFC 3339 UTC time the witness saw the conflict.
     pub observed_at: String,
 }
@@ -102,7 +114,10 @@ pub struct Store {
 }
 
 impl Store {
-    /// Opens (creating) `<data>/db` and `<data>/evidence`.
+    /// Opens (creating) `<data>/db`, `<data>/high-water` and
+    /// `<data>/evidence`. Fails if the database is behind the high-water
+    /// mark: that database is older than what this witness cosigned, and
+    /// serving from it could cosign a fork.
     pub fn open(data: &Path) -> anyhow::Result<Self> {
         let db_path = data.join(DB_DIR);
         let db = sled::open(&db_path).with_context(|| {
@@ -111,13 +126,14 @@ impl Store {
                 db_path.display()
             )
         })?;
+        let high_water = open_high_water(&data.join(HIGH_WATER_FILE), &stored_marks(&db)?)?;
         let evidence_dir = data.join(EVIDENCE_DIR);
         rootlog::durable::create_dir_all(&evidence_dir)
             .with_context(|| format!("cannot create {}", evidence_dir.display()))?;
         let sync = SledSync::open(db.clone(), &db_path)
             .with_context(|| format!("cannot sync the database {}", db_path.display()))?;
-        let group =
-            GroupCommit::start(Arc::new(sync)).context("cannot start the flusher thread")?;
+        let group = GroupCommit::start(Arc::new(sync), high_water)
+            .context("cannot start the flusher thread")?;
         Ok(Store {
             db,
             group,
@@ -137,15 +153,18 @@ impl Store {
         Ok(Some(Current { raw, stored }))
     }
 
-    /// Replaces the value for `origin` with `new` only if it still is
+    /// Replaces the value for `origin` with `new`, the stored note of a
+    /// checkpoint whose size and root are `mark`, only if it still is
     /// `expected` (`None`: absent). Returns `None`, and changes nothing, when
     /// another writer got there first; otherwise the ticket to wait on
-    /// before telling anyone the new value is stored.
+    /// before telling anyone the new value is stored (by then `origin`'s
+    /// high-water mark is at least `mark`).
     pub fn compare_and_swap(
         &self,
         origin: &str,
         expected: Option<&sled::IVec>,
         new: &[u8],
+        mark: Mark,
     ) -> Result<Option<Ticket>, StoreError> {
         let swapped = self
             .db
@@ -153,7 +172,7 @@ impl Store {
             .is_ok();
         // The ticket is taken after the swap is applied, so the flush it
         // waits for covers it (see group_commit).
-        Ok(swapped.then(|| Ticket(self.group.ticket())))
+        Ok(swapped.then(|| Ticket(self.group.ticket(origin, mark))))
     }
 
     /// Waits until the swap of `ticket`, and every write before it, is
@@ -201,6 +220,61 @@ impl Store {
     pub fn evidence(&self) -> Result<Vec<Evidence>, StoreError> {
         list_evidence(&self.evidence_dir)
     }
+}
+
+/// The size and root of every checkpoint the database stores, by origin.
+fn stored_marks(db: &sled::Db) -> anyhow::Result<Marks> {
+    let mut marks = Marks::new();
+    for row in db.iter() {
+        let (key, value) = row.context("cannot read the database")?;
+        let origin = String::from_utf8_lossy(&key).into_owned();
+        let stored = Stored::parse(&value)
+            .map_err(|why| StoreError::Corrupt {
+                origin: origin.clone(),
+                why,
+            })
+            .context("cannot read the database")?;
+        let mark = Mark {
+            size: stored.checkpoint.size,
+            root: stored.checkpoint.root,
+        };
+        marks.insert(origin, mark);
+    }
+    Ok(marks)
+}
+
+/// Opens the high-water mark and checks the database against it: refuses a
+/// database behind it; raises it to the database where the database is
+/// ahead (a crash between the database sync and the mark write). Without a
+/// mark file, creates one from the database (a data directory from before
+/// the mark existed, or a new one).
+fn open_high_water(path: &Path, stored: &Marks) -> anyhow::Result<HighWater> {
+    let opened = HighWater::open(path)
+        .with_context(|| format!("cannot read the high-water mark {}", path.display()))?;
+    let Some(mut marks) = opened else {
+        if !stored.is_empty() {
+            tracing::warn!(
+                path = %path.display(),
+                origins = stored.len(),
+                "no high-water mark: creating it from the database (expected once, on the first start of a witness that predates it; otherwise the file was removed, and a database restored from an older copy can no longer be detected)"
+            );
+        }
+        return HighWater::create(path, stored.clone())
+            .with_context(|| format!("cannot create the high-water mark {}", path.display()));
+    };
+    high_water::check_database(marks.marks(), stored).map_err(|why| {
+        anyhow::anyhow!(
+            "refusing to start: the database is behind the high-water mark {}: {why}",
+            path.display()
+        )
+    })?;
+    for (origin, mark) in stored {
+        marks.note(origin, *mark);
+    }
+    marks
+        .commit()
+        .with_context(|| format!("cannot write the high-water mark {}", path.display()))?;
+    Ok(marks)
 }
 
 /// Reads the evidence files of a data directory without opening the

@@ -4,22 +4,27 @@
 //!
 //! Tiles are authenticated by the proof: before submitting, the proof must
 //! verify between the stored (cosigned) checkpoint and the new signed one.
-//! If it does not, and the tiles do not even reproduce the new signed root,
-//! the tiles are wrong (corrupt or tampered in transit): that is an error,
-//! not evidence, and nothing is cosigned. If the tiles do reproduce the new
-//! root but the old one is not a prefix, the log's own signed tree forked,
-//! and the check-and-store step records the evidence.
+//! If it does not, the witness reads from the same tiles the root of the old
+//! size in the log's new tree (the prefix root) and checks that the proof
+//! verifies from that prefix root to the new signed root. If it does not
+//! either, the tiles are not the tree the log signed (corrupt, tampered in
+//! transit, or served by someone else): an error, not evidence, and nothing
+//! is cosigned. If it does, the nodes are the ones the log's signed root
+//! commits to, and they give another root at the cosigned size: the log's
+//! own signed tree forked, and the check-and-store step records the
+//! evidence (with the prefix root, so anyone can check it with the log's
+//! vkey alone).
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{anyhow, bail};
-use rootlog::merkle::verify_consistency;
+use rootlog::merkle::{root_plan, verify_consistency, EMPTY_ROOT};
 use rootlog::note::{Checkpoint, Note};
+use rootlog::tiles::{fold_right, TileClient};
 
-use crate::protocol::{verify_log_signatures, AddCheckpoint};
+use crate::protocol::{verify_log_signatures, AddCheckpoint, ProofSource};
 use crate::witness::Witness;
-use rootlog::tiles::TileClient;
 
 /// Starts polling `url` for `origin` every `interval`, forever.
 pub fn spawn(
@@ -68,9 +73,9 @@ pub async fn poll_once(
     verify_log_signatures(&log, &note).map_err(|r| anyhow!("{}", r.reason))?;
 
     let stored = witness.stored(origin)?;
-    let (old, proof) = match &stored {
-        None => (0, Vec::new()),
-        Some(s) if s.checkpoint.size == 0 => (0, Vec::new()),
+    let (old, proof, source) = match &stored {
+        None => (0, Vec::new(), ProofSource::Unauthenticated),
+        Some(s) if s.checkpoint.size == 0 => (0, Vec::new(), ProofSource::Unauthenticated),
         Some(s) if checkpoint.size < s.checkpoint.size => {
             // Stale (a cache, or a mirror behind): nothing to say without a proof.
             tracing::debug!(%origin, size = checkpoint.size, stored = s.checkpoint.size, "log checkpoint older than the cosigned one");
@@ -80,31 +85,31 @@ pub async fn poll_once(
             if checkpoint.root == s.checkpoint.root {
                 return Ok(());
             }
-            // A fork at the same size: let the check record it.
-            (s.checkpoint.size, Vec::new())
+            // A fork at the same size: the signatures prove it; let the
+            // check record it.
+            (s.checkpoint.size, Vec::new(), ProofSource::Unauthenticated)
         }
         Some(s) => {
-            let proof = client
-                .consistency_proof(s.checkpoint.size, checkpoint.size)
-                .await?;
-            let ok = verify_consistency(
-                s.checkpoint.size,
-                checkpoint.size,
-                &s.checkpoint.root,
-                &checkpoint.root,
-                &proof,
-            )
-            .is_ok();
-            if !ok {
-                let root = client.root(checkpoint.size).await?;
-                if root != checkpoint.root {
+            let (old, new) = (s.checkpoint.size, checkpoint.size);
+            let proof = client.consistency_proof(old, new).await?;
+            if verify_consistency(old, new, &s.checkpoint.root, &checkpoint.root, &proof).is_ok() {
+                (
+                    old,
+                    proof,
+                    ProofSource::LogTiles {
+                        prefix_root: s.checkpoint.root,
+                    },
+                )
+            } else {
+                let nodes = client.node_hashes(&root_plan(old), new).await?;
+                let prefix_root = fold_right(&nodes).unwrap_or(EMPTY_ROOT);
+                if verify_consistency(old, new, &prefix_root, &checkpoint.root, &proof).is_err() {
                     bail!(
-                        "the log's tiles do not hash to its signed root at size {}: tiles not trusted, not cosigning",
-                        checkpoint.size
+                        "the log's tiles do not hash to its signed root at size {new}: tiles not trusted, not cosigning"
                     );
                 }
+                (old, proof, ProofSource::LogTiles { prefix_root })
             }
-            (s.checkpoint.size, proof)
         }
     };
     let req = AddCheckpoint {
@@ -112,6 +117,7 @@ pub async fn poll_once(
         proof,
         note,
         checkpoint,
+        source,
     };
     match witness.add_checkpoint(req, "watch").await {
         Ok(_) => Ok(()),

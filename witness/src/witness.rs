@@ -14,8 +14,11 @@ use rootlog::note::{encode_b64, NoteSignature, Signer};
 use sha2::{Digest, Sha256};
 
 use crate::config::Config;
+use crate::high_water::Mark;
 use crate::metrics::Metrics;
-use crate::protocol::{self, AddCheckpoint, Misbehaviour, Refusal, Stored, TrustedLog};
+use crate::protocol::{
+    self, AddCheckpoint, Misbehaviour, ProofSource, Refusal, Stored, TrustedLog,
+};
 use crate::state::{Current, Evidence, Store, StoreError, Ticket};
 
 /// How often a request re-checks after losing a compare-and-swap race
@@ -170,9 +173,13 @@ impl Witness {
             let mut cosigned = note;
             cosigned.signatures.push(cosignature.clone());
             let expected = current.as_ref().map(|c: &Current| &c.raw);
+            let mark = Mark {
+                size: req.checkpoint.size,
+                root: req.checkpoint.root,
+            };
             if let Some(ticket) = self
                 .store
-                .compare_and_swap(origin, expected, cosigned.to_text().as_bytes())
+                .compare_and_swap(origin, expected, cosigned.to_text().as_bytes(), mark)
                 .map_err(internal)?
             {
                 return Ok(Decision::Cosigned(cosignature, ticket));
@@ -236,9 +243,10 @@ struct MisbehaviourReport {
 }
 
 /// The evidence that the log signed `req`'s checkpoint although it
-/// conflicts with the cosigned one. The refusal came after the signature
-/// check, so the re-check succeeds; only the verified log signatures are
-/// kept, so the record is self-contained.
+/// conflicts with the cosigned one (`protocol::check` decided it is
+/// conclusive). The refusal came after the signature check, so the re-check
+/// succeeds; only the verified log signatures are kept, so the record is
+/// self-contained.
 fn evidence(
     log: &TrustedLog,
     current: &Current,
@@ -253,6 +261,12 @@ fn evidence(
         old: req.old,
         proof: req.proof.iter().map(|h| encode_b64(h)).collect(),
         reason: why.as_str().to_string(),
+        prefix_root: match (why, &req.source) {
+            (Misbehaviour::ConsistencyProofFailed, ProofSource::LogTiles { prefix_root }) => {
+                Some(encode_b64(prefix_root))
+            }
+            _ => None,
+        },
         observed_at: rfc3339_now(),
     })
 }

@@ -1,5 +1,6 @@
 //! `POST /add-checkpoint` over HTTP against the real binary: every status
-//! code of tlog-witness v1.0.0, the cosignature's interop with 0x01 and 0x04
+//! code of tlog-witness v1.0.0 (and the current draft's 422 for a same-size,
+//! different-root checkpoint), the cosignature's interop with 0x01 and 0x04
 //! witness vkeys, the monitoring endpoint, health and metrics.
 
 mod common;
@@ -166,7 +167,8 @@ async fn every_status_code_and_interop() {
         .push(fresh.signer.sign(bogus.text.as_bytes()));
     assert_eq!(post(&c, base, body(0, &[], &bogus)).await.status, 422);
 
-    // 409: same size, different root (v1.0.0), with a log-signed fork.
+    // 422: same size, different root, with a log-signed fork (the current
+    // draft; v1.0.0 said 409): a plain refusal, no size body.
     let mut forked = TestLog::with_signer(
         &log.origin,
         Signer::from_skey(&log.signer.skey()).unwrap(),
@@ -174,8 +176,9 @@ async fn every_status_code_and_interop() {
     );
     forked.grow_to(20);
     let a = post(&c, base, body(20, &[], &forked.checkpoint(20))).await;
-    assert_eq!(a.status, 409, "{a:?}");
-    assert_eq!(a.body, "20\n");
+    assert_eq!(a.status, 422, "{a:?}");
+    assert_eq!(a.content_type, "text/plain; charset=utf-8");
+    assert!(a.body.contains("different root"), "{a:?}");
 
     // 413: a body over 16 KiB (refused before parsing).
     let big = format!("{}{}", body(20, &proof, &cp30), "x".repeat(16 * 1024));

@@ -1,7 +1,8 @@
 //! Watch mode against a tlog-tiles log served from a directory by an
 //! in-test HTTP server: the witness polls the checkpoint, builds proofs from
-//! tiles, cosigns consistent growth, refuses to trust corrupted tiles, and
-//! records evidence when the log's own signed tree forks.
+//! tiles, cosigns consistent growth, refuses to trust corrupted tiles (also
+//! ones the new root does not cover), and records evidence, checkable with
+//! the log's vkey alone, only when the log's own signed tree forks.
 
 mod common;
 
@@ -12,7 +13,7 @@ use std::time::Duration;
 use common::*;
 use rootlog::merkle::{Hash, NodeId};
 use rootlog::note::{Checkpoint, Note, Signer};
-use rootlog::tiles::{tile_path, tiles_for_size};
+use rootlog::tiles::{tile_path, tiles_for_size, TileId};
 
 /// Writes `checkpoint` and every tile of `log` at its current size into
 /// `dir`; returns the tile paths written.
@@ -156,8 +157,90 @@ async fn watch_cosigns_growth_and_distrusts_bad_tiles() {
     assert_eq!(cosigned_size(&c, &w.url, &origin).await, Some(1500));
     let ev: serde_json::Value =
         serde_json::from_str(&get(&c, &format!("{}/evidence", w.url)).await.body).unwrap();
-    assert_eq!(ev[0]["reason"], "consistency_proof_failed");
+    assert_eq!(ev.as_array().unwrap().len(), 1, "{ev:#}");
     assert_eq!(ev[0]["old"], 1500);
+    // Conclusive from the record and the log's vkey alone: the proof the
+    // witness built verifies from the fork's root at 1500 (prefix_root) to
+    // the signed root at 2000, and that root is not the cosigned one.
+    assert_eq!(
+        check_evidence(&ev[0], &log.vkey()),
+        "consistency_proof_failed"
+    );
+    assert_eq!(
+        ev[0]["prefix_root"].as_str().unwrap(),
+        rootlog::note::encode_b64(&fork.root(1500))
+    );
+    assert!(w.stderr().contains("LOG MISBEHAVIOUR"));
+}
+
+/// A tile that the consistency proof reads but the new signed root does not
+/// cover (a full level-0 tile below the cosigned size) is corrupted: the
+/// proof fails, yet the tiles still hash to the new signed root. That is
+/// the tiles' fault, not the log's signed tree: a failed poll, no evidence,
+/// nothing cosigned; once the tile is right, the growth is cosigned.
+#[tokio::test(flavor = "multi_thread")]
+async fn watch_a_bad_tile_outside_the_new_root_is_not_evidence() {
+    let dir = tempfile::tempdir().unwrap();
+    let site = dir.path().join("site");
+    std::fs::create_dir_all(&site).unwrap();
+    let mut log = TestLog::new("tiles.example/quiet");
+    log.grow_to(1000);
+    publish(&site, &log);
+    let url = serve_dir(site.clone()).await;
+    let w = WitnessProcess::start(
+        &dir.path().join("data"),
+        &[
+            "--name".into(),
+            "watcher".into(),
+            "--log".into(),
+            log.flag(),
+            "--watch".into(),
+            format!("{}={url}/", log.origin),
+            "--poll-interval".into(),
+            "0.2".into(),
+        ],
+    );
+    let c = client();
+    let origin = log.origin.clone();
+    wait_for("cosigned 1000", WAIT, || {
+        let (c, base, origin) = (c.clone(), w.url.clone(), origin.clone());
+        async move { (cosigned_size(&c, &base, &origin).await == Some(1000)).then_some(()) }
+    })
+    .await;
+
+    // Growth to 1500. Leaves 768..1023 are tile 0/3: partial (232 wide) at
+    // 1000, full at 1500. The proof from 1000 reads the full one; the root
+    // at 1500 reads only level-1 tile 0 and the tiles from leaf 1024 up.
+    log.grow_to(1500);
+    publish(&site, &log);
+    let full = site.join(tile_path(TileId { level: 0, index: 3 }, 256));
+    let good = std::fs::read(&full).unwrap();
+    let mut bad = good.clone();
+    bad[31 * 32] ^= 1;
+    std::fs::write(&full, &bad).unwrap();
+    let errors = metric(&c, &w.url, ERRORS).await;
+    wait_for("three failed polls", WAIT, || {
+        let (c, base) = (c.clone(), w.url.clone());
+        async move { (metric(&c, &base, ERRORS).await >= errors + 3).then_some(()) }
+    })
+    .await;
+    assert_eq!(cosigned_size(&c, &w.url, &origin).await, Some(1000));
+    assert_eq!(
+        metric(&c, &w.url, "rootlog_witness_evidence_total").await,
+        0
+    );
+    assert_eq!(
+        get(&c, &format!("{}/evidence", w.url)).await.body.trim(),
+        "[]"
+    );
+    assert!(!w.stderr().contains("LOG MISBEHAVIOUR"), "{}", w.stderr());
+
+    std::fs::write(&full, &good).unwrap();
+    wait_for("cosigned 1500", WAIT, || {
+        let (c, base, origin) = (c.clone(), w.url.clone(), origin.clone());
+        async move { (cosigned_size(&c, &base, &origin).await == Some(1500)).then_some(()) }
+    })
+    .await;
 }
 
 fn walk(dir: &Path) -> Vec<PathBuf> {

@@ -1,6 +1,7 @@
 //! Shared test helpers: the real `rootlog-witness` binary as a child process
 //! (killed on drop), a test log that builds RFC 6962 trees and signs
-//! checkpoints with the library, and request helpers.
+//! checkpoints with the library, request helpers, and the third party's
+//! check of an evidence record.
 #![allow(dead_code)]
 
 use std::collections::HashMap;
@@ -10,8 +11,9 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use rootlog::merkle::{consistency_plan, leaf_hash, Frontier, Hash, NodeId};
-use rootlog::note::{encode_b64, Checkpoint, Note, Signer};
+use rootlog::merkle::{consistency_plan, leaf_hash, verify_consistency, Frontier, Hash, NodeId};
+use rootlog::note::{decode_hash_b64, encode_b64, open, Checkpoint, Note, Signer, Verifier};
+use serde_json::Value;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_rootlog-witness");
 
@@ -272,4 +274,50 @@ where
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+/// What a third party does with an evidence record and the log's vkey alone.
+/// Returns the reason it proves.
+pub fn check_evidence(record: &Value, log_vkey: &str) -> String {
+    let log_key = Verifier::from_vkey(log_vkey).unwrap();
+    let parse = |field: &str| {
+        let note = Note::parse(record[field].as_str().unwrap().as_bytes()).unwrap();
+        open(&note, std::slice::from_ref(&log_key)).expect("the log signed it");
+        Checkpoint::parse(&note.text).unwrap()
+    };
+    let stored = parse("stored_checkpoint");
+    let conflicting = parse("conflicting_checkpoint");
+    assert_eq!(stored.origin, conflicting.origin);
+    assert_eq!(record["origin"].as_str().unwrap(), stored.origin);
+    let reason = record["reason"].as_str().unwrap().to_string();
+    match reason.as_str() {
+        "same_size_different_root" => {
+            assert_eq!(stored.size, conflicting.size);
+            assert_ne!(stored.root, conflicting.root);
+        }
+        "consistency_proof_failed" => {
+            // The log's tree at the new size has another root at the stored
+            // size: the proof verifies from that root to the signed one.
+            assert_eq!(record["old"].as_u64().unwrap(), stored.size);
+            let proof: Vec<_> = record["proof"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|h| decode_hash_b64(h.as_str().unwrap()).unwrap())
+                .collect();
+            let prefix_root = decode_hash_b64(record["prefix_root"].as_str().unwrap()).unwrap();
+            assert_ne!(prefix_root, stored.root);
+            verify_consistency(
+                stored.size,
+                conflicting.size,
+                &prefix_root,
+                &conflicting.root,
+                &proof,
+            )
+            .expect("the proof verifies from the prefix root to the signed root");
+        }
+        other => panic!("unknown reason {other}"),
+    }
+    assert!(record["observed_at"].as_str().unwrap().ends_with('Z'));
+    reason
 }
