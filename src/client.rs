@@ -14,6 +14,7 @@ use serde_json::Value;
 
 use crate::merkle::{leaf_hash, verify_inclusion, Hash};
 use crate::note::{decode_hash_b64, open, Checkpoint, Note, Verifier};
+use crate::receipt::{KeyChangeProof, Receipt};
 use crate::tiles::TileClient;
 use crate::tlogproof::TlogProof;
 
@@ -47,6 +48,13 @@ pub struct EntryProof {
     pub leaf_hash: String,
     pub checkpoint: String,
     pub inclusion_proof: Vec<String>,
+    /// When the entry was in the log by (RFC 3339), as the checkpoint's
+    /// cosignatures attest; the log's word only until a verifier checks it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logged_by: Option<String>,
+    /// `witnesses` or `log_claim`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logged_by_attested: Option<String>,
 }
 
 /// An entry as `GET /v1/entries/{index}` answers it.
@@ -194,9 +202,25 @@ impl LogClient {
 
     /// `POST /v1/roots`: returns the HTTP status (201 appended, 200 identical retry) and the entry.
     pub async fn submit(&self, note: &[u8]) -> Result<(u16, EntryProof), ClientError> {
+        self.submit_waiting(note, false).await
+    }
+
+    /// `POST /v1/roots`, with `?wait=witnessed` when `witnessed`: the answer
+    /// then comes once a checkpoint meeting the log's witness policy covers
+    /// the entry (503 `not_witnessed_yet` if none does within the log's wait).
+    pub async fn submit_waiting(
+        &self,
+        note: &[u8],
+        witnessed: bool,
+    ) -> Result<(u16, EntryProof), ClientError> {
+        let path = if witnessed {
+            "/v1/roots?wait=witnessed"
+        } else {
+            "/v1/roots"
+        };
         let response = self
             .http
-            .post(self.url("/v1/roots"))
+            .post(self.url(path))
             .header("content-type", "text/plain; charset=utf-8")
             .body(note.to_vec())
             .send()
@@ -320,6 +344,45 @@ impl LogClient {
     /// A tlog-tiles client for the same base URL (the log serves its tiles).
     pub fn tiles(&self) -> Result<TileClient, ClientError> {
         TileClient::new(&self.base).map_err(|e| ClientError::Tiles(format!("{e:#}")))
+    }
+
+    /// A receipt for tenant's statement for `date` (`crate::receipt`): the
+    /// statement, its proof file against the earliest checkpoint covering it
+    /// that met the witness policy, and the tenant's key-change entries with
+    /// their inclusion proofs into that checkpoint. Nothing here is trusted:
+    /// the caller verifies the receipt (`Receipt::judge`) before keeping it.
+    /// `not_witnessed_yet` (503) until a witnessed checkpoint covers it.
+    pub async fn receipt(&self, tenant: &str, date: &str) -> Result<Receipt, ClientError> {
+        let entry = self.root(tenant, date).await?;
+        let proof = self.proof_file(tenant, date).await?;
+        let statement = entry.statement.ok_or_else(|| {
+            ClientError::Unexpected("the entry came without its statement".into())
+        })?;
+        if proof.index != entry.index {
+            return Err(ClientError::Unexpected(format!(
+                "the proof file is for index {}, the entry is at {}",
+                proof.index, entry.index
+            )));
+        }
+        let size = Note::parse(proof.checkpoint.as_bytes())
+            .ok()
+            .and_then(|n| Checkpoint::parse(&n.text).ok())
+            .map(|c| c.size)
+            .ok_or_else(|| {
+                ClientError::Unexpected("the proof's checkpoint does not parse".into())
+            })?;
+        let record: crate::tenant_key::TenantRecord = Self::parse(self.tenant(tenant).await?)?;
+        let mut history = Vec::new();
+        for index in record.change_indexes().into_iter().filter(|&i| i < size) {
+            let change = self.entry(index).await?;
+            let hashes = self.inclusion(index, size).await?;
+            history.push(KeyChangeProof {
+                index,
+                entry: change.statement,
+                inclusion_proof: crate::receipt::encode_proof(&hashes),
+            });
+        }
+        Ok(Receipt::new(statement.as_bytes(), &proof, history))
     }
 
     /// `GET /v1/proof/consistency?old=&new=`

@@ -53,8 +53,11 @@ enum Command {
     Statement(StatementArgs),
     /// Sign (or read) a statement, submit it, and print the entry with its proof.
     Submit(SubmitArgs),
-    /// Verify a statement with its c2sp.org/tlog-proof file, offline (exit 0 verified, 1 not verified).
+    /// Verify a statement offline, from a receipt or a statement with its
+    /// c2sp.org/tlog-proof file (exit 0 verified, 1 not verified, 3 could not check).
     Verify(VerifyArgs),
+    /// Fetch a receipt of a logged statement, verify it, and save it.
+    Receipt(ReceiptArgs),
     /// Audit a tenant's statement for a day online, via the log's tiles or a static mirror, with consistency against the last checkpoint audited.
     Audit(cli::audit::AuditArgs),
     /// Verify an archive's export manifest (hash chain, daily roots, chain heads) against the log.
@@ -178,6 +181,11 @@ pub struct ServeArgs {
     /// size before the answers of a quorum are enough to sequence [default: 30s].
     #[arg(long, value_parser = humantime::parse_duration)]
     pub witness_check_wait: Option<Duration>,
+    /// Refuse statements for days that ended longer ago than this (400
+    /// stale_date); `none` turns the limit off, for an archive publishing its
+    /// history once when it joins the log [default: 7d].
+    #[arg(long, env = "ROOTLOG_MAX_STATEMENT_AGE", value_name = "DURATION|none")]
+    pub max_statement_age: Option<String>,
     /// Keep a static tlog-tiles mirror (checkpoint, tile/...) of the log in this directory.
     #[arg(long, env = "ROOTLOG_PUBLISH_DIR")]
     pub publish_dir: Option<PathBuf>,
@@ -287,14 +295,40 @@ pub struct StatementArgs {
 
 #[derive(Args)]
 pub struct VerifyArgs {
+    /// A receipt (from `rootlog submit --receipt` or `rootlog receipt`):
+    /// the statement, its proof and the tenant's key history in one file.
+    #[arg(long, conflicts_with_all = ["statement", "proof"], required_unless_present_all = ["statement", "proof"])]
+    pub receipt: Option<PathBuf>,
     /// The statement file (the signed note exactly as logged).
-    #[arg(long)]
-    pub statement: PathBuf,
+    #[arg(long, requires = "proof")]
+    pub statement: Option<PathBuf>,
     /// The c2sp.org/tlog-proof@v1 file (from GET /v1/roots/{tenant}/{date}/proof).
-    #[arg(long)]
-    pub proof: PathBuf,
+    #[arg(long, requires = "statement")]
+    pub proof: Option<PathBuf>,
     #[command(flatten)]
     pub keys: cli::keys::KeyArgs,
+    #[command(flatten)]
+    pub verdict: cli::keys::VerdictArgs,
+}
+
+#[derive(Args)]
+pub struct ReceiptArgs {
+    /// The log's base URL.
+    #[arg(long, default_value = "http://127.0.0.1:8080", env = "ROOTLOG_URL")]
+    pub log: String,
+    /// Tenant id.
+    #[arg(long)]
+    pub tenant: String,
+    /// The day, YYYY-MM-DD.
+    #[arg(long)]
+    pub date: String,
+    /// Where to write the receipt (written only once it verifies).
+    #[arg(long)]
+    pub out: PathBuf,
+    #[command(flatten)]
+    pub keys: cli::keys::KeyArgs,
+    #[command(flatten)]
+    pub verdict: cli::keys::VerdictArgs,
 }
 
 #[derive(Args)]
@@ -321,6 +355,15 @@ pub struct SubmitArgs {
     pub root: Option<String>,
     #[arg(long)]
     pub chain: Option<String>,
+    /// Answer once the entry is durable (`durable`), or once a checkpoint
+    /// meeting the log's witness policy covers it (`witnessed`).
+    #[arg(long, value_enum, default_value = "durable")]
+    pub wait: cli::WaitFor,
+    /// Save a receipt (the statement, its proof into the earliest witnessed
+    /// checkpoint, the tenant's key history) to FILE, once it verifies with
+    /// --log-key; implies --wait witnessed.
+    #[arg(long, value_name = "FILE", requires = "log_key")]
+    pub receipt: Option<PathBuf>,
 }
 
 fn main() -> ExitCode {
@@ -354,6 +397,7 @@ fn main() -> ExitCode {
         Command::Statement(args) => cli::statement(&args),
         Command::Submit(args) => cli::submit(args),
         Command::Verify(args) => cli::verify(&args),
+        Command::Receipt(args) => cli::receipt(&args),
         Command::Audit(args) => cli::audit::audit(&args),
         Command::VerifyExport(args) => cli::audit::verify_export(&args),
         Command::Root { input } => cli::root(input),

@@ -278,8 +278,10 @@ impl MirrorCheckpoint {
         let parsed = Note::parse(note).map_err(|e| e.to_string())?;
         let mut log_note = Note::new(parsed.text.clone());
         let mut cosignatures = Vec::new();
+        let log_cosigner = log_key.as_cosignature();
         for sig in parsed.signatures {
-            if log_key.matches(&sig) {
+            // The log's signature and its own timestamp stay with the checkpoint.
+            if log_key.matches(&sig) || log_cosigner.matches(&sig) {
                 log_note.signatures.push(sig);
             } else {
                 cosignatures.push((sig.name.clone(), sig.line()));

@@ -32,6 +32,9 @@ pub struct ServeConfig {
     /// How long a starting log waits for every witness to tell its size
     /// before a quorum of answers is enough to sequence (`fork_guard`).
     pub witness_check_wait: Duration,
+    /// Statements for days that ended longer ago than this many seconds are
+    /// refused (`400 stale_date`); None turns the limit off.
+    pub max_statement_age: Option<u64>,
     /// Where to keep a static tlog-tiles mirror of the log, if anywhere.
     pub publish_dir: Option<PathBuf>,
     /// A separate address for the admin endpoints; when set, the public listener does not serve them.
@@ -246,6 +249,9 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         tile_cache: crate::tile_cache::TileCache::new(config.tile_cache_bytes),
         node_cache: crate::node_cache::NodeCache::default(),
         guard,
+        policy: config.witnessing.clone(),
+        log_key: log_key.clone(),
+        max_statement_age: config.max_statement_age,
     });
 
     match (config.publish_dir.clone(), mirror_ok) {

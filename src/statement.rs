@@ -57,6 +57,8 @@ pub enum StatementError {
     DuplicateSignature { name: String, key_id: u32 },
     #[error("bad date: {0}")]
     BadDate(String),
+    #[error("stale date: {0}")]
+    StaleDate(String),
     #[error("no signature by a registered key of tenant {0}")]
     Unsigned(String),
     #[error("signature by {0} does not verify")]
@@ -72,6 +74,7 @@ impl StatementError {
             StatementError::BadFormat(_) => "bad_statement_format",
             StatementError::DuplicateSignature { .. } => "duplicate_signature",
             StatementError::BadDate(_) => "bad_date",
+            StatementError::StaleDate(_) => "stale_date",
             StatementError::Unsigned(_) => "unsigned_statement",
             StatementError::BadSignature(_) => "bad_signature",
         }
@@ -268,6 +271,25 @@ pub fn check_date(date: time::Date, today: time::Date) -> Result<(), StatementEr
             "{} is later than tomorrow ({}, UTC)",
             format_date(date),
             format_date(latest)
+        )));
+    }
+    Ok(())
+}
+
+/// The log's age limit on statements: a day that ended more than
+/// `max_age` seconds before `now` (Unix seconds) is refused, so an archive
+/// cannot publish a skipped day long afterwards over rewritten records.
+/// An archive joining the log publishes its history once, with the limit
+/// turned off (`--max-statement-age none`); verifiers still report those
+/// statements as late.
+pub fn check_age(date: time::Date, now: u64, max_age: u64) -> Result<(), StatementError> {
+    let ended = crate::timebound::end_of_day(date);
+    if ended.saturating_add(max_age) < now {
+        return Err(StatementError::StaleDate(format!(
+            "{} ended {} ago, more than this log's --max-statement-age of {}; a day's root is published within days of its end (an archive joining the log publishes its history once with an operator who turned the limit off)",
+            format_date(date),
+            crate::timebound::describe_seconds(now - ended),
+            crate::timebound::describe_seconds(max_age)
         )));
     }
     Ok(())

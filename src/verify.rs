@@ -169,3 +169,165 @@ pub fn verify_statement(
         tenant_signature_checked: trust.tenant_key.is_some(),
     })
 }
+
+/// What a verifier holds about one statement, whether it came from a proof
+/// file, a receipt, or the log's tiles: the entry bytes, where they are, the
+/// checkpoint they are proven into, and what is known of the tenant's keys.
+pub struct StatementEvidence<'a> {
+    /// The entry exactly as logged (the signed statement note).
+    pub entry: &'a [u8],
+    pub index: u64,
+    /// The signed checkpoint note (with cosignatures) it is proven into.
+    pub checkpoint: &'a str,
+    pub inclusion_proof: &'a [crate::merkle::Hash],
+    /// The tenant and day asked for (audit, export): the entry must be theirs.
+    pub expected: Option<(&'a str, time::Date)>,
+    /// The tenant as its key-change entries, verified under the same log,
+    /// leave it; None when the key history is not at hand.
+    pub key_history: Option<&'a crate::tenant_key::TenantRecord>,
+}
+
+/// The one rule every verifier applies to a statement, as checks of a
+/// [`StatementReport`]: the entry is a statement (the one asked for); the
+/// checkpoint is the log's and meets the witness quorum; the entry is
+/// included under it; a key that could sign at its index signed it (by the
+/// key history, and by `trust.tenant_key` as a cross-check when given); and
+/// when it was logged, judged against `max_delay`. Returns the report and
+/// the statement when it parsed.
+pub fn judge_statement(
+    evidence: &StatementEvidence<'_>,
+    trust: &Trust<'_>,
+    max_delay: crate::timebound::MaxDelay,
+) -> (crate::verdict::StatementReport, Option<Statement>) {
+    use crate::verdict::{Check, StatementReport};
+    let (tenant, date) = evidence
+        .expected
+        .map(|(t, d)| (t.to_string(), crate::statement::format_date(d)))
+        .unwrap_or_default();
+    let mut report = StatementReport::new(&tenant, &date);
+    report.index = Some(evidence.index);
+    let (note, statement) = match parse_submission(evidence.entry) {
+        Ok(parsed) => parsed,
+        Err(e) => {
+            report.checks.push(Check::fail(
+                "statement",
+                format!(
+                    "entry {} is not a daily-root statement: {e}",
+                    evidence.index
+                ),
+            ));
+            return (report, None);
+        }
+    };
+    report.tenant = statement.tenant.clone();
+    report.date = statement.date_string();
+    report.records = Some(statement.records);
+    report.root = Some(crate::note::encode_b64(&statement.root));
+    report.chain = statement
+        .chain
+        .as_ref()
+        .map(|c| format!("{} {}", c.seq, crate::note::encode_b64(&c.hash)));
+    if let Some((t, d)) = evidence.expected {
+        if statement.tenant != t || statement.date != d {
+            report.checks.push(Check::fail(
+                "statement",
+                format!(
+                    "entry {} is tenant {}'s statement for {}, not tenant {t}'s for {}",
+                    evidence.index,
+                    statement.tenant,
+                    statement.date_string(),
+                    crate::statement::format_date(d)
+                ),
+            ));
+            return (report, Some(statement));
+        }
+    }
+    let checkpoint = match verify_checkpoint_note(evidence.checkpoint, trust) {
+        Ok(verified) => verified,
+        Err(e) => {
+            report.checks.push(Check::fail("checkpoint", e.to_string()));
+            return (report, Some(statement));
+        }
+    };
+    let cp = &checkpoint.checkpoint;
+    report.checks.push(Check::pass(
+        "checkpoint",
+        if trust.witnesses.is_empty() {
+            format!("the log's checkpoint of size {} (no witnesses required)", cp.size)
+        } else {
+            format!(
+                "the log's checkpoint of size {}, cosigned by {} of {} trusted witnesses ({}); quorum {} met",
+                cp.size,
+                checkpoint.cosigners.len(),
+                trust.witnesses.len(),
+                checkpoint.cosigners.join(", "),
+                trust.quorum
+            )
+        },
+    ));
+    match verify_inclusion(
+        evidence.index,
+        cp.size,
+        &leaf_hash(evidence.entry),
+        evidence.inclusion_proof,
+        &cp.root,
+    ) {
+        Ok(()) => report.checks.push(Check::pass(
+            "inclusion",
+            format!("entry {} is included under it", evidence.index),
+        )),
+        Err(e) => {
+            report.checks.push(Check::fail(
+                "inclusion",
+                format!(
+                    "the statement is not included at index {} in the checkpoint of size {}: {e}",
+                    evidence.index, cp.size
+                ),
+            ));
+            return (report, Some(statement));
+        }
+    }
+    match evidence.key_history {
+        Some(record) => report.checks.push(
+            match crate::audit::check_statement_keys(&note, &statement, evidence.index, record) {
+                Ok(v) => Check::pass(
+                    "tenant_keys",
+                    format!(
+                        "signed by {}, added at entry {} and able to sign at entry {}",
+                        v.vkey, v.added_index, evidence.index
+                    ),
+                ),
+                Err(e) => Check::fail("tenant_keys", e.to_string()),
+            },
+        ),
+        None if trust.tenant_key.is_none() => report.checks.push(Check::unknown(
+            "tenant_keys",
+            "the tenant's key history is not at hand: give --tenant-key, or verify a receipt (which carries it) or against the log",
+        )),
+        None => {}
+    }
+    if let Some(key) = trust.tenant_key {
+        report.checks.push(
+            match verify_tenant_signatures(&note, &statement.tenant, std::slice::from_ref(key)) {
+                Ok(_) => Check::pass(
+                    "tenant_signature",
+                    format!("signed by the tenant key {}", key.vkey()),
+                ),
+                Err(e) => Check::fail(
+                    "tenant_signature",
+                    format!(
+                        "the statement's signature does not verify with the tenant key {} (--tenant-key): {e}",
+                        key.vkey()
+                    ),
+                ),
+            },
+        );
+    }
+    let bound = Note::parse(evidence.checkpoint.as_bytes())
+        .ok()
+        .and_then(|n| {
+            crate::timebound::logged_by(&n, trust.witnesses, trust.quorum, trust.log_key)
+        });
+    report.judge_time(statement.date, bound, max_delay);
+    (report, Some(statement))
+}

@@ -170,6 +170,56 @@ pub fn load_witnessed(
     Ok(None)
 }
 
+/// How many cosigned sizes [`earliest_witnessed`] looks at before it gives
+/// up: checkpoints that some but not enough witnesses cosigned come between
+/// witnessed ones only while a witness is away, a round at a time.
+const EARLIEST_SCAN: usize = 4096;
+
+/// The earliest stored checkpoint covering leaf `index` that meets the
+/// policy, with its cosignatures (without witnesses: the checkpoint of the
+/// batch that appended it), if one of size at most `upto` exists. Its
+/// cosignature times bound when the entry was logged (`crate::timebound`).
+pub fn earliest_witnessed(
+    store: &Store,
+    policy: &WitnessPolicy,
+    index: u64,
+    upto: u64,
+) -> Result<Option<SignedCheckpoint>, StoreError> {
+    let parse = |size: u64, note: Vec<u8>| -> Result<SignedCheckpoint, StoreError> {
+        let note = String::from_utf8(note)
+            .map_err(|_| StoreError::Corrupt("checkpoint is not UTF-8".into()))?;
+        let root = Checkpoint::parse(checkpoint_text(&note))
+            .map_err(|e| StoreError::Corrupt(format!("stored checkpoint {size}: {e}")))?
+            .root;
+        Ok(SignedCheckpoint { size, root, note })
+    };
+    if policy.witnesses.is_empty() {
+        return match store.first_checkpoint_covering(index)? {
+            Some((size, note)) if size <= upto => parse(size, note).map(Some),
+            _ => Ok(None),
+        };
+    }
+    for size in store.cosigned_sizes_after(index).take(EARLIEST_SCAN) {
+        let size = size?;
+        if size > upto {
+            break;
+        }
+        let Some(note) = store.checkpoint(size)? else {
+            continue;
+        };
+        let checkpoint = parse(size, note)?;
+        let lines = verified_lines(
+            policy,
+            checkpoint_text(&checkpoint.note),
+            &store.cosignatures(size)?,
+        );
+        if lines.len() >= policy.quorum {
+            return Ok(Some(with_cosignatures(&checkpoint, &lines)));
+        }
+    }
+    Ok(None)
+}
+
 /// What one push to one witness came to.
 enum PushResult {
     Cosigned(String),

@@ -177,10 +177,19 @@ async fn check(server: &Server, log_key: &rootlog::note::Verifier, seen: &Seen) 
     let client = server.client();
     // The served checkpoint is the newest witnessed one: wait for the witness
     // to cosign the restarted log's whole tree.
-    let tree_size = client.get_json("/healthz").await.unwrap()["tree_size"]
-        .as_u64()
-        .unwrap();
+    // A restarted log first asks its witness for its size (503 `starting`
+    // meanwhile): wait until it sequences again.
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let tree_size = loop {
+        match client.get_json("/healthz").await {
+            Ok(health) => break health["tree_size"].as_u64().unwrap(),
+            Err(e) => assert!(
+                std::time::Instant::now() < deadline,
+                "the restarted log is not healthy: {e}"
+            ),
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
     let current = loop {
         let served = verify_checkpoint(log_key, &client.checkpoint().await.unwrap()).unwrap();
         if served.size == tree_size {

@@ -50,6 +50,14 @@ pub struct AppState {
     pub node_cache: crate::node_cache::NodeCache,
     /// Whether the log may sequence (`crate::fork_guard`).
     pub guard: Arc<crate::fork_guard::ForkGuard>,
+    /// The witness policy: which checkpoints count as witnessed, and whose
+    /// cosignature times bound when an entry was logged.
+    pub policy: crate::witnessing::WitnessPolicy,
+    /// The log's public key (its cosignature form reads the log's own time).
+    pub log_key: crate::note::Verifier,
+    /// Statements for days that ended longer ago than this (seconds) are
+    /// refused with `400 stale_date`; None turns the limit off.
+    pub max_statement_age: Option<u64>,
 }
 
 impl AppState {
@@ -61,6 +69,20 @@ impl AppState {
     /// The checkpoint the log serves: the newest one meeting the witness policy.
     pub fn served(&self) -> Arc<SignedCheckpoint> {
         self.witnessed.borrow().clone()
+    }
+
+    /// When everything `checkpoint` covers was logged, by the policy's
+    /// witnesses (or the log's own claim without witnesses); None when its
+    /// cosignatures do not meet the policy.
+    pub fn logged_by(&self, checkpoint: &SignedCheckpoint) -> Option<crate::timebound::TimeBound> {
+        let note = crate::note::Note::parse(checkpoint.note.as_bytes()).ok()?;
+        let witnesses: Vec<_> = self
+            .policy
+            .witnesses
+            .iter()
+            .map(|w| w.verifier.clone())
+            .collect();
+        crate::timebound::logged_by(&note, &witnesses, self.policy.quorum, &self.log_key)
     }
 }
 

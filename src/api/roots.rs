@@ -23,7 +23,7 @@ use crate::merkle::leaf_hash;
 use crate::note::{encode_b64, parse_decimal_u64, Note};
 use crate::sequencer::{Entry, Outcome, QueueError, SignedCheckpoint, StatementEntry, Submission};
 use crate::statement::{
-    check_date, format_date, is_valid_tenant_id, parse_date, parse_submission,
+    check_age, check_date, format_date, is_valid_tenant_id, parse_date, parse_submission,
     verify_tenant_signatures, Statement, StatementError,
 };
 use crate::tenant_key::KeyChangeError;
@@ -37,6 +37,12 @@ pub struct ProvenEntry {
     pub leaf_hash: String,
     pub checkpoint: String,
     pub inclusion_proof: Vec<String>,
+    /// When the entry was in the log by (RFC 3339, UTC), as `checkpoint`'s
+    /// cosignatures attest it; null when they do not meet the policy yet.
+    pub logged_by: Option<String>,
+    /// Who attests `logged_by`: `witnesses`, or `log_claim` (no witness
+    /// policy: the log's own word); null with it.
+    pub logged_by_attested: Option<&'static str>,
 }
 
 pub(super) fn prove(
@@ -45,12 +51,15 @@ pub(super) fn prove(
     checkpoint: &SignedCheckpoint,
     statement: Option<String>,
 ) -> Result<ProvenEntry, ApiError> {
+    let bound = state.logged_by(checkpoint);
     Ok(ProvenEntry {
         index,
         statement,
         leaf_hash: encode_b64(&read_leaf_hash(&state.store, index)?),
         checkpoint: checkpoint.note.clone(),
         inclusion_proof: read_inclusion(state, index, checkpoint.size)?,
+        logged_by: bound.map(|b| b.rfc3339()),
+        logged_by_attested: bound.map(|b| b.attested.as_str()),
     })
 }
 
@@ -133,7 +142,15 @@ pub async fn submit(
         }
     })?;
     let (note, statement) = parse_submission(&body)?;
-    check_date(statement.date, time::OffsetDateTime::now_utc().date())?;
+    let now = time::OffsetDateTime::now_utc();
+    check_date(statement.date, now.date())?;
+    if let Some(max_age) = state.max_statement_age {
+        check_age(
+            statement.date,
+            u64::try_from(now.unix_timestamp()).unwrap_or(0),
+            max_age,
+        )?;
+    }
     // Before the signature check, so a flood for one tenant costs no verification.
     state.limits.check_tenant(&statement.tenant)?;
     let unknown = || {
@@ -323,41 +340,54 @@ pub async fn show(
     Path((tenant, date)): Path<(String, String)>,
 ) -> Result<Json<ProvenEntry>, ApiError> {
     let date = parse_tenant_date(&tenant, &date)?;
-    let checkpoint = state.latest();
-    let index = state
-        .store
-        .index_of(&tenant, &date)?
-        .filter(|&i| i < checkpoint.size)
-        .ok_or_else(|| {
-            ApiError::not_found(format!(
-                "tenant {tenant:?} has no statement for {date} in the log"
-            ))
-        })?;
+    let index = logged_index(&state, &tenant, &date)?;
+    // The earliest witnessed checkpoint bounds the time best; before the
+    // entry is witnessed, the newest checkpoint (logged_by is then null).
+    let checkpoint = match earliest_witnessed(&state, index)? {
+        Some(witnessed) => Arc::new(witnessed),
+        None => state.latest(),
+    };
     let statement = leaf_text(&state, index)?;
     Ok(Json(prove(&state, index, &checkpoint, Some(statement))?))
 }
 
-/// `GET /v1/roots/{tenant}/{date}/proof`: a c2sp.org/tlog-proof@v1 file for the
-/// entry against the newest checkpoint that meets the witness policy.
-pub async fn proof_file(
-    State(state): State<Arc<AppState>>,
-    Path((tenant, date)): Path<(String, String)>,
-) -> Result<Response, ApiError> {
-    let date = parse_tenant_date(&tenant, &date)?;
-    let index = state
+/// The index of tenant's statement for `date`, if the latest checkpoint covers it.
+fn logged_index(state: &AppState, tenant: &str, date: &str) -> Result<u64, ApiError> {
+    state
         .store
-        .index_of(&tenant, &date)?
+        .index_of(tenant, date)?
         .filter(|&i| i < state.latest().size)
         .ok_or_else(|| {
             ApiError::not_found(format!(
                 "tenant {tenant:?} has no statement for {date} in the log"
             ))
-        })?;
-    let served = state.served();
-    if index >= served.size {
-        return Err(ApiError::unavailable("not_witnessed_yet", format!("entry {index} is sequenced but no checkpoint meeting the witness policy covers it yet (witnessed size {}); retry shortly", served.size), 5));
-    }
-    let plan = crate::merkle::inclusion_plan(index, served.size)
+        })
+}
+
+/// The earliest checkpoint covering `index` that meets the witness policy.
+fn earliest_witnessed(state: &AppState, index: u64) -> Result<Option<SignedCheckpoint>, ApiError> {
+    let upto = state.served().size;
+    Ok(crate::witnessing::earliest_witnessed(
+        &state.store,
+        &state.policy,
+        index,
+        upto,
+    )?)
+}
+
+/// `GET /v1/roots/{tenant}/{date}/proof`: a c2sp.org/tlog-proof@v1 file for the
+/// entry against the earliest checkpoint covering it that meets the witness
+/// policy (whose cosignature times bound when it was logged).
+pub async fn proof_file(
+    State(state): State<Arc<AppState>>,
+    Path((tenant, date)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let date = parse_tenant_date(&tenant, &date)?;
+    let index = logged_index(&state, &tenant, &date)?;
+    let Some(witnessed) = earliest_witnessed(&state, index)? else {
+        return Err(ApiError::unavailable("not_witnessed_yet", format!("entry {index} is sequenced but no checkpoint meeting the witness policy covers it yet (witnessed size {}); retry shortly", state.served().size), 5));
+    };
+    let plan = crate::merkle::inclusion_plan(index, witnessed.size)
         .map_err(|e| ApiError::bad_request("index_out_of_range", e.to_string()))?;
     let hashes = state.node_cache.read(&state.store, &plan.nodes)?;
     let inclusion_proof = plan
@@ -367,7 +397,7 @@ pub async fn proof_file(
         extra: None,
         index,
         inclusion_proof,
-        checkpoint: served.note.clone(),
+        checkpoint: witnessed.note.clone(),
     };
     Ok((
         [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],

@@ -1,13 +1,16 @@
 //! `rootlog audit` (one tenant's statement for one day, online, with
 //! consistency against the last checkpoint this auditor verified) and
-//! `rootlog verify-export` (an archive's export manifest against the log).
+//! `rootlog verify-export` (an archive's export manifest against the log,
+//! or offline against the export's receipts).
 //!
 //! Both read the log only through its tlog-tiles read path (so a static
 //! mirror works), keep the last verified checkpoint per log in a small state
-//! file, and write that file only after everything verified. Output follows
-//! `rootlog verify`: plain lines of what was checked, then `VERIFIED` (exit
-//! 0) or `NOT VERIFIED: ...` (exit 1); exit 2 when the command cannot be
-//! attempted (unreadable file, malformed key or argument).
+//! file, and write that file only after everything verified. Every statement
+//! is judged by the one rule of `rootlog::verify::judge_statement` (the
+//! tenant's key history included), and the outcome is a
+//! `rootlog::verdict::Report`: text or `--json`, exit 0 verified, 1 not
+//! verified (late included), 3 could not check; exit 2 when the command
+//! cannot be attempted (unreadable file, malformed key or argument).
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -16,13 +19,18 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Args, ValueEnum};
 
-use rootlog::audit::export::{check_manifest, compare_day, to_hex, Manifest};
+use rootlog::audit::export::{check_manifest, compare_day, to_hex, DayExpectation, Manifest};
 use rootlog::audit::{parse_hash, state_file_name, AuditFailure, Consistency};
-use rootlog::client::{Auditor, CheckpointAudit, Located, Lookup};
+use rootlog::client::{Auditor, CheckpointAudit, Located, Lookup, StatementIndex};
 use rootlog::note::encode_b64;
-use rootlog::statement::{format_date, is_valid_tenant_id, parse_date};
+use rootlog::receipt::Receipt;
+use rootlog::statement::{format_date, is_valid_tenant_id, parse_date, Statement};
+use rootlog::tenant_key::TenantRecord;
+use rootlog::timebound::MaxDelay;
+use rootlog::verdict::{Check, CheckpointReport, Report, StatementReport};
+use rootlog::verify::{judge_statement, StatementEvidence, Trust};
 
-use super::keys::{KeyArgs, Keys};
+use super::keys::{emit, KeyArgs, Keys, VerdictArgs};
 use super::runtime;
 
 /// How `--lookup` finds a statement's index.
@@ -76,6 +84,8 @@ pub struct AuditArgs {
     /// The root the statement must carry (base64 or hex), e.g. from the archive's export.
     #[arg(long)]
     pub expect_root: Option<String>,
+    #[command(flatten)]
+    pub verdict: VerdictArgs,
 }
 
 #[derive(Args, Debug)]
@@ -84,17 +94,18 @@ pub struct VerifyExportArgs {
     pub manifest: PathBuf,
     #[command(flatten)]
     pub trust: LogTrustArgs,
+    /// Verify offline from the export's receipts in this directory (one
+    /// `rootlog-receipt/v1` file per day, any name): no log or mirror is read.
+    #[arg(long, value_name = "DIR")]
+    pub receipts: Option<PathBuf>,
+    #[command(flatten)]
+    pub verdict: VerdictArgs,
 }
 
 /// Exit code 2: the command cannot even be attempted.
 fn usage(command: &str, message: impl std::fmt::Display) -> anyhow::Result<ExitCode> {
     eprintln!("rootlog {command}: {message}");
     Ok(ExitCode::from(2))
-}
-
-fn not_verified(message: impl std::fmt::Display) -> anyhow::Result<ExitCode> {
-    println!("NOT VERIFIED: {message}");
-    Ok(ExitCode::from(1))
 }
 
 /// The state file: `--state`, or `~/.rootlog/audit-<hex sha256 origin>.state`.
@@ -134,56 +145,25 @@ fn write_state(path: &Path, note: &str) -> anyhow::Result<()> {
         .with_context(|| format!("cannot replace {}", path.display()))
 }
 
-/// Prints what the checkpoint audit established.
-fn print_checkpoint(audit: &CheckpointAudit, keys: &Keys, state: &Path) {
-    let cp = &audit.verified.checkpoint;
-    println!(
-        "checkpoint: log {}, tree size {}, root {}",
-        cp.origin,
-        cp.size,
-        encode_b64(&cp.root)
-    );
-    println!("  signed by the log key {}", keys.log_key.vkey());
-    if keys.witnesses.is_empty() {
-        println!("  no witnesses required");
-    } else {
-        println!(
-            "  cosigned by {} of {} trusted witnesses ({}); quorum {} met",
-            audit.verified.cosigners.len(),
-            keys.witnesses.len(),
-            audit.verified.cosigners.join(", "),
-            keys.quorum
-        );
-    }
-    match audit.consistency {
-        Consistency::FirstSeen => println!(
-            "  first audit of this log here: no earlier checkpoint in {}",
-            state.display()
-        ),
-        Consistency::Unchanged => println!(
-            "  the same tree as the checkpoint verified earlier ({})",
-            state.display()
-        ),
-        Consistency::Extended { old_size } => println!(
-            "  consistent with the checkpoint of size {old_size} verified earlier ({}); proof built from tiles",
-            state.display()
-        ),
-    }
-}
-
-/// What both commands share before their own checks: keys, state, checkpoint.
+/// What both commands share before their own checks: keys, time rule, state.
 struct Prepared {
     keys: Keys,
+    max_delay: MaxDelay,
     state: PathBuf,
     saved: Option<String>,
 }
 
-fn prepare(command: &str, args: &LogTrustArgs) -> Result<Prepared, ExitCode> {
+fn prepare(
+    command: &str,
+    args: &LogTrustArgs,
+    verdict: &VerdictArgs,
+) -> Result<Prepared, ExitCode> {
     let fail = |m: String| {
         eprintln!("rootlog {command}: {m}");
         ExitCode::from(2)
     };
     let keys = Keys::parse(&args.keys).map_err(fail)?;
+    let max_delay = verdict.max_delay().map_err(fail)?;
     let origin = args
         .keys
         .origin
@@ -191,7 +171,193 @@ fn prepare(command: &str, args: &LogTrustArgs) -> Result<Prepared, ExitCode> {
         .unwrap_or_else(|| keys.log_key.name().to_string());
     let state = state_path(args, &origin).map_err(fail)?;
     let saved = read_state(&state).map_err(fail)?;
-    Ok(Prepared { keys, state, saved })
+    Ok(Prepared {
+        keys,
+        max_delay,
+        state,
+        saved,
+    })
+}
+
+/// A failure of the auditor's reads as a check: what could not be fetched
+/// (or is not covered yet) is unknown, anything else failed.
+fn failure_check(check: &'static str, e: &AuditFailure) -> Check {
+    match e {
+        AuditFailure::Fetch(_) | AuditFailure::NotYetCovered { .. } => {
+            Check::unknown(check, e.to_string())
+        }
+        _ => Check::fail(check, e.to_string()),
+    }
+}
+
+/// Verifies the log's checkpoint and its consistency with the state file
+/// into `report`; the checkpoint, if it verified.
+fn audit_checkpoint(
+    rt: &tokio::runtime::Runtime,
+    auditor: &Auditor,
+    trust: &Trust<'_>,
+    p: &Prepared,
+    report: &mut Report,
+) -> Option<CheckpointAudit> {
+    let audited = match rt.block_on(auditor.checkpoint(trust, p.saved.as_deref())) {
+        Ok(a) => a,
+        Err(e) => {
+            let check = match e {
+                AuditFailure::Shrunk { .. } | AuditFailure::Fork { .. } => "consistency",
+                AuditFailure::Fetch(_) => "log",
+                _ => "checkpoint",
+            };
+            report.checks.push(failure_check(check, &e));
+            return None;
+        }
+    };
+    let cp = &audited.verified.checkpoint;
+    report.checkpoint = Some(CheckpointReport {
+        origin: cp.origin.clone(),
+        size: cp.size,
+        root: encode_b64(&cp.root),
+        cosigners: audited.verified.cosigners.clone(),
+    });
+    report.checks.push(Check::pass(
+        "checkpoint",
+        if p.keys.witnesses.is_empty() {
+            format!(
+                "signed by the log key {}; no witnesses required",
+                p.keys.log_key.vkey()
+            )
+        } else {
+            format!(
+                "signed by the log key {}; cosigned by {} of {} trusted witnesses ({}), quorum {} met",
+                p.keys.log_key.vkey(),
+                audited.verified.cosigners.len(),
+                p.keys.witnesses.len(),
+                audited.verified.cosigners.join(", "),
+                p.keys.quorum
+            )
+        },
+    ));
+    report.checks.push(Check::pass(
+        "consistency",
+        match audited.consistency {
+            Consistency::FirstSeen => format!(
+                "first audit of this log here: no earlier checkpoint in {}",
+                p.state.display()
+            ),
+            Consistency::Unchanged => format!(
+                "the same tree as the checkpoint verified earlier ({})",
+                p.state.display()
+            ),
+            Consistency::Extended { old_size } => format!(
+                "consistent with the checkpoint of size {old_size} verified earlier ({}); proof built from tiles",
+                p.state.display()
+            ),
+        },
+    ));
+    Some(audited)
+}
+
+/// The tenant's key history as of the checkpoint (reported as a
+/// `key_history` check), or the check saying why there is none.
+fn key_history(
+    rt: &tokio::runtime::Runtime,
+    auditor: &Auditor,
+    audited: &CheckpointAudit,
+    tenant: &str,
+    keys: &Keys,
+    report: &mut Report,
+) -> Result<TenantRecord, Check> {
+    match rt.block_on(auditor.key_history(&audited.verified.checkpoint, tenant, &keys.log_key)) {
+        Ok((record, changes, found_by)) => {
+            report.checks.push(Check::pass(
+                "key_history",
+                format!(
+                    "{} key-change entr{} of tenant {tenant} (found by {found_by}: {}), each included and signed by the log key",
+                    changes.len(),
+                    if changes.len() == 1 { "y" } else { "ies" },
+                    changes.iter().map(u64::to_string).collect::<Vec<_>>().join(", ")
+                ),
+            ));
+            Ok(record)
+        }
+        Err(e) => Err(failure_check("tenant_keys", &e)),
+    }
+}
+
+/// Replaces the checks named like `check` with it.
+fn put_check(report: &mut StatementReport, check: Check) {
+    report.checks.retain(|c| c.check != check.check);
+    report.checks.push(check);
+}
+
+/// One tenant's day, online: found from the log (or `scanned`), proven
+/// into the earliest witnessed checkpoint the log names (or, failing that,
+/// the latest one, whose time bound is later but valid), and judged by the
+/// one rule with the key history.
+#[allow(clippy::too_many_arguments)]
+fn judge_day(
+    rt: &tokio::runtime::Runtime,
+    auditor: &Auditor,
+    audited: &CheckpointAudit,
+    trust: &Trust<'_>,
+    history: &Result<TenantRecord, Check>,
+    tenant: &str,
+    date: time::Date,
+    max_delay: MaxDelay,
+    scanned: Option<&StatementIndex>,
+) -> (StatementReport, Option<Statement>) {
+    let latest = &audited.verified;
+    let found =
+        match rt.block_on(auditor.statement(&latest.checkpoint, tenant, date, None, scanned)) {
+            Ok(found) => found,
+            Err(e) => {
+                let mut report = StatementReport::new(tenant, &format_date(date));
+                report.checks.push(failure_check("statement", &e));
+                return (report, None);
+            }
+        };
+    let earliest =
+        match rt.block_on(auditor.earliest_witnessed(tenant, date, found.index, latest, trust)) {
+            Ok(earliest) => earliest,
+            Err(e) => {
+                let mut report = StatementReport::new(tenant, &format_date(date));
+                report.index = Some(found.index);
+                report.checks.push(failure_check("consistency", &e));
+                return (report, Some(found.statement));
+            }
+        };
+    let (note, proof, earliest_found) = match &earliest {
+        Some((cp, proof)) => (cp.note.as_str(), proof.as_slice(), true),
+        None => (latest.note.as_str(), found.proof.as_slice(), false),
+    };
+    let evidence = StatementEvidence {
+        entry: &found.entry,
+        index: found.index,
+        checkpoint: note,
+        inclusion_proof: proof,
+        expected: Some((tenant, date)),
+        key_history: history.as_ref().ok(),
+    };
+    let (mut report, statement) = judge_statement(&evidence, trust, max_delay);
+    report.checks.insert(
+        0,
+        Check::pass(
+            "statement",
+            format!(
+                "entry {} (found by {}) read from its entry bundle; proofs built from tiles",
+                found.index, found.located_by
+            ),
+        ),
+    );
+    if let Err(check) = history {
+        put_check(&mut report, check.clone());
+    }
+    if !earliest_found {
+        report.checks.push(Check::pass(
+            "earliest_checkpoint",
+            "no earlier witnessed checkpoint was named (a static mirror, or --lookup scan): the time is bounded by the latest checkpoint, later than the statement's own",
+        ));
+    }
+    (report, statement)
 }
 
 pub fn audit(args: &AuditArgs) -> anyhow::Result<ExitCode> {
@@ -217,92 +383,127 @@ pub fn audit(args: &AuditArgs) -> anyhow::Result<ExitCode> {
             )
         }
     };
-    let p = match prepare("audit", &args.trust) {
+    let p = match prepare("audit", &args.trust, &args.verdict) {
         Ok(p) => p,
         Err(code) => return Ok(code),
     };
     let trust = p.keys.trust(args.trust.keys.origin.as_deref());
     let auditor = Auditor::new(&args.trust.log, args.trust.lookup.into())?;
     let rt = runtime()?;
-
-    let checkpoint = match rt.block_on(auditor.checkpoint(&trust, p.saved.as_deref())) {
-        Ok(c) => c,
-        Err(e) => return not_verified(e),
+    let mut report = Report::new("audit", p.max_delay);
+    let Some(audited) = audit_checkpoint(&rt, &auditor, &trust, &p, &mut report) else {
+        return Ok(emit(report, args.verdict.json));
     };
-    print_checkpoint(&checkpoint, &p.keys, &p.state);
-    let cp = &checkpoint.verified.checkpoint;
-    let found = match rt.block_on(auditor.statement(
-        cp,
+    let history = key_history(&rt, &auditor, &audited, &args.tenant, &p.keys, &mut report);
+    let (mut day, statement) = judge_day(
+        &rt,
+        &auditor,
+        &audited,
+        &trust,
+        &history,
         &args.tenant,
         date,
-        p.keys.tenant_key.as_ref(),
+        p.max_delay,
         None,
-    )) {
-        Ok(f) => f,
-        Err(e) => return not_verified(e),
+    );
+    if let (Some(expected), Some(s)) = (expect_root, &statement) {
+        day.checks.push(if expected == s.root {
+            Check::pass("expected_root", "the root equals --expect-root")
+        } else {
+            Check::fail(
+                "expected_root",
+                AuditFailure::ExpectedRoot {
+                    expected: encode_b64(&expected),
+                    found: encode_b64(&s.root),
+                }
+                .to_string(),
+            )
+        });
+    }
+    report.statements.push(day);
+    let verified = report.clone().finish().exit_code == 0;
+    if verified {
+        write_state(&p.state, &audited.verified.note)?;
+    }
+    Ok(emit(report, args.verdict.json))
+}
+
+/// The manifest's own checks, as report checks.
+fn manifest_checks(
+    manifest: &Manifest,
+    check: &rootlog::audit::export::ManifestCheck,
+    report: &mut Report,
+) {
+    let records = manifest.records.len();
+    let span = match (manifest.records.first(), manifest.records.last()) {
+        (Some(a), Some(b)) => format!(", seq {}..{}", a.seq, b.seq),
+        _ => String::new(),
     };
-    let s = &found.statement;
-    println!(
-        "statement: tenant {}, date {}, {} records, root {}",
-        s.tenant,
-        s.date_string(),
-        s.records,
-        encode_b64(&s.root)
+    let what = format!(
+        "tenant {}, {}..{} ({} days), {records} records{span}",
+        check.tenant,
+        format_date(check.from),
+        format_date(check.to),
+        check.days.len(),
     );
-    if let Some(chain) = &s.chain {
-        println!(
-            "  chain head seq {} hash {}",
-            chain.seq,
-            encode_b64(&chain.hash)
-        );
+    if check.problems.is_empty() {
+        let head = check
+            .days
+            .last()
+            .and_then(|d| d.head)
+            .map(|h| {
+                format!(
+                    "; chain head at the end: seq {} sha256 {}",
+                    h.seq,
+                    to_hex(&h.hash)
+                )
+            })
+            .unwrap_or_default();
+        report.checks.push(Check::pass(
+            "export_chain",
+            format!("{what}: one unbroken hash chain{head}"),
+        ));
     }
-    println!(
-        "  entry {} (found by {}) read from its entry bundle and included under the checkpoint; proof built from tiles",
-        found.index, found.located_by
-    );
-    if let Some(k) = &p.keys.tenant_key {
-        println!("  signed by the tenant key {}", k.vkey());
+    for problem in &check.problems {
+        report
+            .checks
+            .push(Check::fail("export_chain", problem.clone()));
     }
-    let (record, changes, changes_by) =
-        match rt.block_on(auditor.key_history(cp, &args.tenant, &p.keys.log_key)) {
-            Ok(history) => history,
-            Err(e) => return not_verified(e),
-        };
-    println!(
-        "tenant keys: {} key-change entr{} of tenant {} (found by {}: {}), each included and signed by the log key",
-        changes.len(),
-        if changes.len() == 1 { "y" } else { "ies" },
-        args.tenant,
-        changes_by,
-        changes.iter().map(u64::to_string).collect::<Vec<_>>().join(", ")
-    );
-    let verdict = match rootlog::statement::parse_submission(&found.entry)
-        .map_err(|e| AuditFailure::Statement {
-            index: found.index,
-            reason: e.to_string(),
-        })
-        .and_then(|(note, statement)| {
-            rootlog::audit::check_statement_keys(&note, &statement, found.index, &record)
-        }) {
-        Ok(v) => v,
-        Err(e) => return not_verified(e),
+    if let Some(to) = manifest
+        .chain_proof
+        .as_ref()
+        .and_then(|c| c.published_to.as_deref())
+    {
+        report.checks.push(Check::pass(
+            "published_to",
+            format!("the export names {to}"),
+        ));
+    }
+}
+
+/// Compares a day of the manifest with the statement the log holds.
+fn compare(day: &DayExpectation, statement: Option<&Statement>, report: &mut StatementReport) {
+    let Some(statement) = statement else {
+        return;
     };
-    println!(
-        "  signed by {}, added at entry {} and able to sign at entry {}",
-        verdict.vkey, verdict.added_index, found.index
-    );
-    if let Some(expected) = expect_root {
-        if expected != s.root {
-            return not_verified(AuditFailure::ExpectedRoot {
-                expected: encode_b64(&expected),
-                found: encode_b64(&s.root),
-            });
-        }
-        println!("  root equals --expect-root");
+    let disagreements = compare_day(day, statement);
+    if disagreements.is_empty() {
+        report.checks.push(Check::pass(
+            "export_day",
+            format!(
+                "{} records, root {}{} = the statement at index {}",
+                day.records,
+                encode_b64(&day.root),
+                day.head
+                    .map(|h| format!(", chain head seq {}", h.seq))
+                    .unwrap_or_default(),
+                report.index.map_or("?".into(), |i| i.to_string())
+            ),
+        ));
     }
-    write_state(&p.state, &checkpoint.verified.note)?;
-    println!("VERIFIED");
-    Ok(ExitCode::SUCCESS)
+    for d in disagreements {
+        report.checks.push(Check::fail("export_day", d));
+    }
 }
 
 pub fn verify_export(args: &VerifyExportArgs) -> anyhow::Result<ExitCode> {
@@ -315,59 +516,42 @@ pub fn verify_export(args: &VerifyExportArgs) -> anyhow::Result<ExitCode> {
             )
         }
     };
-    let p = match prepare("verify-export", &args.trust) {
+    let p = match prepare("verify-export", &args.trust, &args.verdict) {
         Ok(p) => p,
         Err(code) => return Ok(code),
     };
+    let mut report = Report::new("verify-export", p.max_delay);
     let manifest: Manifest = match serde_json::from_slice(&bytes) {
         Ok(m) => m,
         Err(e) => {
-            return not_verified(format!(
-                "{} is not an export manifest: {e}",
-                args.manifest.display()
-            ))
+            report.checks.push(Check::fail(
+                "export_manifest",
+                format!("{} is not an export manifest: {e}", args.manifest.display()),
+            ));
+            return Ok(emit(report, args.verdict.json));
         }
     };
     let check = match check_manifest(&manifest) {
         Ok(c) => c,
-        Err(e) => return not_verified(format!("{}: {e}", args.manifest.display())),
-    };
-    let records = manifest.records.len();
-    println!(
-        "export: tenant {}, {}..{} ({} days), {records} records{}",
-        check.tenant,
-        format_date(check.from),
-        format_date(check.to),
-        check.days.len(),
-        match (manifest.records.first(), manifest.records.last()) {
-            (Some(a), Some(b)) => format!(", seq {}..{}", a.seq, b.seq),
-            _ => String::new(),
+        Err(e) => {
+            report.checks.push(Check::fail(
+                "export_manifest",
+                format!("{}: {e}", args.manifest.display()),
+            ));
+            return Ok(emit(report, args.verdict.json));
         }
-    );
-    if let Some(to) = manifest
-        .chain_proof
-        .as_ref()
-        .and_then(|c| c.published_to.as_deref())
-    {
-        println!("  published to {to}");
-    }
-    let mut problems = check.problems.clone();
-
+    };
+    manifest_checks(&manifest, &check, &mut report);
     let trust = p.keys.trust(args.trust.keys.origin.as_deref());
+    if let Some(dir) = &args.receipts {
+        return verify_export_offline(dir, &check, &trust, &p, report, args.verdict.json);
+    }
+
     let auditor = Auditor::new(&args.trust.log, args.trust.lookup.into())?;
     let rt = runtime()?;
-    let checkpoint = match rt.block_on(auditor.checkpoint(&trust, p.saved.as_deref())) {
-        Ok(c) => c,
-        Err(e) => {
-            for problem in &problems {
-                println!("  PROBLEM: {problem}");
-            }
-            return not_verified(e);
-        }
+    let Some(audited) = audit_checkpoint(&rt, &auditor, &trust, &p, &mut report) else {
+        return Ok(emit(report, args.verdict.json));
     };
-    print_checkpoint(&checkpoint, &p.keys, &p.state);
-    let cp = &checkpoint.verified.checkpoint;
-
     // Scan the entry bundles once for the whole export when the index cannot
     // come from the API (asked for, or a static mirror answers).
     let scan = match args.trust.lookup {
@@ -383,70 +567,113 @@ pub fn verify_export(args: &VerifyExportArgs) -> anyhow::Result<ExitCode> {
         ),
     };
     let scanned = if scan {
-        match rt.block_on(auditor.scan(cp.size)) {
+        match rt.block_on(auditor.scan(audited.verified.checkpoint.size)) {
             Ok(s) => Some(s),
-            Err(e) => return not_verified(e),
+            Err(e) => {
+                report.checks.push(failure_check("log", &e));
+                return Ok(emit(report, args.verdict.json));
+            }
         }
     } else {
         None
     };
-
+    let history = key_history(&rt, &auditor, &audited, &check.tenant, &p.keys, &mut report);
     for day in &check.days {
-        let date = format_date(day.date);
-        match rt.block_on(auditor.statement(
-            cp,
+        let (mut day_report, statement) = judge_day(
+            &rt,
+            &auditor,
+            &audited,
+            &trust,
+            &history,
             &check.tenant,
             day.date,
-            p.keys.tenant_key.as_ref(),
+            p.max_delay,
             scanned.as_ref(),
-        )) {
-            Ok(found) => {
-                let disagreements = compare_day(day, &found.statement);
-                if disagreements.is_empty() {
-                    println!(
-                        "  {date}: {} records, root {}{} = the statement at index {}{}",
-                        day.records,
-                        encode_b64(&day.root),
-                        day.head
-                            .map(|h| format!(", chain head seq {}", h.seq))
-                            .unwrap_or_default(),
-                        found.index,
-                        if p.keys.tenant_key.is_some() {
-                            ", signed by the tenant key"
-                        } else {
-                            ""
-                        }
-                    );
-                }
-                problems.extend(disagreements);
-            }
-            Err(AuditFailure::NotFound { tenant, .. }) => problems.push(format!(
-                "{date}: no statement for tenant {tenant} in the log"
-            )),
-            Err(e) => problems.push(format!("{date}: {e}")),
-        }
-    }
-    if p.keys.tenant_key.is_none() {
-        println!("  tenant signatures not checked (give --tenant-key to check them)");
-    }
-    if let Some(last) = check.days.last().and_then(|d| d.head) {
-        println!(
-            "  chain head at the end of the range: seq {} sha256 {}",
-            last.seq,
-            to_hex(&last.hash)
         );
+        compare(day, statement.as_ref(), &mut day_report);
+        report.statements.push(day_report);
     }
-    if !problems.is_empty() {
-        for problem in &problems {
-            println!("  PROBLEM: {problem}");
+    if report.clone().finish().exit_code == 0 {
+        write_state(&p.state, &audited.verified.note)?;
+    }
+    Ok(emit(report, args.verdict.json))
+}
+
+/// `verify-export --receipts DIR`: every day from the export's receipts,
+/// offline. Each receipt is judged by the same rule as online
+/// (`Receipt::judge`), and its statement compared with the manifest's day.
+fn verify_export_offline(
+    dir: &Path,
+    check: &rootlog::audit::export::ManifestCheck,
+    trust: &Trust<'_>,
+    p: &Prepared,
+    mut report: Report,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
+    let entries = match fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) => {
+            return usage(
+                "verify-export",
+                format!("cannot read {}: {e}", dir.display()),
+            )
         }
-        return not_verified(format!(
-            "{} problem{} found (listed above)",
-            problems.len(),
-            if problems.len() == 1 { "" } else { "s" }
-        ));
+    };
+    let mut by_date: std::collections::BTreeMap<time::Date, (PathBuf, Receipt)> =
+        std::collections::BTreeMap::new();
+    for entry in entries {
+        let path = entry?.path();
+        if !path.is_file() {
+            continue;
+        }
+        let bytes = fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+        let receipt = match Receipt::parse(&bytes) {
+            Ok(r) => r,
+            // Other files may sit beside the receipts.
+            Err(_) => continue,
+        };
+        let Ok((_, statement)) = rootlog::statement::parse_submission(receipt.statement.as_bytes())
+        else {
+            report.checks.push(Check::fail(
+                "receipt",
+                format!("{}: its statement does not parse", path.display()),
+            ));
+            continue;
+        };
+        if statement.tenant == check.tenant {
+            by_date.insert(statement.date, (path, receipt));
+        }
     }
-    write_state(&p.state, &checkpoint.verified.note)?;
-    println!("VERIFIED");
-    Ok(ExitCode::SUCCESS)
+    report.checks.push(Check::pass(
+        "receipts",
+        format!(
+            "{} receipt(s) of tenant {} in {}; nothing read from a log or mirror",
+            by_date.len(),
+            check.tenant,
+            dir.display()
+        ),
+    ));
+    for day in &check.days {
+        let date = format_date(day.date);
+        let Some((path, receipt)) = by_date.get(&day.date) else {
+            let mut missing = StatementReport::new(&check.tenant, &date);
+            missing.checks.push(Check::fail(
+                "receipt",
+                format!("no receipt for {date} in {}", dir.display()),
+            ));
+            report.statements.push(missing);
+            continue;
+        };
+        let mut day_report = receipt.judge(trust, p.max_delay);
+        let statement = rootlog::statement::parse_submission(receipt.statement.as_bytes())
+            .ok()
+            .map(|(_, s)| s);
+        day_report.checks.insert(
+            0,
+            Check::pass("receipt", format!("read from {}", path.display())),
+        );
+        compare(day, statement.as_ref(), &mut day_report);
+        report.statements.push(day_report);
+    }
+    Ok(emit(report, json))
 }

@@ -87,3 +87,36 @@ impl Keys {
         }
     }
 }
+
+/// How a verifier judges time and reports (shared by verify, audit and verify-export).
+#[derive(Args, Debug, Clone)]
+pub struct VerdictArgs {
+    /// How long after the end of its day (UTC) a statement may be logged
+    /// before it is late (NOT VERIFIED); `none` accepts late statements (for
+    /// history published when an archive joined the log) and still reports
+    /// them as late.
+    #[arg(long, default_value = "2d", value_name = "DURATION|none")]
+    pub max_delay: String,
+    /// Print one JSON document (docs/verdict-json.md) instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+impl VerdictArgs {
+    /// The parsed `--max-delay`; an error is bad usage.
+    pub fn max_delay(&self) -> Result<rootlog::timebound::MaxDelay, String> {
+        rootlog::timebound::MaxDelay::parse(&self.max_delay)
+            .map_err(|e| format!("--max-delay: {e}"))
+    }
+}
+
+/// Prints `report` (text or JSON) and returns its exit code.
+pub fn emit(report: rootlog::verdict::Report, json: bool) -> std::process::ExitCode {
+    let report = report.finish();
+    if json {
+        println!("{}", report.json());
+    } else {
+        print!("{}", report.text());
+    }
+    std::process::ExitCode::from(report.exit_code)
+}

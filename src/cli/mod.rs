@@ -16,14 +16,25 @@ use anyhow::{bail, Context};
 use rootlog::client::LogClient;
 use rootlog::merkle::{leaf_hash, Frontier};
 use rootlog::note::{decode_hash_b64, encode_b64, parse_decimal_u64, Note, Signer, Verifier};
+use rootlog::receipt::Receipt;
 use rootlog::sequencer::BatchConfig;
 use rootlog::server::{self, ServeConfig};
 use rootlog::statement::{parse_date, ChainHead, Statement};
 use rootlog::tlogproof::TlogProof;
-use rootlog::verify::verify_statement;
+use rootlog::verdict::{Check, Report};
+use rootlog::verify::{judge_statement, StatementEvidence};
 use rootlog::witnessing::{WitnessPolicy, WitnessSpec};
 
-use crate::{ServeArgs, StatementArgs, SubmitArgs, VerifyArgs};
+use crate::{ServeArgs, StatementArgs, SubmitArgs};
+
+/// What `rootlog submit` waits for before it answers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum WaitFor {
+    /// The entry is durable in the log (its batch's checkpoint covers it).
+    Durable,
+    /// A checkpoint meeting the log's witness policy covers it.
+    Witnessed,
+}
 
 pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
@@ -60,6 +71,7 @@ struct ConfigFile {
     witness_wait: Option<Duration>,
     #[serde(default, with = "humantime_serde_opt")]
     witness_check_wait: Option<Duration>,
+    max_statement_age: Option<String>,
 }
 
 #[derive(Debug, serde::Deserialize)]
@@ -135,6 +147,18 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     if let Some(timeout) = args.witness_timeout {
         witnessing.timeout = timeout;
     }
+    let max_statement_age = match args
+        .max_statement_age
+        .as_deref()
+        .or(file.max_statement_age.as_deref())
+        .unwrap_or("7d")
+    {
+        "none" => None,
+        text => Some(
+            rootlog::timebound::parse_duration(text)
+                .map_err(|e| anyhow::anyhow!("--max-statement-age: {e}"))?,
+        ),
+    };
     let config = ServeConfig {
         data: args
             .data
@@ -159,6 +183,7 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
             .witness_check_wait
             .or(file.witness_check_wait)
             .unwrap_or(Duration::from_secs(30)),
+        max_statement_age,
         publish_dir: args.publish_dir.or(file.publish_dir),
         admin_listen: args.admin_listen.or(file.admin_listen),
         limits: rootlog::limits::LimitConfig {
@@ -371,7 +396,10 @@ pub fn submit(args: SubmitArgs) -> anyhow::Result<ExitCode> {
         })?,
         (None, None) => bail!("give --statement FILE, or --key with --date, --records and --root"),
     };
-    let (status, entry) = runtime()?.block_on(LogClient::new(&args.log).submit(&note))?;
+    let witnessed = args.wait == WaitFor::Witnessed || args.receipt.is_some();
+    let client = LogClient::new(&args.log);
+    let rt = runtime()?;
+    let (status, entry) = rt.block_on(client.submit_waiting(&note, witnessed))?;
     if let Some(vkey) = &args.log_key {
         let log_key = Verifier::from_vkey(&value_or_file(vkey)?)
             .map_err(|e| anyhow::anyhow!("--log-key: {e}"))?;
@@ -382,6 +410,35 @@ pub fn submit(args: SubmitArgs) -> anyhow::Result<ExitCode> {
             "verified: entry {} is in the log's signed checkpoint of size {}",
             entry.index, checkpoint.size
         );
+        if let Some(path) = &args.receipt {
+            let (_, statement) = rootlog::statement::parse_submission(&note)
+                .map_err(|e| anyhow::anyhow!("the statement: {e}"))?;
+            let receipt = rt
+                .block_on(client.receipt(&statement.tenant, &statement.date_string()))
+                .context("fetching the receipt")?;
+            // Checked with the log key alone (the log's witness policy was
+            // met when the proof's checkpoint was chosen); a receipt that
+            // does not verify is not kept.
+            let trust = rootlog::verify::Trust {
+                log_key: &log_key,
+                origin: None,
+                witnesses: &[],
+                quorum: 0,
+                tenant_key: None,
+            };
+            let judged = receipt.judge(&trust, rootlog::timebound::MaxDelay::None);
+            let failed: Vec<&str> = judged
+                .checks
+                .iter()
+                .filter(|c| c.result == rootlog::verdict::Outcome::Fail)
+                .map(|c| c.detail.as_str())
+                .collect();
+            if !failed.is_empty() {
+                bail!("the log's receipt does not verify: {}", failed.join("; "));
+            }
+            save_receipt(path, &receipt)?;
+            eprintln!("saved the receipt to {}", path.display());
+        }
     }
     eprintln!(
         "{}",
@@ -396,82 +453,124 @@ pub fn submit(args: SubmitArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// Exit code 2: the command cannot even be attempted (unreadable file, malformed key).
-fn usage(message: String) -> anyhow::Result<ExitCode> {
-    eprintln!("rootlog verify: {message}");
+fn usage(command: &str, message: String) -> anyhow::Result<ExitCode> {
+    eprintln!("rootlog {command}: {message}");
     Ok(ExitCode::from(2))
 }
 
-pub fn verify(args: &VerifyArgs) -> anyhow::Result<ExitCode> {
-    let statement = match fs::read(&args.statement) {
-        Ok(b) => b,
-        Err(e) => return usage(format!("cannot read {}: {e}", args.statement.display())),
-    };
-    let proof_bytes = match fs::read(&args.proof) {
-        Ok(b) => b,
-        Err(e) => return usage(format!("cannot read {}: {e}", args.proof.display())),
-    };
+/// `rootlog verify`: a receipt, or a statement with its proof file, offline,
+/// by the one rule every verifier applies (`rootlog::verify::judge_statement`).
+pub fn verify(args: &crate::VerifyArgs) -> anyhow::Result<ExitCode> {
     let keys = match keys::Keys::parse(&args.keys) {
         Ok(k) => k,
-        Err(e) => return usage(e),
+        Err(e) => return usage("verify", e),
     };
-    let (log_key, witnesses, quorum, tenant_key) = (
-        &keys.log_key,
-        &keys.witnesses,
-        keys.quorum,
-        &keys.tenant_key,
-    );
-    let proof = match TlogProof::parse(&proof_bytes) {
-        Ok(p) => p,
-        Err(e) => {
-            println!("NOT VERIFIED: the proof file {}: {e}", args.proof.display());
-            return Ok(ExitCode::from(1));
-        }
+    let max_delay = match args.verdict.max_delay() {
+        Ok(d) => d,
+        Err(e) => return usage("verify", e),
     };
     let trust = keys.trust(args.keys.origin.as_deref());
-    match verify_statement(&statement, &proof, &trust) {
-        Ok(v) => {
-            let s = &v.statement;
-            println!(
-                "statement: tenant {}, date {}, {} records, root {}",
-                s.tenant,
-                s.date_string(),
-                s.records,
-                encode_b64(&s.root)
-            );
-            if v.tenant_signature_checked {
-                println!(
-                    "  signed by the tenant key {}",
-                    tenant_key.as_ref().map(|k| k.vkey()).unwrap_or_default()
-                );
-            } else {
-                println!("  tenant signature not checked (give --tenant-key to check it)");
+    let mut report = Report::new("verify", max_delay);
+    let read =
+        |path: &Path| fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()));
+    match (&args.receipt, &args.statement, &args.proof) {
+        (Some(path), _, _) => {
+            let bytes = match read(path) {
+                Ok(b) => b,
+                Err(e) => return usage("verify", e),
+            };
+            match Receipt::parse(&bytes) {
+                Ok(receipt) => report.statements.push(receipt.judge(&trust, max_delay)),
+                Err(e) => report
+                    .checks
+                    .push(Check::fail("receipt", format!("{}: {e}", path.display()))),
             }
-            println!(
-                "  included at index {} of the log {} (tree size {}, root {})",
-                v.index,
-                v.checkpoint.origin,
-                v.checkpoint.size,
-                encode_b64(&v.checkpoint.root)
-            );
-            println!("  checkpoint signed by the log key {}", log_key.vkey());
-            if witnesses.is_empty() {
-                println!("  no witnesses required");
-            } else {
-                println!(
-                    "  cosigned by {} of {} trusted witnesses ({}); quorum {quorum} met",
-                    v.cosigners.len(),
-                    witnesses.len(),
-                    v.cosigners.join(", ")
-                );
-            }
-            println!("VERIFIED");
-            Ok(ExitCode::SUCCESS)
         }
-        Err(e) => {
-            println!("NOT VERIFIED: {e}");
-            Ok(ExitCode::from(1))
+        (None, Some(statement), Some(proof)) => {
+            let (statement, proof_bytes) = match (read(statement), read(proof)) {
+                (Ok(s), Ok(p)) => (s, p),
+                (Err(e), _) | (_, Err(e)) => return usage("verify", e),
+            };
+            match TlogProof::parse(&proof_bytes) {
+                Ok(parsed) => {
+                    let evidence = StatementEvidence {
+                        entry: &statement,
+                        index: parsed.index,
+                        checkpoint: &parsed.checkpoint,
+                        inclusion_proof: &parsed.inclusion_proof,
+                        expected: None,
+                        key_history: None,
+                    };
+                    report
+                        .statements
+                        .push(judge_statement(&evidence, &trust, max_delay).0);
+                }
+                Err(e) => report.checks.push(Check::fail(
+                    "proof",
+                    format!("the proof file {}: {e}", proof.display()),
+                )),
+            }
+        }
+        _ => {
+            return usage(
+                "verify",
+                "give --receipt FILE, or --statement FILE and --proof FILE".into(),
+            )
         }
     }
+    Ok(keys::emit(report, args.verdict.json))
+}
+
+/// `rootlog receipt`: fetches a logged statement's receipt, verifies it
+/// like `rootlog verify --receipt` would, and saves it only if it verified.
+pub fn receipt(args: &crate::ReceiptArgs) -> anyhow::Result<ExitCode> {
+    let keys = match keys::Keys::parse(&args.keys) {
+        Ok(k) => k,
+        Err(e) => return usage("receipt", e),
+    };
+    let max_delay = match args.verdict.max_delay() {
+        Ok(d) => d,
+        Err(e) => return usage("receipt", e),
+    };
+    let trust = keys.trust(args.keys.origin.as_deref());
+    let mut report = Report::new("receipt", max_delay);
+    let fetched = runtime()?.block_on(LogClient::new(&args.log).receipt(&args.tenant, &args.date));
+    match fetched {
+        Ok(receipt) => {
+            let judged = receipt.judge(&trust, max_delay);
+            let verified = judged.verdict() == rootlog::verdict::Verdict::Verified;
+            report.statements.push(judged);
+            if verified {
+                save_receipt(&args.out, &receipt)?;
+                report.checks.push(Check::pass(
+                    "receipt",
+                    format!("saved to {}", args.out.display()),
+                ));
+            }
+        }
+        Err(e) => report.checks.push(client_check("receipt", &e)),
+    }
+    Ok(keys::emit(report, args.verdict.json))
+}
+
+/// A client error as a check: the log unreachable or not ready is unknown
+/// (exit 3); an answer that is wrong failed.
+fn client_check(check: &'static str, e: &rootlog::client::ClientError) -> Check {
+    use rootlog::client::ClientError;
+    match e {
+        ClientError::Http(_) => Check::unknown(check, e.to_string()),
+        ClientError::Api { status, .. } if *status == 404 || *status >= 500 => {
+            Check::unknown(check, e.to_string())
+        }
+        _ => Check::fail(check, e.to_string()),
+    }
+}
+
+/// Writes a receipt durably (temporary name, fsync, rename, directory fsync):
+/// it is the archive's proof, kept for years.
+fn save_receipt(path: &Path, receipt: &Receipt) -> anyhow::Result<()> {
+    rootlog::durable::replace_file(path, receipt.to_json().as_bytes())
+        .with_context(|| format!("cannot write the receipt {}", path.display()))
 }
 
 /// Parses one record hash: 64 hex digits or base64 of 32 bytes.

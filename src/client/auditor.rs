@@ -49,6 +49,8 @@ pub struct EntryAudit {
     /// The entry bytes exactly as committed (the signed statement note).
     pub entry: Vec<u8>,
     pub statement: Statement,
+    /// Its inclusion proof into the checkpoint it was audited under (from tiles).
+    pub proof: Vec<Hash>,
     /// How the index was found: "the log API" or "scanning the entry bundles".
     pub located_by: &'static str,
 }
@@ -373,6 +375,59 @@ impl Auditor {
         }
     }
 
+    /// The earliest checkpoint covering entry `index` that meets `trust`,
+    /// as the log's API names it (`GET /v1/roots/{tenant}/{date}`), with the
+    /// entry's inclusion proof into it. It is verified here: signed by the
+    /// log, cosigned by the quorum, and consistent with `latest` (proof from
+    /// tiles), and both proofs are built from tiles at `latest`'s size. None
+    /// when no API names one (a static mirror, or the API is not asked) or
+    /// what it names does not meet the policy: the caller then bounds the
+    /// time with `latest` itself, which is valid but later.
+    pub async fn earliest_witnessed(
+        &self,
+        tenant: &str,
+        date: time::Date,
+        index: u64,
+        latest: &VerifiedCheckpoint,
+        trust: &Trust<'_>,
+    ) -> Result<Option<(VerifiedCheckpoint, Vec<Hash>)>, AuditFailure> {
+        if self.lookup == Lookup::Scan {
+            return Ok(None);
+        }
+        let named = match self.api.root(tenant, &format_date(date)).await {
+            Ok(entry) if entry.index == index => entry.checkpoint,
+            _ => return Ok(None),
+        };
+        let Ok(earliest) = verify_checkpoint_note(&named, trust) else {
+            return Ok(None);
+        };
+        let (e, l) = (&earliest.checkpoint, &latest.checkpoint);
+        if e.size <= index || e.size > l.size {
+            return Ok(None);
+        }
+        match consistency_step(&earliest, latest)? {
+            None => {}
+            Some((o, n)) => {
+                let proof =
+                    self.tiles.consistency_proof(o, n).await.map_err(|e| {
+                        fetch(format!("consistency proof {o} → {n} from tiles: {e:#}"))
+                    })?;
+                check_consistency_proof(&earliest, latest, &proof)?;
+            }
+        }
+        let plan = crate::merkle::inclusion_plan(index, e.size)
+            .map_err(|err| fetch(format!("inclusion of {index} in {}: {err}", e.size)))?;
+        let hashes = self
+            .tiles
+            .node_hashes(&plan.nodes, l.size)
+            .await
+            .map_err(|err| fetch(format!("{err:#}")))?;
+        let proof = plan
+            .assemble(&hashes)
+            .map_err(|err| fetch(format!("inclusion of {index} in {}: {err}", e.size)))?;
+        Ok(Some((earliest, proof)))
+    }
+
     /// Finds tenant's statement for `date`, reads its bytes from the entry
     /// bundle, builds its inclusion proof from hash tiles, and verifies it
     /// under `checkpoint` (and the tenant's signature, given its key).
@@ -400,6 +455,7 @@ impl Auditor {
             index,
             entry,
             statement,
+            proof,
             located_by,
         })
     }

@@ -131,6 +131,12 @@ impl Verifier {
         ))
     }
 
+    /// The cosignature/v1 (0x04) verifier of the same key and name: how a
+    /// log's or witness's 0x01 key checks its timestamped cosignatures.
+    pub fn as_cosignature(&self) -> Verifier {
+        Verifier::new(&self.name, KeyKind::CosignatureV1, self.key)
+    }
+
     pub fn name(&self) -> &str {
         &self.name
     }

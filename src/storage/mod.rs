@@ -370,6 +370,48 @@ impl Store {
             .collect()
     }
 
+    /// The smallest stored checkpoint that covers leaf `index` (its size
+    /// above `index`): (size, signed note).
+    pub fn first_checkpoint_covering(
+        &self,
+        index: u64,
+    ) -> Result<Option<(u64, Vec<u8>)>, StoreError> {
+        let start = key(CHECKPOINT, &be(index.saturating_add(1)));
+        match self.db.range(start..).next() {
+            Some(row) => {
+                let (k, v) = row?;
+                if k.first() != Some(&CHECKPOINT) {
+                    return Ok(None);
+                }
+                Ok(Some((decode_u64(&k[1..])?, v.to_vec())))
+            }
+            None => Ok(None),
+        }
+    }
+
+    /// Sizes above `after` that have stored cosignatures, ascending.
+    pub fn cosigned_sizes_after(
+        &self,
+        after: u64,
+    ) -> impl Iterator<Item = Result<u64, StoreError>> + '_ {
+        let start = key(COSIGNATURE, &be(after.saturating_add(1)));
+        let end = key(COSIGNATURE + 1, &[]);
+        let mut last = None;
+        self.db.range(start..end).filter_map(move |row| {
+            let size = row
+                .map_err(StoreError::from)
+                .and_then(|(k, _)| decode_u64(k.get(1..9).unwrap_or_default()));
+            match size {
+                Ok(s) if last == Some(s) => None,
+                Ok(s) => {
+                    last = Some(s);
+                    Some(Ok(s))
+                }
+                Err(e) => Some(Err(e)),
+            }
+        })
+    }
+
     /// The stored checkpoint note of tree size `size`.
     pub fn checkpoint(&self, size: u64) -> Result<Option<Vec<u8>>, StoreError> {
         Ok(self.db.get(key(CHECKPOINT, &be(size)))?.map(|v| v.to_vec()))
