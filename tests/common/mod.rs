@@ -2,6 +2,7 @@
 //! 127.0.0.1 with a temporary data directory, and build signed statements.
 #![allow(dead_code)]
 
+pub mod loopfs;
 pub mod nginx;
 pub mod tiles;
 
@@ -36,7 +37,13 @@ impl Server {
 
     /// Starts a server, or returns what it printed if it exited instead.
     pub fn try_start(data: &Path, extra: &[&str]) -> Result<Server, String> {
-        let mut child = Command::new(rootlog_bin())
+        Self::try_start_bin(Path::new(rootlog_bin()), data, extra)
+    }
+
+    /// `try_start` with another `rootlog` binary (the power-cut test can
+    /// run against binaries built from another commit).
+    pub fn try_start_bin(bin: &Path, data: &Path, extra: &[&str]) -> Result<Server, String> {
+        let mut child = Command::new(bin)
             .args(["serve", "--listen", "127.0.0.1:0", "--data"])
             .arg(data)
             .args(extra)
