@@ -1,5 +1,5 @@
 //! A small ext4 filesystem on a loop device, whose power can be cut: the
-//! power-cut test keeps the log's and the witness's data on one.
+//! power-cut test keeps the log's and the witness's data on such disks.
 //!
 //! `cut` is `mount -o remount,abort`: ext4 stops writing at once, so
 //! whatever was not yet handed to the device (dirty pages, the size of a
