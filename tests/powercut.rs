@@ -1,8 +1,8 @@
 //! Power cuts: the log, its static mirror and the witness it pushes to
 //! keep their data on loop-mounted ext4 filesystems (`common::loopfs`, one
-//! each, see `Disks`) whose power is cut (`mount -o remount,abort`) while
-//! clients submit, or at a quiet moment, microseconds after an
-//! acknowledgement. SIGKILL alone cannot show this: the kernel still writes
+//! each, see `Disks`) whose power is cut (both servers frozen, then `mount
+//! -o remount,abort`) while clients submit, or at a quiet moment,
+//! microseconds after an acknowledgement. SIGKILL alone cannot show this: the kernel still writes
 //! a killed process's page cache out; a power cut loses whatever was not
 //! synced.
 //!
@@ -48,7 +48,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::loopfs::LoopFs;
+use common::loopfs::{freeze, LoopFs};
 use common::{day, Server, Tenant, ADMIN_TOKEN};
 use rootlog::client::{verify_checkpoint, EntryProof, LogClient};
 use rootlog::merkle::{leaf_hash, verify_consistency, Frontier, Hash};
@@ -128,11 +128,11 @@ impl Bins {
 
 /// The filesystems of a run: by default three, one each for the log's
 /// data directory, its mirror and the witness, cut at the same instant.
-/// ext4 has one journal per filesystem and an fsync commits it for every
-/// file on it, so on one shared filesystem the mirror's fsync a moment
-/// after each acknowledgement would make durable what the log only
-/// believed it had synced, and so hide a missing sync in the log.
-/// `ROOTLOG_POWERCUT_ONE_DISK=1` puts all three on one filesystem.
+/// ext4 has one journal per filesystem and an fsync by anyone commits it
+/// for every file on it: on one shared filesystem the log's fsyncs (one
+/// per batch) would make durable what the witness only believed it had
+/// synced, and the mirror's what the log had not, hiding a missing sync
+/// in either. `ROOTLOG_POWERCUT_ONE_DISK=1` puts all three on one.
 struct Disks {
     disks: Vec<LoopFs>,
 }
@@ -184,6 +184,16 @@ impl Disks {
             })
             .collect()
     }
+}
+
+/// The power cut: both servers frozen mid-flight, then every disk cut.
+fn power_cut(server: &Server, witness: &Witness, disks: &Disks) {
+    let pids: Vec<u32> = [server.pid(), witness.pid()]
+        .into_iter()
+        .flatten()
+        .collect();
+    freeze(&pids);
+    disks.cut();
 }
 
 /// A free TCP port on 127.0.0.1: the witness keeps it across restarts,
@@ -250,6 +260,10 @@ impl Witness {
             "the witness did not start: {line:?}; its stderr ends: {}",
             tail(&log)
         ))
+    }
+
+    fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
     }
 
     /// SIGKILL.
@@ -921,7 +935,7 @@ async fn acknowledged_entries_survive_power_cuts() {
             let answered = Instant::now();
             cycle.cut.store(true, Ordering::SeqCst);
             let delay = answered.elapsed();
-            disks.cut();
+            power_cut(&server, &witness, &disks);
             assert_eq!(status, 201, "the quiet statement");
             record_answer(&cycle.seen, &keys, bytes, &entry, false);
             history.tally.quiet_cycles += 1;
@@ -932,7 +946,7 @@ async fn acknowledged_entries_survive_power_cuts() {
             )
         } else {
             cycle.cut.store(true, Ordering::SeqCst);
-            disks.cut();
+            power_cut(&server, &witness, &disks);
             let acked = cycle.seen.lock().unwrap().acks.len();
             format!("under load: cut after {acked} acknowledgements")
         };
