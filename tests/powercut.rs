@@ -641,6 +641,25 @@ async fn fork_refused(
     }
 }
 
+/// Waits (bounded) until the restarted log says it is healthy, and returns
+/// what `/healthz` says. A log may hold sequencing while it starts (503 with
+/// a status saying why); one that stays unhealthy is a failure, with its
+/// reason.
+async fn healthy(log: &LogClient) -> Result<serde_json::Value, String> {
+    let deadline = Instant::now() + WITNESS_WAIT;
+    loop {
+        let unhealthy = match log.get_json("/healthz").await {
+            Ok(health) => return Ok(health),
+            Err(rootlog::client::ClientError::Api { body, .. }) => body.to_string(),
+            Err(e) => e.to_string(),
+        };
+        if Instant::now() > deadline {
+            return Err(format!("the log stayed unhealthy: {unhealthy}"));
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 /// Waits until the log serves a checkpoint of `size` cosigned by the
 /// witness (its `GET /checkpoint` serves only witnessed ones).
 async fn wait_witnessed(log: &LogClient, keys: &Keys, size: u64) -> Option<Checkpoint> {
@@ -700,10 +719,7 @@ impl History {
         seen: &Seen,
     ) -> Result<u64, String> {
         let client = server.client();
-        let health = client
-            .get_json("/healthz")
-            .await
-            .map_err(|e| e.to_string())?;
+        let health = healthy(&client).await?;
         let size = health["tree_size"]
             .as_u64()
             .ok_or_else(|| format!("healthz without a tree size: {health}"))?;
