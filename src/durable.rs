@@ -28,6 +28,8 @@ use std::sync::Mutex;
 const SLED_LOG: &str = "db";
 /// sled's directory of values too large for its log.
 const SLED_BLOBS: &str = "blobs";
+/// sled's record of its storage parameters, written when missing.
+const SLED_CONF: &str = "conf";
 
 /// fsyncs a directory, so that entries created, renamed or removed in it
 /// survive a power cut.
@@ -140,6 +142,15 @@ impl SledSync {
             log,
             seen: Mutex::new(Seen::default()),
         };
+        // sled writes `conf` without a sync when it finds none (or an empty
+        // one, as a power cut soon after creating it leaves): without this,
+        // every cut within the kernel's writeback delay of an open empties
+        // it again.
+        match File::open(dir.join(SLED_CONF)) {
+            Ok(conf) => conf.sync_all()?,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e),
+        }
         sync.flush()?;
         // The database directory is an entry of its parent (created by sled
         // if it was missing).

@@ -2,6 +2,7 @@
 //! 127.0.0.1 with a temporary data directory, and build signed statements.
 #![allow(dead_code)]
 
+pub mod loopfs;
 pub mod nginx;
 pub mod tiles;
 
@@ -36,14 +37,22 @@ impl Server {
 
     /// Starts a server, or returns what it printed if it exited instead.
     pub fn try_start(data: &Path, extra: &[&str]) -> Result<Server, String> {
+        Self::try_start_bin(Path::new(rootlog_bin()), data, extra)
+    }
+
+    /// `try_start` with another `rootlog` binary (the power-cut test can
+    /// run against binaries built from another commit).
+    pub fn try_start_bin(bin: &Path, data: &Path, extra: &[&str]) -> Result<Server, String> {
         // Tests submit statements for days long past (`day(n)` counts from
-        // 2020): no age limit unless a test sets one.
-        let age: &[&str] = if extra.contains(&"--max-statement-age") {
-            &[]
-        } else {
-            &["--max-statement-age", "none"]
-        };
-        let mut child = Command::new(rootlog_bin())
+        // 2020): no age limit unless a test sets one. Only this build's
+        // binary knows the flag.
+        let age: &[&str] =
+            if extra.contains(&"--max-statement-age") || bin != Path::new(rootlog_bin()) {
+                &[]
+            } else {
+                &["--max-statement-age", "none"]
+            };
+        let mut child = Command::new(bin)
             .args(["serve", "--listen", "127.0.0.1:0", "--data"])
             .arg(data)
             .args(age)
