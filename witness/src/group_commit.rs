@@ -24,7 +24,7 @@ use std::thread;
 use rootlog::durable::SledSync;
 use tokio::sync::watch;
 
-use crate::high_water::{HighWater, Mark};
+use crate::high_water::{HighWater, Mark, Marks};
 use crate::state::StoreError;
 
 /// Durability progress, as tickets: every ticket up to `durable` is on
@@ -58,6 +58,9 @@ struct Requests {
 pub struct GroupCommit {
     requests: Arc<(Mutex<Requests>, Condvar)>,
     progress: watch::Receiver<Progress>,
+    /// The high-water marks as durably written: a state no larger than its
+    /// origin's mark here is on disk.
+    durable: Arc<Mutex<Marks>>,
     thread: Option<thread::JoinHandle<()>>,
 }
 
@@ -68,12 +71,15 @@ impl GroupCommit {
         let requests = Arc::new((Mutex::new(Requests::default()), Condvar::new()));
         let (tx, progress) = watch::channel(Progress::default());
         let shared = Arc::clone(&requests);
+        let durable = Arc::new(Mutex::new(high_water.marks().clone()));
+        let published = Arc::clone(&durable);
         let thread = thread::Builder::new()
             .name("witness-flush".into())
-            .spawn(move || flush_loop(&db, &mut high_water, &shared, &tx))?;
+            .spawn(move || flush_loop(&db, &mut high_water, &shared, &tx, &published))?;
         Ok(GroupCommit {
             requests,
             progress,
+            durable,
             thread: Some(thread),
         })
     }
@@ -112,6 +118,16 @@ impl GroupCommit {
     pub fn flushes(&self) -> FlushCounts {
         self.progress.borrow().flushes
     }
+
+    /// The size `origin`'s durable high-water mark covers (0 if none):
+    /// every state of that origin up to this size is on disk.
+    pub fn durable_size(&self, origin: &str) -> u64 {
+        self.durable
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(origin)
+            .map_or(0, |m| m.size)
+    }
 }
 
 impl Drop for GroupCommit {
@@ -137,6 +153,7 @@ fn flush_loop(
     high_water: &mut HighWater,
     requests: &(Mutex<Requests>, Condvar),
     tx: &watch::Sender<Progress>,
+    durable: &Mutex<Marks>,
 ) {
     let (lock, wake) = requests;
     let mut attempted = 0;
@@ -160,10 +177,16 @@ fn flush_loop(
         // only after the state they describe is durable, and both before
         // any waiter of the group is released.
         match db.flush().and_then(|()| high_water.commit().map(drop)) {
-            Ok(_) => tx.send_modify(|p| {
-                p.durable = target;
-                p.flushes.ok += 1;
-            }),
+            Ok(_) => {
+                durable
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .clone_from(high_water.marks());
+                tx.send_modify(|p| {
+                    p.durable = target;
+                    p.flushes.ok += 1;
+                })
+            }
             Err(e) => {
                 tracing::error!(error = %e, "cannot flush the witness database or its high-water mark");
                 tx.send_modify(|p| {

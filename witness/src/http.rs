@@ -109,8 +109,8 @@ fn refusal_response(r: &Refusal) -> Response {
 
 async fn checkpoint(State(w): State<Arc<Witness>>, Path(hash): Path<String>) -> Response {
     // A sled read of one cached row, as in add-checkpoint's decision: no
-    // need for the blocking pool.
-    match w.checkpoint_by_hash(&hash) {
+    // need for the blocking pool; it waits for the state to be durable.
+    match w.checkpoint_by_hash(&hash).await {
         Ok(Some(note)) => ([(header::CONTENT_TYPE, TEXT)], note).into_response(),
         Ok(None) => (
             StatusCode::NOT_FOUND,

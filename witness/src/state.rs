@@ -181,6 +181,22 @@ impl Store {
         self.group.wait(ticket.0).await
     }
 
+    /// Waits until `current` (a state just read for `origin`) is durable:
+    /// at once when the durable high-water mark covers its size, else after
+    /// a group commit that covers the read. So what is served was never
+    /// one a power cut could take back.
+    pub async fn durable_state(&self, origin: &str, current: &Current) -> Result<(), StoreError> {
+        let size = current.stored.checkpoint.size;
+        if self.group.durable_size(origin) >= size {
+            return Ok(());
+        }
+        let mark = crate::high_water::Mark {
+            size,
+            root: current.stored.checkpoint.root,
+        };
+        self.group.wait(self.group.ticket(origin, mark)).await
+    }
+
     /// The database flushes made so far.
     pub fn flushes(&self) -> FlushCounts {
         self.group.flushes()

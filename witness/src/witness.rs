@@ -73,11 +73,17 @@ impl Witness {
     }
 
     /// The cosigned checkpoint of the followed log whose origin hashes to `hex`.
-    pub fn checkpoint_by_hash(&self, hex: &str) -> Result<Option<String>, StoreError> {
+    /// Only a durable state is served: a cosigned checkpoint read before
+    /// its group commit finished waits for it (`Store::durable_state`).
+    pub async fn checkpoint_by_hash(&self, hex: &str) -> Result<Option<String>, StoreError> {
         let Some(origin) = self.by_hash.get(hex) else {
             return Ok(None);
         };
-        Ok(self.stored(origin)?.map(|s| s.note.to_text()))
+        let Some(current) = self.store.get(origin)? else {
+            return Ok(None);
+        };
+        self.store.durable_state(origin, &current).await?;
+        Ok(Some(current.stored.note.to_text()))
     }
 
     pub fn evidence(&self) -> Result<Vec<Evidence>, StoreError> {
