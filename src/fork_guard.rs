@@ -189,6 +189,9 @@ impl ForkGuard {
 
     /// Waits up to `limit` for the guard to open; the hold if it did not.
     pub async fn wait_open(&self, limit: Duration) -> Result<(), Hold> {
+        if self.is_open() {
+            return Ok(());
+        }
         let mut rx = self.state.subscribe();
         let waited = tokio::time::timeout(
             limit,

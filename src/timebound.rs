@@ -134,6 +134,46 @@ pub fn logged_by(
     })
 }
 
+/// [`logged_by`] without checking any signature: for a log reading its own
+/// stored checkpoints, whose cosignatures it verified when it stored them
+/// and whose own timestamp it wrote. A verifier never uses this.
+pub fn logged_by_stored(
+    note: &Note,
+    witnesses: &[Verifier],
+    quorum: usize,
+    log_key: &Verifier,
+) -> Option<TimeBound> {
+    if quorum == 0 {
+        let own = log_key.as_cosignature();
+        let time = note
+            .signatures
+            .iter()
+            .find(|sig| own.matches(sig))
+            .and_then(|sig| own.cosignature_timestamp(sig))?;
+        return Some(TimeBound {
+            time,
+            attested: Attested::LogClaim,
+        });
+    }
+    let mut times: Vec<u64> = witnesses
+        .iter()
+        .filter_map(|w| {
+            note.signatures
+                .iter()
+                .find(|sig| w.matches(sig))
+                .and_then(|sig| w.cosignature_timestamp(sig))
+        })
+        .collect();
+    if times.len() < quorum {
+        return None;
+    }
+    times.sort_unstable();
+    Some(TimeBound {
+        time: times[quorum - 1],
+        attested: Attested::Witnesses { quorum },
+    })
+}
+
 /// How long after the end of its day a statement may be logged.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MaxDelay {
@@ -245,6 +285,11 @@ mod tests {
         }
         let at = |k| logged_by(&note, &trusted, k, &log.verifier()).map(|b| b.time);
         assert_eq!((at(1), at(2), at(3)), (Some(100), Some(200), Some(300)));
+        let stored = |k| logged_by_stored(&note, &trusted, k, &log.verifier()).map(|b| b.time);
+        assert_eq!(
+            (stored(1), stored(2), stored(3)),
+            (Some(100), Some(200), Some(300))
+        );
         // A witness outside the trusted set counts for nothing.
         assert_eq!(logged_by(&note, &trusted[..2], 3, &log.verifier()), None);
         // A tampered timestamp does not verify and is not counted.
@@ -266,6 +311,11 @@ mod tests {
         let bound = logged_by(&note, &[], 0, &log.verifier()).unwrap();
         assert_eq!(bound.attested, Attested::LogClaim);
         assert_eq!(bound.rfc3339(), "2023-11-14T22:13:20Z");
+        // The log reading its own stored note gets the same bound unverified.
+        assert_eq!(
+            logged_by_stored(&note, &[], 0, &log.verifier()),
+            Some(bound)
+        );
     }
 
     #[test]
