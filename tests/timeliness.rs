@@ -107,6 +107,7 @@ async fn late_roots_are_refused_or_reported_late_by_every_verifier() {
     assert_eq!(status, 201, "{body}");
     assert_eq!(body["logged_by_attested"], "log_claim", "{body}");
     let log_key = log.log_key().vkey();
+    let url = log.url.clone();
     let date = format_date(old_day);
     let tenant_key = tenant.signer.vkey();
 
@@ -116,7 +117,7 @@ async fn late_roots_are_refused_or_reported_late_by_every_verifier() {
         let mut args = vec![
             "audit",
             "--log",
-            &log.url,
+            &url,
             "--log-key",
             &log_key,
             "--tenant",
@@ -286,7 +287,7 @@ async fn a_timely_root_is_bounded_by_the_witness_and_a_revoked_key_fails_everywh
     );
     let tenant = Tenant::new("acme");
     register(&log, &tenant).await;
-    let day = today() - time::Duration::days(1);
+    let day = today();
     let date = format_date(day);
     let (manifest, statement) = export(&tenant, day, 4);
     let before = time::OffsetDateTime::now_utc().unix_timestamp();
@@ -331,9 +332,8 @@ async fn a_timely_root_is_bounded_by_the_witness_and_a_revoked_key_fails_everywh
     .unix_timestamp();
     assert!((before - 2..=before + 30).contains(&at), "{at} vs {before}");
 
-    // The key is revoked with effect from the day before: the statement no
-    // longer counts, for audit and verify-export alike.
-    let effective = format!("{}T00:00:00Z", format_date(day - time::Duration::days(1)));
+    // The key is revoked (effective now, so from today's date on): the
+    // statement no longer counts, for audit and verify-export alike.
     let (code, out, err) = run_rootlog(&[
         "tenant",
         "revoke-key",
@@ -343,12 +343,18 @@ async fn a_timely_root_is_bounded_by_the_witness_and_a_revoked_key_fails_everywh
         "acme",
         "--vkey",
         &tenant.signer.vkey(),
-        "--effective",
-        &effective,
         "--token",
         ADMIN_TOKEN,
     ]);
     assert_eq!(code, 0, "{out}{err}");
+    // Auditors read the key history as of the witnessed checkpoint: wait
+    // until one covers the revocation (entry 2).
+    witness.wait_cosigned(3).await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while log.client().checkpoint().await.unwrap().lines().nth(1) != Some("3") {
+        assert!(std::time::Instant::now() < deadline, "not witnessed");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
     let (code, out, err) = run_rootlog(&[
         "audit",
         "--log",
