@@ -5,8 +5,8 @@
 //! keys, checkpoints, cosignatures), [`statement`] (the daily-root leaf).
 //! The log: [`storage`] (sled), [`sequencer`] (group commit), [`api`] (HTTP),
 //! [`server`] (start and stop), [`identity`] (keys and origin on disk),
-//! [`publish`] (the static tlog-tiles mirror), [`backup`] (online backup and
-//! verified restore).
+//! [`publish`] (the static tlog-tiles mirror and its [`locator`] files),
+//! [`backup`] (online backup and verified restore).
 //! tlog-tiles: [`tiles`] (tile math, paths, entry bundles, a tile client).
 //! [`fsck`] (integrity checks of the stored log). [`drain`] (oversize bodies
 //! read to the end, so clients see the 413).
@@ -23,6 +23,7 @@ pub mod fork_guard;
 pub mod fsck;
 pub mod identity;
 pub mod limits;
+pub mod locator;
 pub mod merkle;
 pub mod metrics;
 pub mod node_cache;

@@ -21,7 +21,7 @@ use clap::{Args, ValueEnum};
 
 use rootlog::audit::export::{check_manifest, compare_day, to_hex, DayExpectation, Manifest};
 use rootlog::audit::{parse_hash, state_file_name, AuditFailure, Consistency};
-use rootlog::client::{Auditor, CheckpointAudit, Located, Lookup, StatementIndex};
+use rootlog::client::{Auditor, CheckpointAudit, Earliest, Lookup, StatementIndex};
 use rootlog::note::encode_b64;
 use rootlog::receipt::Receipt;
 use rootlog::statement::{format_date, is_valid_tenant_id, parse_date, Statement};
@@ -36,7 +36,8 @@ use super::runtime;
 /// How `--lookup` finds a statement's index.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum LookupArg {
-    /// The log API if it answers, else scan the entry bundles (a static mirror).
+    /// The log API if it answers; else (a static mirror) its locators, and
+    /// a scan of the entry bundles for a day they do not find.
     Auto,
     /// Only the log API (GET /v1/roots/{tenant}/{date}).
     Api,
@@ -66,7 +67,8 @@ pub struct LogTrustArgs {
     /// [default: ~/.rootlog/audit-<hex SHA-256 of the origin>.state].
     #[arg(long)]
     pub state: Option<PathBuf>,
-    /// How to find a statement's index: the log API, scanning the entry bundles, or auto.
+    /// How to find a statement's index: the log API, scanning the entry
+    /// bundles, or auto (the API, else a mirror's locators, else a scan).
     #[arg(long, value_enum, default_value = "auto")]
     pub lookup: LookupArg,
 }
@@ -325,9 +327,11 @@ fn judge_day(
                 return (report, Some(found.statement));
             }
         };
-    let (note, proof, earliest_found) = match &earliest {
-        Some((cp, proof)) => (cp.note.as_str(), proof.as_slice(), true),
-        None => (latest.note.as_str(), found.proof.as_slice(), false),
+    let (note, proof) = match &earliest {
+        Earliest::Found {
+            checkpoint, proof, ..
+        } => (checkpoint.note.as_str(), proof.as_slice()),
+        _ => (latest.note.as_str(), found.proof.as_slice()),
     };
     let evidence = StatementEvidence {
         entry: &found.entry,
@@ -338,12 +342,23 @@ fn judge_day(
         key_history: history.as_ref().ok(),
     };
     let (mut report, statement) = judge_statement(&evidence, trust, max_delay);
+    let hint = found
+        .ignored_hint
+        .as_ref()
+        .map(|h| format!(" ({h})"))
+        .unwrap_or_default();
+    let named = match &earliest {
+        Earliest::Found { named_by, .. } => format!(
+            "; proven into the earliest witnessed checkpoint, named by {named_by} and verified"
+        ),
+        _ => String::new(),
+    };
     report.checks.insert(
         0,
         Check::pass(
             "statement",
             format!(
-                "entry {} (found by {}) read from its entry bundle; proofs built from tiles",
+                "entry {} (found by {}{hint}) read from its entry bundle; proofs built from tiles{named}",
                 found.index, found.located_by
             ),
         ),
@@ -351,11 +366,18 @@ fn judge_day(
     if let Err(check) = history {
         put_check(&mut report, check.clone());
     }
-    if !earliest_found {
-        report.checks.push(Check::pass(
+    match &earliest {
+        Earliest::Found { .. } => {}
+        Earliest::NotNamed => report.checks.push(Check::pass(
             "earliest_checkpoint",
-            "no earlier witnessed checkpoint was named (a static mirror, or --lookup scan): the time is bounded by the latest checkpoint, later than the statement's own",
-        ));
+            "no earlier witnessed checkpoint was named (a static mirror without a locator for this day, or --lookup scan): the time is bounded by the latest checkpoint, later than the statement's own",
+        )),
+        Earliest::Unusable { named_by, why } => report.checks.push(Check::pass(
+            "earliest_checkpoint",
+            format!(
+                "the checkpoint {named_by} named as the earliest was not used ({why}): the time is bounded by the latest checkpoint, later than the statement's own"
+            ),
+        )),
     }
     (report, statement)
 }
@@ -552,21 +574,10 @@ pub fn verify_export(args: &VerifyExportArgs) -> anyhow::Result<ExitCode> {
     let Some(audited) = audit_checkpoint(&rt, &auditor, &trust, &p, &mut report) else {
         return Ok(emit(report, args.verdict.json));
     };
-    // Scan the entry bundles once for the whole export when the index cannot
-    // come from the API (asked for, or a static mirror answers).
-    let scan = match args.trust.lookup {
-        LookupArg::Scan => true,
-        LookupArg::Api => false,
-        LookupArg::Auto => matches!(
-            rt.block_on(
-                auditor
-                    .api()
-                    .locate(&check.tenant, &format_date(check.from))
-            ),
-            Ok(Located::NoApi)
-        ),
-    };
-    let scanned = if scan {
+    // With --lookup scan, scan the entry bundles once for the whole export.
+    // In auto mode a static mirror's locators find each day, and a day they
+    // do not find is looked up in one scan that the auditor keeps.
+    let scanned = if args.trust.lookup == LookupArg::Scan {
         match rt.block_on(auditor.scan(audited.verified.checkpoint.size)) {
             Ok(s) => Some(s),
             Err(e) => {
