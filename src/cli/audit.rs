@@ -55,12 +55,12 @@ impl From<LookupArg> for Lookup {
     }
 }
 
-/// The log to read and what to trust it with (shared by audit and verify-export).
+/// The log `audit` reads when neither `--log` nor `ROOTLOG_URL` names one.
+const DEFAULT_LOG: &str = "http://127.0.0.1:8080";
+
+/// What to trust a log with (shared by audit and verify-export).
 #[derive(Args, Debug)]
 pub struct LogTrustArgs {
-    /// The log's base URL, or a static tlog-tiles mirror of it.
-    #[arg(long, default_value = "http://127.0.0.1:8080", env = "ROOTLOG_URL")]
-    pub log: String,
     #[command(flatten)]
     pub keys: KeyArgs,
     /// The file keeping the last checkpoint verified for this log
@@ -75,6 +75,9 @@ pub struct LogTrustArgs {
 
 #[derive(Args, Debug)]
 pub struct AuditArgs {
+    /// The log's base URL, or a static tlog-tiles mirror of it.
+    #[arg(long, default_value = DEFAULT_LOG, env = "ROOTLOG_URL")]
+    pub log: String,
     #[command(flatten)]
     pub trust: LogTrustArgs,
     /// Tenant id.
@@ -94,6 +97,11 @@ pub struct AuditArgs {
 pub struct VerifyExportArgs {
     /// The export manifest (JSON, schema_version "1.0"; see docs/export-manifest.md).
     pub manifest: PathBuf,
+    /// The log's base URL, or a static tlog-tiles mirror of it [default: the
+    /// manifest's chain_proof.published_to (the tlog-tiles URL prefix the
+    /// archive published to), else http://127.0.0.1:8080].
+    #[arg(long, env = "ROOTLOG_URL")]
+    pub log: Option<String>,
     #[command(flatten)]
     pub trust: LogTrustArgs,
     /// Verify offline from the export's receipts in this directory (one
@@ -410,7 +418,7 @@ pub fn audit(args: &AuditArgs) -> anyhow::Result<ExitCode> {
         Err(code) => return Ok(code),
     };
     let trust = p.keys.trust(args.trust.keys.origin.as_deref());
-    let auditor = Auditor::new(&args.trust.log, args.trust.lookup.into())?;
+    let auditor = Auditor::new(&args.log, args.trust.lookup.into())?;
     let rt = runtime()?;
     let mut report = Report::new("audit", p.max_delay);
     let Some(audited) = audit_checkpoint(&rt, &auditor, &trust, &p, &mut report) else {
@@ -450,10 +458,12 @@ pub fn audit(args: &AuditArgs) -> anyhow::Result<ExitCode> {
     Ok(emit(report, args.verdict.json))
 }
 
-/// The manifest's own checks, as report checks.
+/// The manifest's own checks, as report checks. `log` is what is read
+/// (None offline).
 fn manifest_checks(
     manifest: &Manifest,
     check: &rootlog::audit::export::ManifestCheck,
+    log: Option<&str>,
     report: &mut Report,
 ) {
     let records = manifest.records.len();
@@ -496,11 +506,32 @@ fn manifest_checks(
         .as_ref()
         .and_then(|c| c.published_to.as_deref())
     {
+        let read = match log {
+            Some(log) if log.trim_end_matches('/') == to.trim_end_matches('/') => {
+                "; verified against it".to_string()
+            }
+            Some(log) => format!("; verified against {log} (--log)"),
+            None => "; not read (offline, from receipts)".to_string(),
+        };
         report.checks.push(Check::pass(
             "published_to",
-            format!("the export names {to}"),
+            format!("the export names {to} as where its roots are published{read}"),
         ));
     }
+}
+
+/// The log `verify-export` reads: `--log` (or `ROOTLOG_URL`), else the
+/// manifest's `chain_proof.published_to`, else the default.
+fn export_log(args: &VerifyExportArgs, manifest: &Manifest) -> String {
+    args.log
+        .clone()
+        .or_else(|| {
+            manifest
+                .chain_proof
+                .as_ref()
+                .and_then(|c| c.published_to.clone())
+        })
+        .unwrap_or_else(|| DEFAULT_LOG.to_string())
 }
 
 /// Compares a day of the manifest with the statement the log holds.
@@ -563,13 +594,15 @@ pub fn verify_export(args: &VerifyExportArgs) -> anyhow::Result<ExitCode> {
             return Ok(emit(report, args.verdict.json));
         }
     };
-    manifest_checks(&manifest, &check, &mut report);
+    let log = export_log(args, &manifest);
+    let online = args.receipts.is_none().then_some(log.as_str());
+    manifest_checks(&manifest, &check, online, &mut report);
     let trust = p.keys.trust(args.trust.keys.origin.as_deref());
     if let Some(dir) = &args.receipts {
         return verify_export_offline(dir, &check, &trust, &p, report, args.verdict.json);
     }
 
-    let auditor = Auditor::new(&args.trust.log, args.trust.lookup.into())?;
+    let auditor = Auditor::new(&log, args.trust.lookup.into())?;
     let rt = runtime()?;
     let Some(audited) = audit_checkpoint(&rt, &auditor, &trust, &p, &mut report) else {
         return Ok(emit(report, args.verdict.json));
@@ -676,6 +709,11 @@ fn verify_export_offline(
             continue;
         };
         let mut day_report = receipt.judge(trust, p.max_delay);
+        if day_report.date.is_empty() {
+            // A receipt too damaged to say whose it is: name the day it was for.
+            day_report.tenant = check.tenant.clone();
+            day_report.date = date.clone();
+        }
         let statement = rootlog::statement::parse_submission(receipt.statement.as_bytes())
             .ok()
             .map(|(_, s)| s);
