@@ -11,7 +11,8 @@
 //! [`fsck`] (integrity checks of the stored log). [`drain`] (oversize bodies
 //! read to the end, so clients see the 413).
 //! Users: [`client`] (HTTP client, tile-based auditor), [`verify`] (offline
-//! proof checks), [`audit`] (consistency, entry and export-manifest checks).
+//! proof checks), [`audit`] (consistency, entry and export-manifest checks),
+//! [`mapped`] (a large file's bytes without a copy).
 
 pub mod api;
 pub mod audit;
@@ -24,6 +25,7 @@ pub mod fsck;
 pub mod identity;
 pub mod limits;
 pub mod locator;
+pub mod mapped;
 pub mod merkle;
 pub mod metrics;
 pub mod node_cache;

@@ -19,7 +19,9 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Args, ValueEnum};
 
-use rootlog::audit::export::{check_manifest, compare_day, to_hex, DayExpectation, Manifest};
+use rootlog::audit::export::{
+    check_manifest_json, compare_day, to_hex, DayExpectation, LoadError, ManifestHeader,
+};
 use rootlog::audit::{parse_hash, state_file_name, AuditFailure, Consistency};
 use rootlog::client::{Auditor, CheckpointAudit, Earliest, Lookup, StatementIndex};
 use rootlog::note::encode_b64;
@@ -461,14 +463,14 @@ pub fn audit(args: &AuditArgs) -> anyhow::Result<ExitCode> {
 /// The manifest's own checks, as report checks. `log` is what is read
 /// (None offline).
 fn manifest_checks(
-    manifest: &Manifest,
+    manifest: &ManifestHeader,
     check: &rootlog::audit::export::ManifestCheck,
     log: Option<&str>,
     report: &mut Report,
 ) {
-    let records = manifest.records.len();
-    let span = match (manifest.records.first(), manifest.records.last()) {
-        (Some(a), Some(b)) => format!(", seq {}..{}", a.seq, b.seq),
+    let records = manifest.records;
+    let span = match (manifest.first_seq, manifest.last_seq) {
+        (Some(a), Some(b)) => format!(", seq {a}..{b}"),
         _ => String::new(),
     };
     let what = format!(
@@ -522,7 +524,7 @@ fn manifest_checks(
 
 /// The log `verify-export` reads: `--log` (or `ROOTLOG_URL`), else the
 /// manifest's `chain_proof.published_to`, else the default.
-fn export_log(args: &VerifyExportArgs, manifest: &Manifest) -> String {
+fn export_log(args: &VerifyExportArgs, manifest: &ManifestHeader) -> String {
     args.log
         .clone()
         .or_else(|| {
@@ -560,7 +562,8 @@ fn compare(day: &DayExpectation, statement: Option<&Statement>, report: &mut Sta
 }
 
 pub fn verify_export(args: &VerifyExportArgs) -> anyhow::Result<ExitCode> {
-    let bytes = match fs::read(&args.manifest) {
+    // Mapped, not copied: a manifest can be gigabytes (`rootlog::mapped`).
+    let bytes = match rootlog::mapped::FileBytes::open(&args.manifest) {
         Ok(b) => b,
         Err(e) => {
             return usage(
@@ -574,19 +577,18 @@ pub fn verify_export(args: &VerifyExportArgs) -> anyhow::Result<ExitCode> {
         Err(code) => return Ok(code),
     };
     let mut report = Report::new("verify-export", p.max_delay);
-    let manifest: Manifest = match serde_json::from_slice(&bytes) {
-        Ok(m) => m,
-        Err(e) => {
+    // Every core reads and hashes: the days, and the runs of records, are independent.
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let (manifest, check) = match check_manifest_json(&bytes, threads) {
+        Ok(read) => read,
+        Err(LoadError::Json(e)) => {
             report.checks.push(Check::fail(
                 "export_manifest",
                 format!("{} is not an export manifest: {e}", args.manifest.display()),
             ));
             return Ok(emit(report, args.verdict.json));
         }
-    };
-    let check = match check_manifest(&manifest) {
-        Ok(c) => c,
-        Err(e) => {
+        Err(LoadError::Manifest(e)) => {
             report.checks.push(Check::fail(
                 "export_manifest",
                 format!("{}: {e}", args.manifest.display()),
@@ -594,6 +596,7 @@ pub fn verify_export(args: &VerifyExportArgs) -> anyhow::Result<ExitCode> {
             return Ok(emit(report, args.verdict.json));
         }
     };
+    drop(bytes);
     let log = export_log(args, &manifest);
     let online = args.receipts.is_none().then_some(log.as_str());
     manifest_checks(&manifest, &check, online, &mut report);
