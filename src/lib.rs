@@ -23,6 +23,7 @@ pub mod fork_guard;
 pub mod fsck;
 pub mod identity;
 pub mod limits;
+pub mod listener;
 pub mod merkle;
 pub mod metrics;
 pub mod node_cache;

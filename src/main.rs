@@ -207,6 +207,14 @@ pub struct ServeArgs {
     /// MiB of full tiles and entry bundles kept in memory for GET /tile (0: none) [default: 64].
     #[arg(long)]
     pub tile_cache_mb: Option<usize>,
+    /// Time a connection has to send a whole request head, when it opens and
+    /// after each answer (so also how long a keep-alive connection may idle) [default: 10s].
+    #[arg(long, value_parser = humantime::parse_duration)]
+    pub header_timeout: Option<Duration>,
+    /// Most open connections; beyond it the longest-idle one is closed
+    /// (lowered to fit the open-file limit) [default: 4096].
+    #[arg(long)]
+    pub max_connections: Option<usize>,
 }
 
 #[derive(Subcommand)]

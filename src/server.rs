@@ -45,6 +45,9 @@ pub struct ServeConfig {
     pub check_interval: std::time::Duration,
     /// Bytes of full tiles and bundles kept in memory (zero: none).
     pub tile_cache_bytes: usize,
+    /// What one client may hold (`crate::listener`); the cap is lowered at
+    /// start to fit the open-file limit.
+    pub conn_limits: crate::listener::ConnLimits,
 }
 
 /// The checkpoint to serve before any meets the witness policy: the empty
@@ -146,8 +149,19 @@ fn fork_guard(
 }
 
 /// Runs the server until a shutdown signal.
-pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
+pub async fn serve(mut config: ServeConfig) -> anyhow::Result<()> {
     validate(&config)?;
+    let fd_limit = crate::listener::raise_fd_limit();
+    let cap = crate::listener::fitting_cap(config.conn_limits.max_connections, fd_limit);
+    if cap < config.conn_limits.max_connections {
+        tracing::warn!(
+            fd_limit,
+            wanted = config.conn_limits.max_connections,
+            cap,
+            "the open-file limit allows fewer connections than --max-connections; raise LimitNOFILE (systemd) or ulimit -n"
+        );
+    }
+    config.conn_limits.max_connections = cap;
     // Listening is checked before the data directory is touched, too.
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
@@ -283,30 +297,26 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     let stopped = |mut rx: watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|s| *s).await;
     };
+    let conns = crate::listener::ConnStats::default();
     let app = match admin_listener {
         None => api::router(state.clone()),
         Some(admin) => {
             println!("rootlog: admin listening on http://{}", admin.local_addr()?);
-            let service = api::admin_router(state.clone())
-                .into_make_service_with_connect_info::<SocketAddr>();
-            let stop = stopped(stop_rx.clone());
+            let (app, stop, limits, stats) = (
+                api::admin_router(state.clone()),
+                stopped(stop_rx.clone()),
+                config.conn_limits,
+                conns.clone(),
+            );
             tokio::spawn(async move {
-                if let Err(e) = axum::serve(admin, service)
-                    .with_graceful_shutdown(stop)
-                    .await
-                {
+                if let Err(e) = crate::listener::serve(admin, app, limits, stats, stop).await {
                     tracing::error!(error = %e, "the admin listener failed");
                 }
             });
             api::public_router(state.clone())
         }
     };
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(stopped(stop_rx))
-    .await?;
+    crate::listener::serve(listener, app, config.conn_limits, conns, stopped(stop_rx)).await?;
 
     // No handler holds a sequencer handle any more: dropping ours lets the
     // integrator finish what is queued and exit.

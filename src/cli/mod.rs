@@ -72,6 +72,9 @@ struct ConfigFile {
     #[serde(default, with = "humantime_serde_opt")]
     witness_check_wait: Option<Duration>,
     max_statement_age: Option<String>,
+    #[serde(default, with = "humantime_serde_opt")]
+    header_timeout: Option<Duration>,
+    max_connections: Option<usize>,
 }
 
 #[derive(Debug, serde::Deserialize)]
@@ -199,6 +202,17 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
             .or(file.tile_cache_mb)
             .unwrap_or(64)
             .saturating_mul(1024 * 1024),
+        conn_limits: rootlog::listener::ConnLimits {
+            header_timeout: args
+                .header_timeout
+                .or(file.header_timeout)
+                .unwrap_or(Duration::from_secs(10)),
+            max_connections: args
+                .max_connections
+                .or(file.max_connections)
+                .unwrap_or(4096)
+                .max(1),
+        },
     };
     runtime()?.block_on(server::serve(config))?;
     Ok(ExitCode::SUCCESS)

@@ -52,7 +52,18 @@ impl Server {
             } else {
                 &["--max-statement-age", "none"]
             };
-        let mut child = Command::new(bin)
+        Self::try_start_command(Command::new(bin), data, age, extra)
+    }
+
+    /// Starts `rootlog serve` through `command` (the binary itself, or a
+    /// wrapper such as `prlimit` whose arguments are already given).
+    pub fn try_start_command(
+        mut command: Command,
+        data: &Path,
+        age: &[&str],
+        extra: &[&str],
+    ) -> Result<Server, String> {
+        let mut child = command
             .args(["serve", "--listen", "127.0.0.1:0", "--data"])
             .arg(data)
             .args(age)

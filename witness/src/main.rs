@@ -145,9 +145,22 @@ fn serve(
         }
         println!("rootlog-witness: listening on http://{addr}");
         std::io::stdout().flush()?;
-        axum::serve(listener, http::router(witness))
-            .with_graceful_shutdown(shutdown())
-            .await?;
+        // Header timeout and a connection cap under the open-file limit, as
+        // the log's: a client holding sockets cannot take the witness offline.
+        let fd_limit = rootlog::listener::raise_fd_limit();
+        let defaults = rootlog::listener::ConnLimits::default();
+        let limits = rootlog::listener::ConnLimits {
+            max_connections: rootlog::listener::fitting_cap(defaults.max_connections, fd_limit),
+            ..defaults
+        };
+        rootlog::listener::serve(
+            listener,
+            http::router(witness),
+            limits,
+            Default::default(),
+            shutdown(),
+        )
+        .await?;
         Ok(())
     })
 }
