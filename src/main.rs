@@ -215,6 +215,11 @@ pub struct ServeArgs {
     /// (lowered to fit the open-file limit) [default: 4096].
     #[arg(long)]
     pub max_connections: Option<usize>,
+    /// A reverse proxy (CIDR, e.g. 10.0.0.5/32) whose X-Forwarded-For names
+    /// the client for --rate-per-ip; repeat for each. From any other peer the
+    /// header is ignored.
+    #[arg(long = "trusted-proxy", value_name = "CIDR")]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 #[derive(Subcommand)]

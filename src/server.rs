@@ -48,6 +48,8 @@ pub struct ServeConfig {
     /// What one client may hold (`crate::listener`); the cap is lowered at
     /// start to fit the open-file limit.
     pub conn_limits: crate::listener::ConnLimits,
+    /// Reverse proxies whose `X-Forwarded-For` names the client (`--trusted-proxy`).
+    pub trusted_proxies: crate::limits::TrustedProxies,
 }
 
 /// The checkpoint to serve before any meets the witness policy: the empty
@@ -239,7 +241,10 @@ pub async fn serve(mut config: ServeConfig) -> anyhow::Result<()> {
         config.batch,
         guard.clone(),
     )?;
-    let limits = Arc::new(crate::limits::Limits::new(config.limits));
+    let limits = Arc::new(crate::limits::Limits::new(
+        config.limits,
+        config.trusted_proxies.clone(),
+    ));
     let shrinker = limits.clone();
     tokio::spawn(async move {
         let mut every = tokio::time::interval(Duration::from_secs(60));

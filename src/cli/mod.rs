@@ -75,6 +75,8 @@ struct ConfigFile {
     #[serde(default, with = "humantime_serde_opt")]
     header_timeout: Option<Duration>,
     max_connections: Option<usize>,
+    #[serde(default)]
+    trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 #[derive(Debug, serde::Deserialize)]
@@ -202,6 +204,13 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
             .or(file.tile_cache_mb)
             .unwrap_or(64)
             .saturating_mul(1024 * 1024),
+        trusted_proxies: rootlog::limits::TrustedProxies(
+            file.trusted_proxies
+                .iter()
+                .chain(&args.trusted_proxies)
+                .copied()
+                .collect(),
+        ),
         conn_limits: rootlog::listener::ConnLimits {
             header_timeout: args
                 .header_timeout
