@@ -102,8 +102,12 @@ enum Command {
     /// Take a backup of a running log (admin token): every entry, checkpoint and
     /// cosignature up to its newest durable checkpoint. The log key is not in it.
     Backup {
-        /// The log's base URL (its admin listener, with --admin-listen).
-        #[arg(long, default_value = "http://127.0.0.1:8080", env = "ROOTLOG_URL")]
+        /// The log's admin listener (`serve --admin-listen`).
+        #[arg(
+            long,
+            default_value = "http://127.0.0.1:8079",
+            env = "ROOTLOG_ADMIN_URL"
+        )]
         log: String,
         /// The backup file to write (written whole, then renamed into place).
         #[arg(long)]
@@ -198,9 +202,14 @@ pub struct ServeArgs {
     /// Requests served at once; beyond it 503 overloaded with Retry-After [default: 4096].
     #[arg(long)]
     pub max_in_flight: Option<usize>,
-    /// Serve the admin endpoints (tenant registration) only on this address, not on --listen.
-    #[arg(long, env = "ROOTLOG_ADMIN_LISTEN")]
+    /// Address of the admin listener, which alone serves the admin endpoints
+    /// (tenant registration, key changes, backup) [default: 127.0.0.1:8079].
+    #[arg(long, env = "ROOTLOG_ADMIN_LISTEN", conflicts_with = "admin_on_public")]
     pub admin_listen: Option<SocketAddr>,
+    /// Serve the admin endpoints on --listen too, with no admin listener
+    /// (only behind a proxy that keeps them from the public).
+    #[arg(long)]
+    pub admin_on_public: bool,
     /// Seconds between periodic integrity checks of the tree's right edge and latest checkpoint (0: off) [default: 60].
     #[arg(long)]
     pub check_interval: Option<u64>,
@@ -226,8 +235,12 @@ pub struct ServeArgs {
 enum TenantCommand {
     /// Register a tenant with its vkey (needs the admin token).
     Add {
-        /// The log's base URL.
-        #[arg(long, default_value = "http://127.0.0.1:8080", env = "ROOTLOG_URL")]
+        /// The log's admin listener (`serve --admin-listen`).
+        #[arg(
+            long,
+            default_value = "http://127.0.0.1:8079",
+            env = "ROOTLOG_ADMIN_URL"
+        )]
         log: String,
         /// Tenant id; also the name of its key.
         #[arg(long)]
@@ -267,8 +280,12 @@ enum TenantCommand {
 /// Which key of which tenant, on which log, with which admin token.
 #[derive(Args, Clone)]
 pub struct KeyChangeArgs {
-    /// The log's base URL.
-    #[arg(long, default_value = "http://127.0.0.1:8080", env = "ROOTLOG_URL")]
+    /// The log's admin listener (`serve --admin-listen`).
+    #[arg(
+        long,
+        default_value = "http://127.0.0.1:8079",
+        env = "ROOTLOG_ADMIN_URL"
+    )]
     pub log: String,
     /// Tenant id.
     #[arg(long)]

@@ -37,7 +37,8 @@ pub struct ServeConfig {
     pub max_statement_age: Option<u64>,
     /// Where to keep a static tlog-tiles mirror of the log, if anywhere.
     pub publish_dir: Option<PathBuf>,
-    /// A separate address for the admin endpoints; when set, the public listener does not serve them.
+    /// The admin listener's address, which alone serves the admin endpoints;
+    /// None puts them on the public listener (`--admin-on-public`).
     pub admin_listen: Option<SocketAddr>,
     /// Rate limits and the in-flight cap.
     pub limits: crate::limits::LimitConfig,
@@ -173,7 +174,7 @@ pub async fn serve(mut config: ServeConfig) -> anyhow::Result<()> {
         Some(admin_addr) => Some(
             tokio::net::TcpListener::bind(admin_addr)
                 .await
-                .with_context(|| format!("cannot listen on {admin_addr} (--admin-listen)"))?,
+                .with_context(|| format!("cannot listen on {admin_addr} for the admin endpoints (give another --admin-listen, or --admin-on-public to serve them on --listen)"))?,
         ),
     };
     let first_start = !config.data.join("db").exists();

@@ -239,6 +239,8 @@ fn origin_is_fixed_and_admin_token_is_generated() {
             "serve",
             "--listen",
             "127.0.0.1:0",
+            "--admin-listen",
+            "127.0.0.1:0",
             "--origin",
             "log.example/a",
             "--data",
@@ -342,4 +344,49 @@ async fn admin_endpoints_can_live_on_their_own_listener() {
             .0,
         201
     );
+}
+
+/// With no admin flag at all, the admin endpoints are on the loopback admin
+/// listener (127.0.0.1:8079) and not on `--listen`; `--admin-on-public`
+/// puts them back on `--listen`, and only when asked.
+#[tokio::test]
+async fn admin_endpoints_are_off_the_public_listener_by_default() {
+    if std::net::TcpListener::bind("127.0.0.1:8079").is_err() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "127.0.0.1:8079 is taken under CI"
+        );
+        eprintln!("######## SKIPPED: 127.0.0.1:8079 is in use; cannot test the default admin listener ########");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let mut command = Command::new(rootlog_bin());
+    command.env_remove("ROOTLOG_ADMIN_LISTEN");
+    let server = Server::try_start_command(command, &dir.path().join("a"), &[], &[]).unwrap();
+    let tenant = common::Tenant::new("acme");
+    let public = server
+        .client()
+        .add_tenant(ADMIN_TOKEN, "acme", &tenant.signer.vkey())
+        .await;
+    assert!(
+        matches!(
+            public,
+            Err(rootlog::client::ClientError::Api { status: 404, .. })
+        ),
+        "{public:?}"
+    );
+    let admin = rootlog::client::LogClient::new("http://127.0.0.1:8079");
+    let (status, _) = admin
+        .add_tenant(ADMIN_TOKEN, "acme", &tenant.signer.vkey())
+        .await
+        .unwrap();
+    assert_eq!(status, 201);
+    drop(server);
+    let open = Server::start(&dir.path().join("b"), &["--admin-on-public"]);
+    let (status, _) = open
+        .client()
+        .add_tenant(ADMIN_TOKEN, "acme", &tenant.signer.vkey())
+        .await
+        .unwrap();
+    assert_eq!(status, 201);
 }

@@ -58,6 +58,8 @@ struct ConfigFile {
     rate_per_tenant: Option<u32>,
     max_in_flight: Option<usize>,
     admin_listen: Option<std::net::SocketAddr>,
+    #[serde(default)]
+    admin_on_public: bool,
     check_interval: Option<u64>,
     tile_cache_mb: Option<usize>,
     #[serde(default)]
@@ -190,7 +192,19 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
             .unwrap_or(Duration::from_secs(30)),
         max_statement_age,
         publish_dir: args.publish_dir.or(file.publish_dir),
-        admin_listen: args.admin_listen.or(file.admin_listen),
+        // Admin endpoints on their own loopback listener unless the
+        // operator says otherwise explicitly.
+        admin_listen: if args.admin_on_public
+            || (file.admin_on_public && args.admin_listen.is_none())
+        {
+            None
+        } else {
+            Some(
+                args.admin_listen
+                    .or(file.admin_listen)
+                    .unwrap_or_else(|| std::net::SocketAddr::from(([127, 0, 0, 1], 8079))),
+            )
+        },
         limits: rootlog::limits::LimitConfig {
             per_ip: args.rate_per_ip.or(file.rate_per_ip).unwrap_or(0),
             per_tenant: args.rate_per_tenant.or(file.rate_per_tenant).unwrap_or(0),

@@ -45,14 +45,19 @@ impl Server {
     pub fn try_start_bin(bin: &Path, data: &Path, extra: &[&str]) -> Result<Server, String> {
         // Tests submit statements for days long past (`day(n)` counts from
         // 2020): no age limit unless a test sets one. Only this build's
-        // binary knows the flag.
-        let age: &[&str] =
-            if extra.contains(&"--max-statement-age") || bin != Path::new(rootlog_bin()) {
-                &[]
-            } else {
-                &["--max-statement-age", "none"]
-            };
-        Self::try_start_command(Command::new(bin), data, age, extra)
+        // binary knows these flags.
+        // Admin endpoints on the public URL, unless the test places them:
+        // most tests register tenants through `server.url`.
+        let this_build = bin == Path::new(rootlog_bin());
+        let mut defaults: Vec<&str> = Vec::new();
+        if this_build && !extra.contains(&"--max-statement-age") {
+            defaults.extend(["--max-statement-age", "none"]);
+        }
+        if this_build && !extra.contains(&"--admin-listen") && !extra.contains(&"--admin-on-public")
+        {
+            defaults.push("--admin-on-public");
+        }
+        Self::try_start_command(Command::new(bin), data, &defaults, extra)
     }
 
     /// Starts `rootlog serve` through `command` (the binary itself, or a
