@@ -101,6 +101,25 @@ pub struct Report {
     pub findings: Vec<Finding>,
 }
 
+impl Report {
+    /// The report of a database sled cannot open: one `database_unreadable`
+    /// finding at `location`. Damage, not a failure to run the check.
+    pub fn unreadable(location: &str, detail: String) -> Self {
+        Report {
+            ok: false,
+            origin: None,
+            tree_size: 0,
+            checked: Checked::default(),
+            findings_total: 1,
+            findings: vec![Finding {
+                kind: "database_unreadable",
+                location: location.to_string(),
+                detail,
+            }],
+        }
+    }
+}
+
 /// Which part of the full check is running, for a progress display.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stage {

@@ -109,6 +109,9 @@ fn validate(config: &ServeConfig) -> anyhow::Result<()> {
         }
     }
     identity::admin_token_from_env()?;
+    if let Some(dir) = &config.publish_dir {
+        identity::check_publish_dir(&config.data, dir)?;
+    }
     Ok(())
 }
 

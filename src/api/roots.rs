@@ -144,6 +144,30 @@ pub async fn submit(
     let (note, statement) = parse_submission(&body)?;
     let now = time::OffsetDateTime::now_utc();
     check_date(statement.date, now.date())?;
+    // Before the signature check, so a flood for one tenant costs no verification.
+    state.limits.check_tenant(&statement.tenant)?;
+    let unknown = || {
+        ApiError::new(StatusCode::FORBIDDEN, "unknown_tenant", format!("tenant {:?} is not registered or has no active key; an admin registers it with POST /v1/tenants and adds keys with POST /v1/tenants/{{id}}/keys", statement.tenant))
+    };
+    let keys = state.tenants.get(&statement.tenant).ok_or_else(unknown)?;
+    // An identical retry of a logged statement is answered with the entry,
+    // whatever happened to the tenant's keys (or the calendar) since.
+    if let Some(index) = logged_identical(&state, &note, &body, &statement, &keys)? {
+        state
+            .metrics
+            .submissions_existing
+            .fetch_add(1, Ordering::Relaxed);
+        let checkpoint = if wait {
+            witnessed_covering(&state, index, &encode_b64(&leaf_hash(&body))).await?
+        } else {
+            state.latest()
+        };
+        return Ok((
+            StatusCode::OK,
+            Json(prove(&state, index, &checkpoint, None)?),
+        )
+            .into_response());
+    }
     if let Some(max_age) = state.max_statement_age {
         check_age(
             statement.date,
@@ -151,12 +175,6 @@ pub async fn submit(
             max_age,
         )?;
     }
-    // Before the signature check, so a flood for one tenant costs no verification.
-    state.limits.check_tenant(&statement.tenant)?;
-    let unknown = || {
-        ApiError::new(StatusCode::FORBIDDEN, "unknown_tenant", format!("tenant {:?} is not registered or has no active key; an admin registers it with POST /v1/tenants and adds keys with POST /v1/tenants/{{id}}/keys", statement.tenant))
-    };
-    let keys = state.tenants.get(&statement.tenant).ok_or_else(unknown)?;
     let signers = match verify_tenant_signatures(&note, &statement.tenant, &keys.active) {
         Ok(signers) => signers,
         // No active key signed it: say so precisely if a retired or revoked one did.
@@ -226,6 +244,39 @@ pub async fn submit(
         checkpoint
     };
     Ok((status, Json(prove(&state, index, &checkpoint, None)?)).into_response())
+}
+
+/// The index of the logged statement `body` repeats, if the log holds the
+/// same statement text for its (tenant, date) and `body` carries a valid
+/// signature by a key the tenant has ever had (active, retired or revoked):
+/// a retry, to be answered with the entry rather than judged again.
+fn logged_identical(
+    state: &AppState,
+    note: &Note,
+    body: &[u8],
+    statement: &crate::statement::Statement,
+    keys: &CachedKeys,
+) -> Result<Option<u64>, ApiError> {
+    let Some(index) = state
+        .store
+        .index_of(&statement.tenant, &statement.date_string())?
+        .filter(|&i| i < state.latest().size)
+    else {
+        return Ok(None);
+    };
+    let Some(logged) = state.store.leaf(index)? else {
+        return Ok(None);
+    };
+    if crate::note::signed_text(&logged) != crate::note::signed_text(body) {
+        return Ok(None);
+    }
+    let every_key: Vec<crate::note::Verifier> = keys
+        .active
+        .iter()
+        .cloned()
+        .chain(keys.inactive.iter().map(|(v, _, _)| v.clone()))
+        .collect();
+    Ok(crate::note::open(note, &every_key).is_ok().then_some(index))
 }
 
 /// Queues an entry for the sequencer and waits for its outcome, which comes

@@ -679,15 +679,51 @@ fn run_fsck(data: &Path, json: bool) -> anyhow::Result<bool> {
     }
     let log_key = rootlog::identity::read_signer(data)?.verifier();
     let db = data.join("db");
-    let store = Store::open_existing(&db).map_err(|e| match &e {
-        StoreError::Sled(sled::Error::Io(io)) if io.to_string().contains("could not acquire lock") => {
-            anyhow::anyhow!("the database {} is locked by another process, most likely a running `rootlog serve`: stop the server first, or run fsck on a copy or backup of the data directory", db.display())
+    // sled opens its files for writing even to read them: a read-only copy
+    // (a snapshot mounted read-only) is checked through a scratch copy of
+    // sled's own small files, the tree files read where they are, so the
+    // directory is never changed.
+    let mut scratch = None;
+    let opened = match Store::open_existing(&db) {
+        Err(StoreError::Sled(sled::Error::Io(io)))
+            if matches!(
+                io.kind(),
+                std::io::ErrorKind::ReadOnlyFilesystem | std::io::ErrorKind::PermissionDenied
+            ) =>
+        {
+            let dir = ScratchDir::new()?;
+            Store::copy_sled_files(&db, dir.path())?;
+            let opened = Store::open_existing_from(&db, dir.path());
+            scratch = Some(dir);
+            opened
         }
-        StoreError::Sled(sled::Error::Io(io)) if io.kind() == std::io::ErrorKind::NotFound => {
-            anyhow::anyhow!("{} holds no database (is --data the log's data directory?)", data.display())
+        other => other,
+    };
+    let store = match opened {
+        Ok(store) => store,
+        Err(StoreError::Sled(sled::Error::Io(io)))
+            if io.to_string().contains("could not acquire lock") =>
+        {
+            bail!("the database {} is locked by another process, most likely a running `rootlog serve`: stop the server first, or run fsck on a copy or backup of the data directory", db.display())
         }
-        _ => anyhow::anyhow!("cannot open the database {}: {e}", db.display()),
-    })?;
+        Err(StoreError::Sled(sled::Error::Io(io))) if io.kind() == std::io::ErrorKind::NotFound => {
+            bail!(
+                "{} holds no database (is --data the log's data directory?)",
+                data.display()
+            )
+        }
+        Err(e @ (StoreError::Io(_) | StoreError::Sled(sled::Error::Io(_)))) => {
+            bail!("cannot read the database {}: {e}", db.display())
+        }
+        // sled found its own data damaged: that is a finding, not a failure to check.
+        Err(e) => {
+            let report = rootlog::fsck::Report::unreadable(
+                &db.display().to_string(),
+                format!("the database cannot be opened: {e}; restore the data directory from a backup (rootlog restore)"),
+            );
+            return print_fsck(&report, data, 0.0, json);
+        }
+    };
 
     // The bar goes to stderr and only to a terminal, so pipes and --json stay clean.
     let bar = if !json && std::io::stderr().is_terminal() {
@@ -724,7 +760,18 @@ fn run_fsck(data: &Path, json: bool) -> anyhow::Result<bool> {
         .with_context(|| format!("cannot read the database {}", db.display()))?;
     let elapsed = started.elapsed().as_secs_f64();
     bar.finish_and_clear();
+    drop(store);
+    drop(scratch);
+    print_fsck(&report, data, elapsed, json)
+}
 
+/// Prints a check's report (text or JSON); Ok(intact).
+fn print_fsck(
+    report: &rootlog::fsck::Report,
+    data: &Path,
+    elapsed: f64,
+    json: bool,
+) -> anyhow::Result<bool> {
     if json {
         /// The report with the run time after it, fields in report order.
         #[derive(serde::Serialize)]
@@ -734,7 +781,7 @@ fn run_fsck(data: &Path, json: bool) -> anyhow::Result<bool> {
             elapsed_seconds: f64,
         }
         let summary = Summary {
-            report: &report,
+            report,
             elapsed_seconds: elapsed,
         };
         println!("{}", serde_json::to_string_pretty(&summary)?);
@@ -771,4 +818,33 @@ fn run_fsck(data: &Path, json: bool) -> anyhow::Result<bool> {
         }
     }
     Ok(report.ok)
+}
+
+/// A private directory under the system's temporary directory, removed
+/// with everything in it when dropped.
+struct ScratchDir(PathBuf);
+
+impl ScratchDir {
+    fn new() -> anyhow::Result<Self> {
+        let mut random = [0u8; 8];
+        getrandom::fill(&mut random).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
+        let path = std::env::temp_dir().join(format!("rootlog-fsck-{}", hex::encode(random)));
+        let mut builder = fs::DirBuilder::new();
+        #[cfg(unix)]
+        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+        builder
+            .create(&path)
+            .with_context(|| format!("cannot create {}", path.display()))?;
+        Ok(ScratchDir(path))
+    }
+
+    fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for ScratchDir {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
+    }
 }

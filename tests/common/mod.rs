@@ -4,6 +4,8 @@
 
 pub mod loopfs;
 pub mod nginx;
+
+pub use loopfs::is_root;
 pub mod tiles;
 
 use std::io::{BufRead, BufReader};
