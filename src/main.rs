@@ -285,10 +285,11 @@ pub struct StatementArgs {
     /// Number of records that day.
     #[arg(long)]
     pub records: u64,
-    /// Base64 RFC 6962 root over that day's records (see `rootlog root`).
+    /// The RFC 6962 root over that day's records (see `rootlog root`), hex
+    /// or base64 (the statement always carries it in base64).
     #[arg(long)]
     pub root: String,
-    /// Optional hash-chain head at end of day: "<seq> <base64 hash>".
+    /// Optional hash-chain head at end of day: "<seq> <hash>", the hash in hex or base64.
     #[arg(long)]
     pub chain: Option<String>,
 }
@@ -345,14 +346,19 @@ pub struct SubmitArgs {
     /// Build the statement from these flags instead (same as `rootlog statement`).
     #[arg(long, requires_all = ["date", "records", "root"])]
     pub key: Option<PathBuf>,
+    /// Tenant id (defaults to the key's name, which it must equal).
     #[arg(long)]
     pub tenant: Option<String>,
+    /// The day, YYYY-MM-DD.
     #[arg(long)]
     pub date: Option<String>,
+    /// Number of records that day.
     #[arg(long)]
     pub records: Option<u64>,
+    /// The RFC 6962 root over that day's records, hex or base64.
     #[arg(long)]
     pub root: Option<String>,
+    /// Optional hash-chain head at end of day: "<seq> <hash>", the hash in hex or base64.
     #[arg(long)]
     pub chain: Option<String>,
     /// Answer once the entry is durable (`durable`), or once a checkpoint

@@ -13,9 +13,10 @@ use std::time::Duration;
 
 use anyhow::{bail, Context};
 
+use rootlog::audit::parse_hash;
 use rootlog::client::LogClient;
 use rootlog::merkle::{leaf_hash, Frontier};
-use rootlog::note::{decode_hash_b64, encode_b64, parse_decimal_u64, Note, Signer, Verifier};
+use rootlog::note::{encode_b64, parse_decimal_u64, Note, Signer, Verifier};
 use rootlog::receipt::Receipt;
 use rootlog::sequencer::BatchConfig;
 use rootlog::server::{self, ServeConfig};
@@ -337,13 +338,16 @@ fn read_signer(path: &Path) -> anyhow::Result<Signer> {
     Signer::from_skey(text.trim()).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
 }
 
+/// `--chain "<seq> <hash>"`: the hash in hex or base64, like every hash
+/// the CLI takes (`rootlog::audit::parse_hash`).
 fn parse_chain(chain: &str) -> anyhow::Result<ChainHead> {
     let (seq, hash) = chain
         .trim()
         .split_once(' ')
-        .context("--chain must be \"<seq> <base64 hash>\"")?;
+        .context("--chain must be \"<seq> <hash>\" (the hash in hex or base64)")?;
     let seq = parse_decimal_u64(seq).context("--chain sequence number must be a decimal")?;
-    let hash = decode_hash_b64(hash).context("--chain hash must be base64 of 32 bytes")?;
+    let hash =
+        parse_hash(hash).context("--chain hash must be 32 bytes in hex (64 digits) or base64")?;
     Ok(ChainHead { seq, hash })
 }
 
@@ -359,8 +363,8 @@ fn build_statement(args: &StatementArgs) -> anyhow::Result<Vec<u8>> {
     }
     let date = parse_date(&args.date)
         .with_context(|| format!("--date {:?} is not a calendar date YYYY-MM-DD", args.date))?;
-    let root = decode_hash_b64(&args.root)
-        .context("--root must be base64 of 32 bytes (see `rootlog root`)")?;
+    let root = parse_hash(&args.root)
+        .context("--root must be 32 bytes in hex (64 digits) or base64 (see `rootlog root`)")?;
     let chain = args.chain.as_deref().map(parse_chain).transpose()?;
     let statement = Statement {
         tenant,
@@ -573,16 +577,6 @@ fn save_receipt(path: &Path, receipt: &Receipt) -> anyhow::Result<()> {
         .with_context(|| format!("cannot write the receipt {}", path.display()))
 }
 
-/// Parses one record hash: 64 hex digits or base64 of 32 bytes.
-fn parse_record_hash(line: &str) -> Option<[u8; 32]> {
-    if line.len() == 64 {
-        if let Ok(bytes) = hex::decode(line) {
-            return bytes.try_into().ok();
-        }
-    }
-    decode_hash_b64(line)
-}
-
 pub fn root(input: Option<PathBuf>) -> anyhow::Result<ExitCode> {
     let mut text = String::new();
     match &input {
@@ -600,7 +594,7 @@ pub fn root(input: Option<PathBuf>) -> anyhow::Result<ExitCode> {
         if line.is_empty() {
             continue;
         }
-        let hash = parse_record_hash(line).with_context(|| {
+        let hash = parse_hash(line).with_context(|| {
             format!(
                 "line {}: {line:?} is not a 32-byte hash in hex or base64",
                 n + 1
