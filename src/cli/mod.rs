@@ -14,7 +14,7 @@ use std::time::Duration;
 use anyhow::{bail, Context};
 
 use rootlog::audit::parse_hash;
-use rootlog::client::LogClient;
+use rootlog::client::{ClientError, LogClient, RetryPolicy};
 use rootlog::merkle::{leaf_hash, Frontier};
 use rootlog::note::{encode_b64, parse_decimal_u64, Note, Signer, Verifier};
 use rootlog::receipt::Receipt;
@@ -401,9 +401,12 @@ pub fn submit(args: SubmitArgs) -> anyhow::Result<ExitCode> {
         (None, None) => bail!("give --statement FILE, or --key with --date, --records and --root"),
     };
     let witnessed = args.wait == WaitFor::Witnessed || args.receipt.is_some();
-    let client = LogClient::new(&args.log);
+    let client = LogClient::new(&args.log).with_retry(RetryPolicy::for_duration(args.retry_for));
     let rt = runtime()?;
-    let (status, entry) = rt.block_on(client.submit_waiting(&note, witnessed))?;
+    let (status, entry) = match rt.block_on(client.submit_waiting(&note, witnessed)) {
+        Ok(answer) => answer,
+        Err(e) => return Ok(submit_failed(&args.log, "submitting the statement", &e)),
+    };
     if let Some(vkey) = &args.log_key {
         let log_key = Verifier::from_vkey(&value_or_file(vkey)?)
             .map_err(|e| anyhow::anyhow!("--log-key: {e}"))?;
@@ -417,9 +420,14 @@ pub fn submit(args: SubmitArgs) -> anyhow::Result<ExitCode> {
         if let Some(path) = &args.receipt {
             let (_, statement) = rootlog::statement::parse_submission(&note)
                 .map_err(|e| anyhow::anyhow!("the statement: {e}"))?;
-            let receipt = rt
-                .block_on(client.receipt(&statement.tenant, &statement.date_string()))
-                .context("fetching the receipt")?;
+            let receipt =
+                match rt.block_on(client.receipt(&statement.tenant, &statement.date_string())) {
+                    Ok(receipt) => receipt,
+                    Err(e) => {
+                        eprintln!("the statement is logged at index {}", entry.index);
+                        return Ok(submit_failed(&args.log, "fetching the receipt", &e));
+                    }
+                };
             // Checked with the log key alone (the log's witness policy was
             // met when the proof's checkpoint was chosen); a receipt that
             // does not verify is not kept.
@@ -454,6 +462,37 @@ pub fn submit(args: SubmitArgs) -> anyhow::Result<ExitCode> {
     );
     println!("{}", serde_json::to_string_pretty(&entry)?);
     Ok(ExitCode::SUCCESS)
+}
+
+/// Says why `rootlog submit` did not get its answer, and returns the exit
+/// code: 3 when the log could not be reached or stayed unavailable (nothing
+/// wrong with the statement: running the same command again is safe), 1
+/// when the log refused the statement or answered something unusable.
+fn submit_failed(log: &str, doing: &str, e: &ClientError) -> ExitCode {
+    eprintln!("rootlog submit: {doing} at {log}: {e}");
+    let last = match e {
+        ClientError::GaveUp { last, .. } => last.as_ref(),
+        other => other,
+    };
+    if let ClientError::Api { code, body, .. } = last {
+        match code.as_str() {
+            "not_witnessed_yet" => eprintln!(
+                "the statement is logged (index {}), but no checkpoint meeting the log's witness policy covered it in time; fetch the receipt later with `rootlog receipt`",
+                body["index"]
+            ),
+            "conflict" => eprintln!(
+                "a different statement for this tenant and day is already logged (index {}): it can never be replaced. Do not \"fix\" it; find out how two statements for one day came to be signed",
+                body["existing"]["index"]
+            ),
+            _ => {}
+        }
+    }
+    if e.is_transient() {
+        eprintln!("the log could not take the statement now, which says nothing against it: running the same command again is safe (an identical statement is answered with the entry already logged); --retry-for sets how long to keep trying");
+        ExitCode::from(3)
+    } else {
+        ExitCode::from(1)
+    }
 }
 
 /// Exit code 2: the command cannot even be attempted (unreadable file, malformed key).
@@ -538,7 +577,8 @@ pub fn receipt(args: &crate::ReceiptArgs) -> anyhow::Result<ExitCode> {
     };
     let trust = keys.trust(args.keys.origin.as_deref());
     let mut report = Report::new("receipt", max_delay);
-    let fetched = runtime()?.block_on(LogClient::new(&args.log).receipt(&args.tenant, &args.date));
+    let client = LogClient::new(&args.log).with_retry(RetryPolicy::for_duration(args.retry_for));
+    let fetched = runtime()?.block_on(client.receipt(&args.tenant, &args.date));
     match fetched {
         Ok(receipt) => {
             let judged = receipt.judge(&trust, max_delay);
@@ -559,9 +599,9 @@ pub fn receipt(args: &crate::ReceiptArgs) -> anyhow::Result<ExitCode> {
 
 /// A client error as a check: the log unreachable or not ready is unknown
 /// (exit 3); an answer that is wrong failed.
-fn client_check(check: &'static str, e: &rootlog::client::ClientError) -> Check {
-    use rootlog::client::ClientError;
+fn client_check(check: &'static str, e: &ClientError) -> Check {
     match e {
+        _ if e.is_transient() => Check::unknown(check, e.to_string()),
         ClientError::Http(_) => Check::unknown(check, e.to_string()),
         ClientError::Api { status, .. } if *status == 404 || *status >= 500 => {
             Check::unknown(check, e.to_string())

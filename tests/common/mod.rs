@@ -52,8 +52,16 @@ impl Server {
             } else {
                 &["--max-statement-age", "none"]
             };
+        // An ephemeral port, unless the test gives the address itself.
+        let listen: &[&str] = if extra.contains(&"--listen") {
+            &[]
+        } else {
+            &["--listen", "127.0.0.1:0"]
+        };
         let mut child = Command::new(bin)
-            .args(["serve", "--listen", "127.0.0.1:0", "--data"])
+            .arg("serve")
+            .args(listen)
+            .arg("--data")
             .arg(data)
             .args(age)
             .args(extra)
@@ -129,8 +137,10 @@ impl Server {
         }
     }
 
+    /// A client that makes one attempt per call: tests of the log see its
+    /// answers as they come (429s and 503s included), not retried away.
     pub fn client(&self) -> rootlog::client::LogClient {
-        rootlog::client::LogClient::new(&self.url)
+        rootlog::client::LogClient::new(&self.url).with_retry(rootlog::client::RetryPolicy::none())
     }
 
     /// The log's verifier, read with `rootlog vkey` like a user would.
