@@ -52,6 +52,11 @@ enum Command {
     /// Build and sign a daily-root statement; prints the signed note.
     Statement(StatementArgs),
     /// Sign (or read) a statement, submit it, and print the entry with its proof.
+    ///
+    /// Exit codes: 0 logged (appended, or already logged identically), 1
+    /// refused by the log (the reason is printed) or its answer does not
+    /// verify, 2 bad usage, 3 the log could not be reached or stayed
+    /// unavailable for --retry-for (running it again is safe).
     Submit(SubmitArgs),
     /// Verify a statement offline, from a receipt or a statement with its
     /// c2sp.org/tlog-proof file (exit 0 verified, 1 not verified, 3 could not check).
@@ -315,10 +320,11 @@ pub struct StatementArgs {
     /// Number of records that day.
     #[arg(long)]
     pub records: u64,
-    /// Base64 RFC 6962 root over that day's records (see `rootlog root`).
+    /// The RFC 6962 root over that day's records (see `rootlog root`), hex
+    /// or base64 (the statement always carries it in base64).
     #[arg(long)]
     pub root: String,
-    /// Optional hash-chain head at end of day: "<seq> <base64 hash>".
+    /// Optional hash-chain head at end of day: "<seq> <hash>", the hash in hex or base64.
     #[arg(long)]
     pub chain: Option<String>,
 }
@@ -355,6 +361,10 @@ pub struct ReceiptArgs {
     /// Where to write the receipt (written only once it verifies).
     #[arg(long)]
     pub out: PathBuf,
+    /// Keep trying for up to this long while the log is unreachable or
+    /// answers 429/503 (for example `not_witnessed_yet`); `0` tries once.
+    #[arg(long, default_value = "2m", value_parser = humantime::parse_duration, value_name = "DURATION")]
+    pub retry_for: Duration,
     #[command(flatten)]
     pub keys: cli::keys::KeyArgs,
     #[command(flatten)]
@@ -375,16 +385,28 @@ pub struct SubmitArgs {
     /// Build the statement from these flags instead (same as `rootlog statement`).
     #[arg(long, requires_all = ["date", "records", "root"])]
     pub key: Option<PathBuf>,
+    /// Tenant id (defaults to the key's name, which it must equal).
     #[arg(long)]
     pub tenant: Option<String>,
+    /// The day, YYYY-MM-DD.
     #[arg(long)]
     pub date: Option<String>,
+    /// Number of records that day.
     #[arg(long)]
     pub records: Option<u64>,
+    /// The RFC 6962 root over that day's records, hex or base64.
     #[arg(long)]
     pub root: Option<String>,
+    /// Optional hash-chain head at end of day: "<seq> <hash>", the hash in hex or base64.
     #[arg(long)]
     pub chain: Option<String>,
+    /// Keep trying for up to this long when the log is unreachable, drops
+    /// the connection, times out, or answers 429 or 503 (honouring
+    /// Retry-After), with exponential backoff and jitter; `0` tries once.
+    /// Safe: the same statement again is answered with the entry already
+    /// logged. A 4xx other than 429 is never retried.
+    #[arg(long, default_value = "2m", value_parser = humantime::parse_duration, value_name = "DURATION")]
+    pub retry_for: Duration,
     /// Answer once the entry is durable (`durable`), or once a checkpoint
     /// meeting the log's witness policy covers it (`witnessed`).
     #[arg(long, value_enum, default_value = "durable")]

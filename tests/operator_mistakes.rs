@@ -94,7 +94,7 @@ fn fsck_checks_a_read_only_copy_and_reports_a_damaged_database() {
     assert!(out.contains("database_unreadable"), "{out}");
 
     // A read-only mount of the directory is checked as it is, unchanged.
-    if !common::is_root() {
+    if !common::loopfs::is_root() {
         assert!(std::env::var_os("CI").is_none(), "CI must run this as root");
         eprintln!("######## SKIPPED the read-only part: bind mounts need root ########");
         return;

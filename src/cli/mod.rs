@@ -13,9 +13,10 @@ use std::time::Duration;
 
 use anyhow::{bail, Context};
 
-use rootlog::client::LogClient;
+use rootlog::audit::parse_hash;
+use rootlog::client::{ClientError, LogClient, RetryPolicy};
 use rootlog::merkle::{leaf_hash, Frontier};
-use rootlog::note::{decode_hash_b64, encode_b64, parse_decimal_u64, Note, Signer, Verifier};
+use rootlog::note::{encode_b64, parse_decimal_u64, Note, Signer, Verifier};
 use rootlog::receipt::Receipt;
 use rootlog::sequencer::BatchConfig;
 use rootlog::server::{self, ServeConfig};
@@ -374,13 +375,16 @@ fn read_signer(path: &Path) -> anyhow::Result<Signer> {
     Signer::from_skey(text.trim()).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
 }
 
+/// `--chain "<seq> <hash>"`: the hash in hex or base64, like every hash
+/// the CLI takes (`rootlog::audit::parse_hash`).
 fn parse_chain(chain: &str) -> anyhow::Result<ChainHead> {
     let (seq, hash) = chain
         .trim()
         .split_once(' ')
-        .context("--chain must be \"<seq> <base64 hash>\"")?;
+        .context("--chain must be \"<seq> <hash>\" (the hash in hex or base64)")?;
     let seq = parse_decimal_u64(seq).context("--chain sequence number must be a decimal")?;
-    let hash = decode_hash_b64(hash).context("--chain hash must be base64 of 32 bytes")?;
+    let hash =
+        parse_hash(hash).context("--chain hash must be 32 bytes in hex (64 digits) or base64")?;
     Ok(ChainHead { seq, hash })
 }
 
@@ -396,8 +400,8 @@ fn build_statement(args: &StatementArgs) -> anyhow::Result<Vec<u8>> {
     }
     let date = parse_date(&args.date)
         .with_context(|| format!("--date {:?} is not a calendar date YYYY-MM-DD", args.date))?;
-    let root = decode_hash_b64(&args.root)
-        .context("--root must be base64 of 32 bytes (see `rootlog root`)")?;
+    let root = parse_hash(&args.root)
+        .context("--root must be 32 bytes in hex (64 digits) or base64 (see `rootlog root`)")?;
     let chain = args.chain.as_deref().map(parse_chain).transpose()?;
     let statement = Statement {
         tenant,
@@ -434,9 +438,12 @@ pub fn submit(args: SubmitArgs) -> anyhow::Result<ExitCode> {
         (None, None) => bail!("give --statement FILE, or --key with --date, --records and --root"),
     };
     let witnessed = args.wait == WaitFor::Witnessed || args.receipt.is_some();
-    let client = LogClient::new(&args.log);
+    let client = LogClient::new(&args.log).with_retry(RetryPolicy::for_duration(args.retry_for));
     let rt = runtime()?;
-    let (status, entry) = rt.block_on(client.submit_waiting(&note, witnessed))?;
+    let (status, entry) = match rt.block_on(client.submit_waiting(&note, witnessed)) {
+        Ok(answer) => answer,
+        Err(e) => return Ok(submit_failed(&args.log, "submitting the statement", &e)),
+    };
     if let Some(vkey) = &args.log_key {
         let log_key = Verifier::from_vkey(&value_or_file(vkey)?)
             .map_err(|e| anyhow::anyhow!("--log-key: {e}"))?;
@@ -450,9 +457,14 @@ pub fn submit(args: SubmitArgs) -> anyhow::Result<ExitCode> {
         if let Some(path) = &args.receipt {
             let (_, statement) = rootlog::statement::parse_submission(&note)
                 .map_err(|e| anyhow::anyhow!("the statement: {e}"))?;
-            let receipt = rt
-                .block_on(client.receipt(&statement.tenant, &statement.date_string()))
-                .context("fetching the receipt")?;
+            let receipt =
+                match rt.block_on(client.receipt(&statement.tenant, &statement.date_string())) {
+                    Ok(receipt) => receipt,
+                    Err(e) => {
+                        eprintln!("the statement is logged at index {}", entry.index);
+                        return Ok(submit_failed(&args.log, "fetching the receipt", &e));
+                    }
+                };
             // Checked with the log key alone (the log's witness policy was
             // met when the proof's checkpoint was chosen); a receipt that
             // does not verify is not kept.
@@ -487,6 +499,37 @@ pub fn submit(args: SubmitArgs) -> anyhow::Result<ExitCode> {
     );
     println!("{}", serde_json::to_string_pretty(&entry)?);
     Ok(ExitCode::SUCCESS)
+}
+
+/// Says why `rootlog submit` did not get its answer, and returns the exit
+/// code: 3 when the log could not be reached or stayed unavailable (nothing
+/// wrong with the statement: running the same command again is safe), 1
+/// when the log refused the statement or answered something unusable.
+fn submit_failed(log: &str, doing: &str, e: &ClientError) -> ExitCode {
+    eprintln!("rootlog submit: {doing} at {log}: {e}");
+    let last = match e {
+        ClientError::GaveUp { last, .. } => last.as_ref(),
+        other => other,
+    };
+    if let ClientError::Api { code, body, .. } = last {
+        match code.as_str() {
+            "not_witnessed_yet" => eprintln!(
+                "the statement is logged (index {}), but no checkpoint meeting the log's witness policy covered it in time; fetch the receipt later with `rootlog receipt`",
+                body["index"]
+            ),
+            "conflict" => eprintln!(
+                "a different statement for this tenant and day is already logged (index {}): it can never be replaced. Do not \"fix\" it; find out how two statements for one day came to be signed",
+                body["existing"]["index"]
+            ),
+            _ => {}
+        }
+    }
+    if e.is_transient() {
+        eprintln!("the log could not take the statement now, which says nothing against it: running the same command again is safe (an identical statement is answered with the entry already logged); --retry-for sets how long to keep trying");
+        ExitCode::from(3)
+    } else {
+        ExitCode::from(1)
+    }
 }
 
 /// Exit code 2: the command cannot even be attempted (unreadable file, malformed key).
@@ -571,7 +614,8 @@ pub fn receipt(args: &crate::ReceiptArgs) -> anyhow::Result<ExitCode> {
     };
     let trust = keys.trust(args.keys.origin.as_deref());
     let mut report = Report::new("receipt", max_delay);
-    let fetched = runtime()?.block_on(LogClient::new(&args.log).receipt(&args.tenant, &args.date));
+    let client = LogClient::new(&args.log).with_retry(RetryPolicy::for_duration(args.retry_for));
+    let fetched = runtime()?.block_on(client.receipt(&args.tenant, &args.date));
     match fetched {
         Ok(receipt) => {
             let judged = receipt.judge(&trust, max_delay);
@@ -592,9 +636,9 @@ pub fn receipt(args: &crate::ReceiptArgs) -> anyhow::Result<ExitCode> {
 
 /// A client error as a check: the log unreachable or not ready is unknown
 /// (exit 3); an answer that is wrong failed.
-fn client_check(check: &'static str, e: &rootlog::client::ClientError) -> Check {
-    use rootlog::client::ClientError;
+fn client_check(check: &'static str, e: &ClientError) -> Check {
     match e {
+        _ if e.is_transient() => Check::unknown(check, e.to_string()),
         ClientError::Http(_) => Check::unknown(check, e.to_string()),
         ClientError::Api { status, .. } if *status == 404 || *status >= 500 => {
             Check::unknown(check, e.to_string())
@@ -608,16 +652,6 @@ fn client_check(check: &'static str, e: &rootlog::client::ClientError) -> Check 
 fn save_receipt(path: &Path, receipt: &Receipt) -> anyhow::Result<()> {
     rootlog::durable::replace_file(path, receipt.to_json().as_bytes())
         .with_context(|| format!("cannot write the receipt {}", path.display()))
-}
-
-/// Parses one record hash: 64 hex digits or base64 of 32 bytes.
-fn parse_record_hash(line: &str) -> Option<[u8; 32]> {
-    if line.len() == 64 {
-        if let Ok(bytes) = hex::decode(line) {
-            return bytes.try_into().ok();
-        }
-    }
-    decode_hash_b64(line)
 }
 
 pub fn root(input: Option<PathBuf>) -> anyhow::Result<ExitCode> {
@@ -637,7 +671,7 @@ pub fn root(input: Option<PathBuf>) -> anyhow::Result<ExitCode> {
         if line.is_empty() {
             continue;
         }
-        let hash = parse_record_hash(line).with_context(|| {
+        let hash = parse_hash(line).with_context(|| {
             format!(
                 "line {}: {line:?} is not a 32-byte hash in hex or base64",
                 n + 1

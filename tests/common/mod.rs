@@ -4,8 +4,6 @@
 
 pub mod loopfs;
 pub mod nginx;
-
-pub use loopfs::is_root;
 pub mod tiles;
 
 use std::io::{BufRead, BufReader};
@@ -63,15 +61,23 @@ impl Server {
     }
 
     /// Starts `rootlog serve` through `command` (the binary itself, or a
-    /// wrapper such as `prlimit` whose arguments are already given).
+    /// wrapper such as `prlimit` whose arguments are already given), on an
+    /// ephemeral port unless `extra` gives `--listen`.
     pub fn try_start_command(
         mut command: Command,
         data: &Path,
         age: &[&str],
         extra: &[&str],
     ) -> Result<Server, String> {
+        let listen: &[&str] = if extra.contains(&"--listen") {
+            &[]
+        } else {
+            &["--listen", "127.0.0.1:0"]
+        };
         let mut child = command
-            .args(["serve", "--listen", "127.0.0.1:0", "--data"])
+            .arg("serve")
+            .args(listen)
+            .arg("--data")
             .arg(data)
             .args(age)
             .args(extra)
@@ -147,8 +153,10 @@ impl Server {
         }
     }
 
+    /// A client that makes one attempt per call: tests of the log see its
+    /// answers as they come (429s and 503s included), not retried away.
     pub fn client(&self) -> rootlog::client::LogClient {
-        rootlog::client::LogClient::new(&self.url)
+        rootlog::client::LogClient::new(&self.url).with_retry(rootlog::client::RetryPolicy::none())
     }
 
     /// The log's verifier, read with `rootlog vkey` like a user would.
