@@ -1300,38 +1300,6 @@ impl IntegrityState {
             None => serde_json::json!({ "ok": null, "checked_at": null, "findings": [] }),
         }
     }
-
-    /// Prometheus lines for the integrity checks.
-    pub fn render_metrics(&self, out: &mut String) {
-        use std::fmt::Write;
-        let last = self.last();
-        let lines = [
-            (
-                "rootlog_integrity_ok",
-                "gauge",
-                "1 unless the last periodic integrity check found a problem (1 before the first check).",
-                u64::from(last.as_ref().is_none_or(|s| s.ok)),
-            ),
-            (
-                "rootlog_integrity_checks_total",
-                "counter",
-                "Periodic integrity checks finished.",
-                self.checks_total(),
-            ),
-            (
-                "rootlog_integrity_last_check_timestamp_seconds",
-                "gauge",
-                "Unix time the last periodic integrity check finished (0 before the first).",
-                last.as_ref().map_or(0, |s| s.checked_at_unix),
-            ),
-        ];
-        for (name, kind, help, value) in lines {
-            let _ = writeln!(
-                out,
-                "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}"
-            );
-        }
-    }
 }
 
 /// Runs [`check_recent`] and turns its outcome (or a read failure) into a status.
@@ -1395,6 +1363,7 @@ pub fn spawn_periodic_check(
                 }
             }
             metrics.integrity.record(status);
+            metrics.integrity_checked();
         }
     }))
 }

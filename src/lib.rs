@@ -24,6 +24,7 @@ pub mod fsck;
 pub mod identity;
 pub mod limits;
 pub mod listener;
+pub mod logging;
 pub mod merkle;
 pub mod metrics;
 pub mod node_cache;

@@ -23,6 +23,15 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
     about = "A transparency log for compliance archives' signed daily Merkle roots"
 )]
 struct Cli {
+    /// Format of the log lines on stderr (filter them with ROOTLOG_LOG).
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        default_value = "text",
+        env = "ROOTLOG_LOG_FORMAT"
+    )]
+    log_format: rootlog::logging::LogFormat,
     #[command(subcommand)]
     command: Command,
 }
@@ -30,7 +39,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the log server.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Print the log's public key (vkey); reads only the key file, so it works while the server runs.
     Vkey {
         /// The log's data directory.
@@ -234,6 +243,14 @@ pub struct ServeArgs {
     /// header is ignored.
     #[arg(long = "trusted-proxy", value_name = "CIDR")]
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// /healthz says "degraded" when an entry has waited longer than this
+    /// for a checkpoint meeting the witness policy [default: 5m].
+    #[arg(long, value_parser = humantime::parse_duration)]
+    pub witness_lag_limit: Option<Duration>,
+    /// Answer /healthz with 503 (not 200) while "degraded", so a load
+    /// balancer or monitor acts on a witnessing stall.
+    #[arg(long)]
+    pub degraded_unhealthy: bool,
 }
 
 #[derive(Subcommand)]
@@ -420,15 +437,9 @@ pub struct SubmitArgs {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("ROOTLOG_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    rootlog::logging::init(cli.log_format);
     let result = match cli.command {
-        Command::Serve(args) => cli::serve(args),
+        Command::Serve(args) => cli::serve(*args),
         Command::Vkey { data } => cli::vkey(&data),
         Command::Keygen { name, out_dir } => cli::keygen(&name, &out_dir),
         Command::Tenant(TenantCommand::Add {

@@ -51,6 +51,11 @@ pub struct ServeConfig {
     pub conn_limits: crate::listener::ConnLimits,
     /// Reverse proxies whose `X-Forwarded-For` names the client (`--trusted-proxy`).
     pub trusted_proxies: crate::limits::TrustedProxies,
+    /// How long entries may wait for a witnessed checkpoint before
+    /// `/healthz` says `degraded`.
+    pub witness_lag_limit: Duration,
+    /// `degraded` answers 503 instead of 200.
+    pub degraded_is_unhealthy: bool,
 }
 
 /// The checkpoint to serve before any meets the witness policy: the empty
@@ -194,6 +199,7 @@ pub async fn serve(mut config: ServeConfig) -> anyhow::Result<()> {
     let latest = Arc::new(latest_checkpoint(&id)?);
     let (latest_tx, latest_rx) = watch::channel(latest.clone());
     let (guard, mirror_ok) = fork_guard(&id, &config)?;
+    let metrics = Arc::new(Metrics::default());
     // Without witnesses the served checkpoint is simply the latest one.
     let witnessed_rx = if config.witnessing.witnesses.is_empty() {
         latest_rx.clone()
@@ -206,6 +212,7 @@ pub async fn serve(mut config: ServeConfig) -> anyhow::Result<()> {
             latest_rx.clone(),
             witnessed_tx,
             guard.clone(),
+            metrics.clone(),
         ));
         let (guard, wait) = (guard.clone(), config.witness_check_wait);
         tokio::spawn(async move {
@@ -226,7 +233,6 @@ pub async fn serve(mut config: ServeConfig) -> anyhow::Result<()> {
             tracing::info!("sequencing: nobody holds a checkpoint larger than this tree");
         });
     }
-    let metrics = Arc::new(Metrics::default());
     let tenants = TenantKeys::load(&id.store)?;
     let log_vkey = id.signer.vkey();
     let log_key = id.signer.verifier();
@@ -275,6 +281,9 @@ pub async fn serve(mut config: ServeConfig) -> anyhow::Result<()> {
         policy: config.witnessing.clone(),
         log_key: log_key.clone(),
         max_statement_age: config.max_statement_age,
+        connections: crate::listener::ConnStats::default(),
+        witness_lag_limit: config.witness_lag_limit,
+        degraded_is_unhealthy: config.degraded_is_unhealthy,
     });
 
     match (config.publish_dir.clone(), mirror_ok) {
@@ -306,7 +315,7 @@ pub async fn serve(mut config: ServeConfig) -> anyhow::Result<()> {
     let stopped = |mut rx: watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|s| *s).await;
     };
-    let conns = crate::listener::ConnStats::default();
+    let conns = state.connections.clone();
     let app = match admin_listener {
         None => api::router(state.clone()),
         Some(admin) => {

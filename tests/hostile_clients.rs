@@ -56,7 +56,7 @@ async fn idle_and_slow_connections_do_not_lock_out_other_clients() {
     let server = Server::try_start_command(
         command,
         &dir.path().join("log"),
-        &["--max-statement-age", "none"],
+        &["--max-statement-age", "none", "--admin-on-public"],
         &["--header-timeout", "5s"],
     )
     .unwrap();

@@ -58,7 +58,7 @@ impl Witness {
                 "--data",
             ])
             .arg(&self.data)
-            .env("RUST_LOG", "warn")
+            .env("ROOTLOG_LOG", "warn")
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()

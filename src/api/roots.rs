@@ -1,6 +1,5 @@
 //! Submitting daily-root statements and reading them back.
 
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use axum::body::Bytes;
@@ -17,7 +16,7 @@ use tokio::sync::oneshot;
 
 use super::proofs::{read_inclusion, read_leaf_hash};
 use super::tenants::{key_error, CachedKeys};
-use super::{ApiError, AppState};
+use super::{ApiError, AppState, Audited};
 use crate::fork_guard::Hold;
 use crate::merkle::leaf_hash;
 use crate::note::{encode_b64, parse_decimal_u64, Note};
@@ -127,6 +126,24 @@ pub async fn submit(
     headers: HeaderMap,
     query: Result<Query<HashMap<String, String>>, QueryRejection>,
     body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let mut audited = None;
+    let answer = submit_checked(state, headers, query, body, &mut audited).await;
+    let mut response = answer.into_response();
+    if let Some(audited) = audited {
+        response.extensions_mut().insert(audited);
+    }
+    response
+}
+
+/// The submission itself; `audited` learns the tenant, date and index as
+/// soon as they are known, for the audit trail (`api::edge`).
+async fn submit_checked(
+    state: Arc<AppState>,
+    headers: HeaderMap,
+    query: Result<Query<HashMap<String, String>>, QueryRejection>,
+    body: Result<Bytes, BytesRejection>,
+    audited: &mut Option<Audited>,
 ) -> Result<Response, ApiError> {
     let wait = wants_witnessed(query)?;
     check_content_type(&headers)?;
@@ -142,6 +159,11 @@ pub async fn submit(
         }
     })?;
     let (note, statement) = parse_submission(&body)?;
+    let audit = audited.insert(Audited {
+        tenant: statement.tenant.clone(),
+        date: statement.date_string(),
+        index: None,
+    });
     let now = time::OffsetDateTime::now_utc();
     check_date(statement.date, now.date())?;
     // Before the signature check, so a flood for one tenant costs no verification.
@@ -153,10 +175,8 @@ pub async fn submit(
     // An identical retry of a logged statement is answered with the entry,
     // whatever happened to the tenant's keys (or the calendar) since.
     if let Some(index) = logged_identical(&state, &note, &body, &statement, &keys)? {
-        state
-            .metrics
-            .submissions_existing
-            .fetch_add(1, Ordering::Relaxed);
+        audit.index = Some(index);
+        state.metrics.submission("existing");
         let checkpoint = if wait {
             witnessed_covering(&state, index, &encode_b64(&leaf_hash(&body))).await?
         } else {
@@ -205,27 +225,18 @@ pub async fn submit(
     .await?;
     let (status, index, checkpoint) = match outcome {
         Outcome::Appended { index, checkpoint } => {
-            state
-                .metrics
-                .submissions_appended
-                .fetch_add(1, Ordering::Relaxed);
+            state.metrics.submission("appended");
             (StatusCode::CREATED, index, checkpoint)
         }
         Outcome::Existing { index, checkpoint } => {
-            state
-                .metrics
-                .submissions_existing
-                .fetch_add(1, Ordering::Relaxed);
+            state.metrics.submission("existing");
             (StatusCode::OK, index, checkpoint)
         }
         Outcome::Conflict {
             index,
             statement: existing,
         } => {
-            state
-                .metrics
-                .submissions_conflict
-                .fetch_add(1, Ordering::Relaxed);
+            // Counted once, as a rejection by its code (the edge middleware).
             let existing = json!({ "index": index, "statement": String::from_utf8_lossy(&existing), "leaf_hash": encode_b64(&leaf_hash(&existing)) });
             return Err(ApiError::new(StatusCode::CONFLICT, "conflict", format!("tenant {} already has a different statement for {} at index {index}; a day's root cannot be replaced", statement.tenant, statement.date_string())).with_details(json!({ "existing": existing })));
         }
@@ -243,6 +254,7 @@ pub async fn submit(
     } else {
         checkpoint
     };
+    audit.index = Some(index);
     Ok((status, Json(prove(&state, index, &checkpoint, None)?)).into_response())
 }
 

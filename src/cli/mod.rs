@@ -80,6 +80,10 @@ struct ConfigFile {
     max_connections: Option<usize>,
     #[serde(default)]
     trusted_proxies: Vec<ipnet::IpNet>,
+    #[serde(default, with = "humantime_serde_opt")]
+    witness_lag_limit: Option<Duration>,
+    #[serde(default)]
+    degraded_unhealthy: bool,
 }
 
 #[derive(Debug, serde::Deserialize)]
@@ -226,6 +230,11 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
                 .copied()
                 .collect(),
         ),
+        witness_lag_limit: args
+            .witness_lag_limit
+            .or(file.witness_lag_limit)
+            .unwrap_or(Duration::from_secs(300)),
+        degraded_is_unhealthy: args.degraded_unhealthy || file.degraded_unhealthy,
         conn_limits: rootlog::listener::ConnLimits {
             header_timeout: args
                 .header_timeout
@@ -746,11 +755,14 @@ fn run_fsck(data: &Path, json: bool) -> anyhow::Result<bool> {
                 data.display()
             )
         }
-        Err(e @ (StoreError::Io(_) | StoreError::Sled(sled::Error::Io(_)))) => {
-            bail!("cannot read the database {}: {e}", db.display())
+        Err(
+            e @ (StoreError::Io(_) | StoreError::Sled(sled::Error::Io(_)) | StoreError::Legacy(_)),
+        ) => {
+            bail!("cannot check the database {}: {e}", db.display())
         }
-        // sled found its own data damaged: that is a finding, not a failure to check.
-        Err(e) => {
+        // sled found its own data damaged, or the stored size cannot be:
+        // that is a finding, not a failure to check.
+        Err(e @ (StoreError::Sled(_) | StoreError::Corrupt(_))) => {
             let report = rootlog::fsck::Report::unreadable(
                 &db.display().to_string(),
                 format!("the database cannot be opened: {e}; restore the data directory from a backup (rootlog restore)"),

@@ -27,6 +27,8 @@ pub struct Server {
     child: Option<Child>,
     pub url: String,
     pub data: PathBuf,
+    /// What the server wrote to stderr so far (the first MiB).
+    stderr: std::sync::Arc<std::sync::Mutex<String>>,
 }
 
 impl Server {
@@ -74,6 +76,10 @@ impl Server {
         } else {
             &["--listen", "127.0.0.1:0"]
         };
+        // Warnings only, unless the test chose a filter on `command`.
+        if !command.get_envs().any(|(k, _)| k == "ROOTLOG_LOG") {
+            command.env("ROOTLOG_LOG", "warn");
+        }
         let mut child = command
             .arg("serve")
             .args(listen)
@@ -82,7 +88,6 @@ impl Server {
             .args(age)
             .args(extra)
             .env("ROOTLOG_ADMIN_TOKEN", ADMIN_TOKEN)
-            .env("ROOTLOG_LOG", "warn")
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -97,29 +102,42 @@ impl Server {
                 }
             }
         });
-        // Keeps reading (so the server never blocks on a full pipe); returns what it read.
-        let stderr_reader = std::thread::spawn(move || {
-            let mut all = String::new();
+        // Keeps reading (so the server never blocks on a full pipe) into
+        // `written`, for a test to read with `Server::stderr`.
+        let written = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let sink = written.clone();
+        std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if all.len() < 64 * 1024 {
+                let mut all = sink.lock().unwrap_or_else(|p| p.into_inner());
+                if all.len() < 1 << 20 {
                     all.push_str(&line);
                     all.push('\n');
                 }
             }
-            all
         });
         match rx.recv_timeout(Duration::from_secs(30)) {
             Ok(url) => Ok(Server {
                 child: Some(child),
                 url,
                 data: data.to_path_buf(),
+                stderr: written,
             }),
             Err(_) => {
                 let _ = child.kill();
                 let _ = child.wait();
-                Err(stderr_reader.join().unwrap_or_default())
+                std::thread::sleep(Duration::from_millis(100));
+                let all = written.lock().unwrap_or_else(|p| p.into_inner()).clone();
+                Err(all)
             }
         }
+    }
+
+    /// What the server wrote to stderr so far.
+    pub fn stderr(&self) -> String {
+        self.stderr
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// The server's process id.
