@@ -9,6 +9,11 @@
 //! from tiles and checking it with the pure functions of [`crate::audit`].
 //! The JSON API (or a mirror's locators) is only ever used to learn *where*
 //! an entry is and which checkpoint to prove it into.
+//!
+//! Submissions and receipt fetches retry transient failures under a
+//! [`RetryPolicy`] (`retry`): on by default, because the archive's daily
+//! job must ride out a restarting or overloaded log, and safe because an
+//! identical submission is answered with the entry already logged.
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -20,27 +25,59 @@ use crate::tiles::TileClient;
 use crate::tlogproof::TlogProof;
 
 mod auditor;
+pub mod retry;
 pub use auditor::{
     Auditor, CheckpointAudit, Earliest, EntryAudit, Lookup, StatementIndex, BY_API, BY_LOCATOR,
     BY_SCAN,
 };
+pub use retry::RetryPolicy;
 
 /// An error talking to a log.
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
-    #[error("cannot reach the log: {0}")]
+    #[error("cannot reach the log: {}", with_causes(.0))]
     Http(#[from] reqwest::Error),
     #[error("the log answered {status}: {code}: {message}")]
     Api {
         status: u16,
+        /// The stable error code (empty when the body was not the log's JSON,
+        /// e.g. a proxy's error page).
         code: String,
         message: String,
         body: Value,
+        /// The answer's `Retry-After`, if it had one.
+        retry_after: Option<std::time::Duration>,
     },
     #[error("unexpected answer from the log: {0}")]
     Unexpected(String),
     #[error("tiles: {0}")]
     Tiles(String),
+    /// Transient failures until the [`RetryPolicy`]'s bound; `last` is the
+    /// last of them. Nothing is known to have been logged (or everything
+    /// may have been: an identical retry later says which).
+    #[error("gave up after {attempts} attempt(s) in {:.1} s (retrying for at most {}): {last}", .elapsed.as_secs_f64(), humantime::format_duration(*.retry_for))]
+    GaveUp {
+        attempts: u32,
+        elapsed: std::time::Duration,
+        retry_for: std::time::Duration,
+        last: Box<ClientError>,
+    },
+}
+
+/// An error with its causes ("error sending request: connection refused"):
+/// reqwest's own message rarely says what went wrong.
+fn with_causes(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        let more = cause.to_string();
+        if !text.contains(&more) {
+            text.push_str(": ");
+            text.push_str(&more);
+        }
+        source = cause.source();
+    }
+    text
 }
 
 /// An entry with its inclusion proof, as the log answers it.
@@ -146,14 +183,23 @@ pub fn decode_proof(hashes: &[String]) -> Result<Vec<Hash>, ProofCheckError> {
 }
 
 /// An HTTP client for one log.
+///
+/// [`LogClient::submit`], [`LogClient::submit_waiting`] and
+/// [`LogClient::receipt`] retry transient failures under the client's
+/// [`RetryPolicy`] (by default for up to two minutes; see
+/// [`LogClient::with_retry`]). Every other call makes one attempt: an
+/// auditor wants "could not check" promptly, and admin calls have a person
+/// waiting for them.
 #[derive(Clone)]
 pub struct LogClient {
     base: String,
     http: reqwest::Client,
+    retry: RetryPolicy,
 }
 
 impl LogClient {
-    /// A client for the log at `base_url` (for example `http://127.0.0.1:8080`).
+    /// A client for the log at `base_url` (for example `http://127.0.0.1:8080`),
+    /// with the default [`RetryPolicy`].
     pub fn new(base_url: &str) -> Self {
         let http = reqwest::Client::builder()
             .timeout(std::time::Duration::from_secs(60))
@@ -162,27 +208,76 @@ impl LogClient {
         LogClient {
             base: base_url.trim_end_matches('/').to_string(),
             http,
+            retry: RetryPolicy::default(),
         }
+    }
+
+    /// The same client with another retry policy for submissions and
+    /// receipts ([`RetryPolicy::none`] turns retrying off).
+    pub fn with_retry(mut self, policy: RetryPolicy) -> Self {
+        self.retry = policy;
+        self
+    }
+
+    /// The retry policy of submissions and receipts.
+    pub fn retry_policy(&self) -> &RetryPolicy {
+        &self.retry
     }
 
     fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)
     }
 
+    /// The answer's `Retry-After`, if it has a valid one.
+    fn retry_after(response: &reqwest::Response) -> Option<std::time::Duration> {
+        response
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(retry::parse_retry_after)
+    }
+
+    /// An error answer as [`ClientError::Api`]; `body` is the log's JSON
+    /// error, or Null when the answer was not JSON.
+    fn api_error(
+        status: u16,
+        body: Value,
+        text: &str,
+        retry_after: Option<std::time::Duration>,
+    ) -> ClientError {
+        let code = body["error"].as_str().unwrap_or("").to_string();
+        let message = match body["message"].as_str() {
+            Some(m) => m.to_string(),
+            None => text.chars().take(200).collect(),
+        };
+        ClientError::Api {
+            status,
+            code,
+            message,
+            body,
+            retry_after,
+        }
+    }
+
     async fn json(response: reqwest::Response) -> Result<(u16, Value), ClientError> {
         let status = response.status().as_u16();
+        let retry_after = Self::retry_after(&response);
         let text = response.text().await?;
-        let body: Value = serde_json::from_str(&text)
-            .map_err(|_| ClientError::Unexpected(format!("status {status}, body {text:?}")))?;
+        let body: Value = match serde_json::from_str(&text) {
+            Ok(body) => body,
+            // A proxy or load balancer in front of the log may answer an
+            // unavailable log with its own page: still a status to retry on.
+            Err(_) if matches!(status, 429 | 502 | 503 | 504) => {
+                return Err(Self::api_error(status, Value::Null, &text, retry_after))
+            }
+            Err(_) => {
+                return Err(ClientError::Unexpected(format!(
+                    "status {status}, body {text:?}"
+                )))
+            }
+        };
         if status >= 400 {
-            let code = body["error"].as_str().unwrap_or("").to_string();
-            let message = body["message"].as_str().unwrap_or("").to_string();
-            return Err(ClientError::Api {
-                status,
-                code,
-                message,
-                body,
-            });
+            return Err(Self::api_error(status, body, &text, retry_after));
         }
         Ok((status, body))
     }
@@ -212,7 +307,24 @@ impl LogClient {
     /// `POST /v1/roots`, with `?wait=witnessed` when `witnessed`: the answer
     /// then comes once a checkpoint meeting the log's witness policy covers
     /// the entry (503 `not_witnessed_yet` if none does within the log's wait).
+    ///
+    /// Transient failures are retried under the client's [`RetryPolicy`]; a
+    /// retry of a submission that was in fact logged is answered 200 with
+    /// that entry, so the status says whether *this call* appended it only
+    /// when no retry happened.
     pub async fn submit_waiting(
+        &self,
+        note: &[u8],
+        witnessed: bool,
+    ) -> Result<(u16, EntryProof), ClientError> {
+        retry::run(&self.retry, "submitting the statement", || {
+            self.submit_once(note, witnessed)
+        })
+        .await
+    }
+
+    /// One `POST /v1/roots`.
+    async fn submit_once(
         &self,
         note: &[u8],
         witnessed: bool,
@@ -318,15 +430,16 @@ impl LogClient {
             .send()
             .await?;
         let status = response.status().as_u16();
+        let retry_after = Self::retry_after(&response);
         let bytes = response.bytes().await?;
         if status != 200 {
             let body: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-            return Err(ClientError::Api {
+            return Err(Self::api_error(
                 status,
-                code: body["error"].as_str().unwrap_or("").to_string(),
-                message: body["message"].as_str().unwrap_or("").to_string(),
                 body,
-            });
+                &String::from_utf8_lossy(&bytes),
+                retry_after,
+            ));
         }
         TlogProof::parse(&bytes).map_err(|e| ClientError::Unexpected(e.to_string()))
     }
@@ -355,8 +468,18 @@ impl LogClient {
     /// that met the witness policy, and the tenant's key-change entries with
     /// their inclusion proofs into that checkpoint. Nothing here is trusted:
     /// the caller verifies the receipt (`Receipt::judge`) before keeping it.
-    /// `not_witnessed_yet` (503) until a witnessed checkpoint covers it.
+    /// `not_witnessed_yet` (503) until a witnessed checkpoint covers it,
+    /// which the client's [`RetryPolicy`] waits out like any transient
+    /// failure (the whole fetch is repeated: it only reads).
     pub async fn receipt(&self, tenant: &str, date: &str) -> Result<Receipt, ClientError> {
+        retry::run(&self.retry, "fetching the receipt", || {
+            self.receipt_once(tenant, date)
+        })
+        .await
+    }
+
+    /// One attempt at [`LogClient::receipt`].
+    async fn receipt_once(&self, tenant: &str, date: &str) -> Result<Receipt, ClientError> {
         let entry = self.root(tenant, date).await?;
         let proof = self.proof_file(tenant, date).await?;
         let statement = entry.statement.ok_or_else(|| {

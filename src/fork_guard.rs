@@ -21,7 +21,6 @@
 //! restores the missing entries and restarts the log.
 
 use std::collections::BTreeSet;
-use std::fmt::Write;
 use std::time::Duration;
 
 use tokio::sync::watch;
@@ -233,25 +232,9 @@ impl ForkGuard {
         }
     }
 
-    /// The guard's gauges, in the Prometheus text format.
-    pub fn render_metrics(&self, out: &mut String) {
-        let state = self.state.borrow();
-        let (starting, behind) = match state.hold() {
-            None => (0, 0),
-            Some(Hold::Starting { .. }) => (1, 0),
-            Some(Hold::Behind(_)) => (0, 1),
-        };
-        let _ = writeln!(
-            out,
-            "# HELP rootlog_sequencing_held 1 while the log does not sequence, by reason: starting (learning the witnesses' sizes) or behind (somebody holds a checkpoint this tree cannot extend).\n\
-             # TYPE rootlog_sequencing_held gauge\n\
-             rootlog_sequencing_held{{reason=\"starting\"}} {starting}\n\
-             rootlog_sequencing_held{{reason=\"behind\"}} {behind}\n\
-             # HELP rootlog_largest_seen_size The largest checkpoint size the witnesses, the mirror and the log's own record have shown.\n\
-             # TYPE rootlog_largest_seen_size gauge\n\
-             rootlog_largest_seen_size {}",
-            state.largest_seen
-        );
+    /// The largest checkpoint size any source has shown.
+    pub fn largest_seen(&self) -> u64 {
+        self.state.borrow().largest_seen
     }
 }
 

@@ -101,6 +101,25 @@ pub struct Report {
     pub findings: Vec<Finding>,
 }
 
+impl Report {
+    /// The report of a database sled cannot open: one `database_unreadable`
+    /// finding at `location`. Damage, not a failure to run the check.
+    pub fn unreadable(location: &str, detail: String) -> Self {
+        Report {
+            ok: false,
+            origin: None,
+            tree_size: 0,
+            checked: Checked::default(),
+            findings_total: 1,
+            findings: vec![Finding {
+                kind: "database_unreadable",
+                location: location.to_string(),
+                detail,
+            }],
+        }
+    }
+}
+
 /// Which part of the full check is running, for a progress display.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stage {
@@ -1281,38 +1300,6 @@ impl IntegrityState {
             None => serde_json::json!({ "ok": null, "checked_at": null, "findings": [] }),
         }
     }
-
-    /// Prometheus lines for the integrity checks.
-    pub fn render_metrics(&self, out: &mut String) {
-        use std::fmt::Write;
-        let last = self.last();
-        let lines = [
-            (
-                "rootlog_integrity_ok",
-                "gauge",
-                "1 unless the last periodic integrity check found a problem (1 before the first check).",
-                u64::from(last.as_ref().is_none_or(|s| s.ok)),
-            ),
-            (
-                "rootlog_integrity_checks_total",
-                "counter",
-                "Periodic integrity checks finished.",
-                self.checks_total(),
-            ),
-            (
-                "rootlog_integrity_last_check_timestamp_seconds",
-                "gauge",
-                "Unix time the last periodic integrity check finished (0 before the first).",
-                last.as_ref().map_or(0, |s| s.checked_at_unix),
-            ),
-        ];
-        for (name, kind, help, value) in lines {
-            let _ = writeln!(
-                out,
-                "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}"
-            );
-        }
-    }
 }
 
 /// Runs [`check_recent`] and turns its outcome (or a read failure) into a status.
@@ -1376,6 +1363,7 @@ pub fn spawn_periodic_check(
                 }
             }
             metrics.integrity.record(status);
+            metrics.integrity_checked();
         }
     }))
 }

@@ -161,3 +161,62 @@ pub fn admin_token(data: &Path) -> anyhow::Result<(String, Option<PathBuf>)> {
     })?;
     Ok((token.trim().to_string(), Some(path)))
 }
+
+/// `path` made absolute with every symlink resolved, dangling ones too (a
+/// directory not created yet, or a link to one, resolves as far as links
+/// lead), so two spellings of one place compare equal.
+fn resolve(path: &Path) -> std::io::Result<PathBuf> {
+    use std::path::Component;
+    let parts = |p: &Path| -> Vec<std::ffi::OsString> {
+        p.components()
+            .filter_map(|c| match c {
+                Component::Normal(name) => Some(name.to_os_string()),
+                Component::ParentDir => Some("..".into()),
+                _ => None,
+            })
+            .collect()
+    };
+    let mut out = PathBuf::from("/");
+    let mut todo = parts(&std::path::absolute(path)?);
+    todo.reverse();
+    let mut links = 0;
+    while let Some(name) = todo.pop() {
+        if name == ".." {
+            out.pop();
+            continue;
+        }
+        let next = out.join(&name);
+        match std::fs::read_link(&next) {
+            // A link: its target replaces it (bounded, so a loop ends).
+            Ok(target) if links < 40 => {
+                links += 1;
+                if target.is_absolute() {
+                    out = PathBuf::from("/");
+                }
+                todo.extend(parts(&target).into_iter().rev());
+            }
+            _ => out = next,
+        }
+    }
+    Ok(out)
+}
+
+/// Refuses a mirror directory that is the data directory, inside it, or
+/// holds it: a web server publishing the mirror would then serve `log.skey`
+/// (or the log would write tiles among its own files).
+pub fn check_publish_dir(data: &Path, publish: &Path) -> anyhow::Result<()> {
+    let data_real = resolve(data).with_context(|| format!("cannot resolve {}", data.display()))?;
+    let publish_real =
+        resolve(publish).with_context(|| format!("cannot resolve {}", publish.display()))?;
+    if publish_real.starts_with(&data_real) || data_real.starts_with(&publish_real) {
+        bail!(
+            "the mirror directory {} and the data directory {} overlap ({} and {} after resolving links): \
+             a web server publishing the mirror would serve the log's private key; use a directory outside the data directory",
+            publish.display(),
+            data.display(),
+            publish_real.display(),
+            data_real.display()
+        );
+    }
+    Ok(())
+}

@@ -3,6 +3,12 @@
 //! requests in flight beyond which the server sheds load with 503 instead of
 //! queueing without bound. The submission queue itself is bounded by the
 //! sequencer (`--queue`).
+//!
+//! The client IP is the socket peer, unless the peer is a trusted reverse
+//! proxy (`--trusted-proxy CIDR`): then it is the rightmost address in
+//! `X-Forwarded-For` that is not itself a trusted proxy. Only trusted
+//! proxies are believed, so a client cannot pick its own bucket by sending
+//! the header itself.
 
 use std::net::{IpAddr, SocketAddr};
 use std::num::NonZeroU32;
@@ -27,8 +33,42 @@ pub struct LimitConfig {
     pub max_in_flight: usize,
 }
 
+/// The reverse proxies whose `X-Forwarded-For` is believed.
+#[derive(Debug, Clone, Default)]
+pub struct TrustedProxies(pub Vec<ipnet::IpNet>);
+
+impl TrustedProxies {
+    fn trusts(&self, ip: IpAddr) -> bool {
+        self.0.iter().any(|net| net.contains(&ip))
+    }
+
+    /// The client's address: `peer`, or, when `peer` is a trusted proxy,
+    /// the rightmost address of `forwarded` (`X-Forwarded-For` values, in
+    /// order) that is not a trusted proxy. Entries a proxy did not write
+    /// (left of the first untrusted one) are never used.
+    pub fn client_ip<'a>(&self, peer: IpAddr, forwarded: impl Iterator<Item = &'a str>) -> IpAddr {
+        if !self.trusts(peer) {
+            return peer;
+        }
+        let hops: Vec<&str> = forwarded
+            .flat_map(|v| v.split(','))
+            .map(str::trim)
+            .collect();
+        for hop in hops.iter().rev() {
+            match hop.parse::<IpAddr>() {
+                Ok(ip) if self.trusts(ip) => continue,
+                Ok(ip) => return ip,
+                // A malformed hop: nothing to its left can be trusted.
+                Err(_) => return peer,
+            }
+        }
+        peer
+    }
+}
+
 /// The live limiters.
 pub struct Limits {
+    proxies: TrustedProxies,
     per_ip: Option<DefaultKeyedRateLimiter<IpAddr>>,
     per_tenant: Option<DefaultKeyedRateLimiter<String>>,
     in_flight: Arc<tokio::sync::Semaphore>,
@@ -54,8 +94,9 @@ fn too_many(what: &str, wait_secs: u64) -> ApiError {
 }
 
 impl Limits {
-    pub fn new(config: LimitConfig) -> Self {
+    pub fn new(config: LimitConfig, proxies: TrustedProxies) -> Self {
         Limits {
+            proxies,
             per_ip: limiter(config.per_ip),
             per_tenant: limiter(config.per_tenant),
             in_flight: Arc::new(tokio::sync::Semaphore::new(config.max_in_flight.max(1))),
@@ -110,7 +151,12 @@ impl Limits {
     /// permit to hold while it is served, or the error that refuses it.
     pub fn admit(&self, request: &Request) -> Result<OwnedSemaphorePermit, ApiError> {
         if let Some(ConnectInfo(addr)) = request.extensions().get::<ConnectInfo<SocketAddr>>() {
-            self.check_ip(addr.ip())?;
+            let forwarded = request
+                .headers()
+                .get_all("x-forwarded-for")
+                .iter()
+                .filter_map(|v| v.to_str().ok());
+            self.check_ip(self.proxies.client_ip(addr.ip(), forwarded))?;
         }
         self.in_flight.clone().try_acquire_owned().map_err(|_| {
             ApiError::unavailable(
@@ -119,5 +165,36 @@ impl Limits {
                 1,
             )
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn forwarded_for_is_believed_only_from_trusted_proxies() {
+        let proxies = TrustedProxies(vec!["10.0.0.0/8".parse().unwrap()]);
+        let peer: IpAddr = "10.1.2.3".parse().unwrap();
+        let stranger: IpAddr = "192.0.2.7".parse().unwrap();
+        let ip = |peer, xff: &[&str]| proxies.client_ip(peer, xff.iter().copied());
+        // Not from a proxy: the header is ignored.
+        assert_eq!(ip(stranger, &["198.51.100.1"]), stranger);
+        // From the proxy: the rightmost untrusted hop.
+        assert_eq!(
+            ip(peer, &["198.51.100.1"]),
+            "198.51.100.1".parse::<IpAddr>().unwrap()
+        );
+        assert_eq!(
+            ip(peer, &["6.6.6.6, 198.51.100.1, 10.9.9.9"]),
+            "198.51.100.1".parse::<IpAddr>().unwrap()
+        );
+        assert_eq!(
+            ip(peer, &["6.6.6.6", "198.51.100.1"]),
+            "198.51.100.1".parse::<IpAddr>().unwrap()
+        );
+        // Nothing usable: the proxy itself.
+        assert_eq!(ip(peer, &[]), peer);
+        assert_eq!(ip(peer, &["garbage"]), peer);
     }
 }

@@ -23,6 +23,15 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
     about = "A transparency log for compliance archives' signed daily Merkle roots"
 )]
 struct Cli {
+    /// Format of the log lines on stderr (filter them with ROOTLOG_LOG).
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        default_value = "text",
+        env = "ROOTLOG_LOG_FORMAT"
+    )]
+    log_format: rootlog::logging::LogFormat,
     #[command(subcommand)]
     command: Command,
 }
@@ -30,7 +39,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the log server.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Print the log's public key (vkey); reads only the key file, so it works while the server runs.
     Vkey {
         /// The log's data directory.
@@ -52,6 +61,11 @@ enum Command {
     /// Build and sign a daily-root statement; prints the signed note.
     Statement(StatementArgs),
     /// Sign (or read) a statement, submit it, and print the entry with its proof.
+    ///
+    /// Exit codes: 0 logged (appended, or already logged identically), 1
+    /// refused by the log (the reason is printed) or its answer does not
+    /// verify, 2 bad usage, 3 the log could not be reached or stayed
+    /// unavailable for --retry-for (running it again is safe).
     Submit(SubmitArgs),
     /// Verify a statement offline, from a receipt or a statement with its
     /// c2sp.org/tlog-proof file (exit 0 verified, 1 not verified, 3 could not check).
@@ -102,8 +116,12 @@ enum Command {
     /// Take a backup of a running log (admin token): every entry, checkpoint and
     /// cosignature up to its newest durable checkpoint. The log key is not in it.
     Backup {
-        /// The log's base URL (its admin listener, with --admin-listen).
-        #[arg(long, default_value = "http://127.0.0.1:8080", env = "ROOTLOG_URL")]
+        /// The log's admin listener (`serve --admin-listen`).
+        #[arg(
+            long,
+            default_value = "http://127.0.0.1:8079",
+            env = "ROOTLOG_ADMIN_URL"
+        )]
         log: String,
         /// The backup file to write (written whole, then renamed into place).
         #[arg(long)]
@@ -198,23 +216,53 @@ pub struct ServeArgs {
     /// Requests served at once; beyond it 503 overloaded with Retry-After [default: 4096].
     #[arg(long)]
     pub max_in_flight: Option<usize>,
-    /// Serve the admin endpoints (tenant registration) only on this address, not on --listen.
-    #[arg(long, env = "ROOTLOG_ADMIN_LISTEN")]
+    /// Address of the admin listener, which alone serves the admin endpoints
+    /// (tenant registration, key changes, backup) [default: 127.0.0.1:8079].
+    #[arg(long, env = "ROOTLOG_ADMIN_LISTEN", conflicts_with = "admin_on_public")]
     pub admin_listen: Option<SocketAddr>,
+    /// Serve the admin endpoints on --listen too, with no admin listener
+    /// (only behind a proxy that keeps them from the public).
+    #[arg(long)]
+    pub admin_on_public: bool,
     /// Seconds between periodic integrity checks of the tree's right edge and latest checkpoint (0: off) [default: 60].
     #[arg(long)]
     pub check_interval: Option<u64>,
     /// MiB of full tiles and entry bundles kept in memory for GET /tile (0: none) [default: 64].
     #[arg(long)]
     pub tile_cache_mb: Option<usize>,
+    /// Time a connection has to send a whole request head, when it opens and
+    /// after each answer (so also how long a keep-alive connection may idle) [default: 10s].
+    #[arg(long, value_parser = humantime::parse_duration)]
+    pub header_timeout: Option<Duration>,
+    /// Most open connections; beyond it the longest-idle one is closed
+    /// (lowered to fit the open-file limit) [default: 4096].
+    #[arg(long)]
+    pub max_connections: Option<usize>,
+    /// A reverse proxy (CIDR, e.g. 10.0.0.5/32) whose X-Forwarded-For names
+    /// the client for --rate-per-ip; repeat for each. From any other peer the
+    /// header is ignored.
+    #[arg(long = "trusted-proxy", value_name = "CIDR")]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// /healthz says "degraded" when an entry has waited longer than this
+    /// for a checkpoint meeting the witness policy [default: 5m].
+    #[arg(long, value_parser = humantime::parse_duration)]
+    pub witness_lag_limit: Option<Duration>,
+    /// Answer /healthz with 503 (not 200) while "degraded", so a load
+    /// balancer or monitor acts on a witnessing stall.
+    #[arg(long)]
+    pub degraded_unhealthy: bool,
 }
 
 #[derive(Subcommand)]
 enum TenantCommand {
     /// Register a tenant with its vkey (needs the admin token).
     Add {
-        /// The log's base URL.
-        #[arg(long, default_value = "http://127.0.0.1:8080", env = "ROOTLOG_URL")]
+        /// The log's admin listener (`serve --admin-listen`).
+        #[arg(
+            long,
+            default_value = "http://127.0.0.1:8079",
+            env = "ROOTLOG_ADMIN_URL"
+        )]
         log: String,
         /// Tenant id; also the name of its key.
         #[arg(long)]
@@ -254,8 +302,12 @@ enum TenantCommand {
 /// Which key of which tenant, on which log, with which admin token.
 #[derive(Args, Clone)]
 pub struct KeyChangeArgs {
-    /// The log's base URL.
-    #[arg(long, default_value = "http://127.0.0.1:8080", env = "ROOTLOG_URL")]
+    /// The log's admin listener (`serve --admin-listen`).
+    #[arg(
+        long,
+        default_value = "http://127.0.0.1:8079",
+        env = "ROOTLOG_ADMIN_URL"
+    )]
     pub log: String,
     /// Tenant id.
     #[arg(long)]
@@ -285,10 +337,11 @@ pub struct StatementArgs {
     /// Number of records that day.
     #[arg(long)]
     pub records: u64,
-    /// Base64 RFC 6962 root over that day's records (see `rootlog root`).
+    /// The RFC 6962 root over that day's records (see `rootlog root`), hex
+    /// or base64 (the statement always carries it in base64).
     #[arg(long)]
     pub root: String,
-    /// Optional hash-chain head at end of day: "<seq> <base64 hash>".
+    /// Optional hash-chain head at end of day: "<seq> <hash>", the hash in hex or base64.
     #[arg(long)]
     pub chain: Option<String>,
 }
@@ -325,6 +378,10 @@ pub struct ReceiptArgs {
     /// Where to write the receipt (written only once it verifies).
     #[arg(long)]
     pub out: PathBuf,
+    /// Keep trying for up to this long while the log is unreachable or
+    /// answers 429/503 (for example `not_witnessed_yet`); `0` tries once.
+    #[arg(long, default_value = "2m", value_parser = humantime::parse_duration, value_name = "DURATION")]
+    pub retry_for: Duration,
     #[command(flatten)]
     pub keys: cli::keys::KeyArgs,
     #[command(flatten)]
@@ -345,16 +402,28 @@ pub struct SubmitArgs {
     /// Build the statement from these flags instead (same as `rootlog statement`).
     #[arg(long, requires_all = ["date", "records", "root"])]
     pub key: Option<PathBuf>,
+    /// Tenant id (defaults to the key's name, which it must equal).
     #[arg(long)]
     pub tenant: Option<String>,
+    /// The day, YYYY-MM-DD.
     #[arg(long)]
     pub date: Option<String>,
+    /// Number of records that day.
     #[arg(long)]
     pub records: Option<u64>,
+    /// The RFC 6962 root over that day's records, hex or base64.
     #[arg(long)]
     pub root: Option<String>,
+    /// Optional hash-chain head at end of day: "<seq> <hash>", the hash in hex or base64.
     #[arg(long)]
     pub chain: Option<String>,
+    /// Keep trying for up to this long when the log is unreachable, drops
+    /// the connection, times out, or answers 429 or 503 (honouring
+    /// Retry-After), with exponential backoff and jitter; `0` tries once.
+    /// Safe: the same statement again is answered with the entry already
+    /// logged. A 4xx other than 429 is never retried.
+    #[arg(long, default_value = "2m", value_parser = humantime::parse_duration, value_name = "DURATION")]
+    pub retry_for: Duration,
     /// Answer once the entry is durable (`durable`), or once a checkpoint
     /// meeting the log's witness policy covers it (`witnessed`).
     #[arg(long, value_enum, default_value = "durable")]
@@ -368,15 +437,9 @@ pub struct SubmitArgs {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("ROOTLOG_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    rootlog::logging::init(cli.log_format);
     let result = match cli.command {
-        Command::Serve(args) => cli::serve(args),
+        Command::Serve(args) => cli::serve(*args),
         Command::Vkey { data } => cli::vkey(&data),
         Command::Keygen { name, out_dir } => cli::keygen(&name, &out_dir),
         Command::Tenant(TenantCommand::Add {

@@ -576,6 +576,7 @@ async fn run(mirror: Mirror, mut latest: watch::Receiver<Arc<SignedCheckpoint>>)
 /// database, so this needs the server stopped (a running server publishes
 /// with `--publish-dir`). Returns the published size.
 pub fn publish_once(data: &Path, dir: &Path, policy: &WitnessPolicy) -> anyhow::Result<u64> {
+    crate::identity::check_publish_dir(data, dir)?;
     let db = data.join("db");
     if !db.exists() {
         bail!(

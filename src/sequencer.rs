@@ -40,7 +40,7 @@ use crate::fork_guard::ForkGuard;
 use crate::merkle::leaf_hash;
 use crate::merkle::{Frontier, Hash};
 use crate::metrics::Metrics;
-use crate::note::{Checkpoint, Note, Signer};
+use crate::note::{signed_text, Checkpoint, Note, Signer};
 use crate::storage::{LeafRows, NewLeaf, Store, StoreError};
 use crate::tenant_key::{may_sign_at, KeyChangeError, KeyChangeRequest, TenantRecord, Transition};
 
@@ -316,16 +316,6 @@ impl Sequencer {
     /// Submissions waiting in the queue.
     pub fn queued(&self) -> usize {
         self.tx.max_capacity() - self.tx.capacity()
-    }
-}
-
-/// The part of a note that is signed: everything up to and including the
-/// newline before the last blank line. Identical retries compare this, so a
-/// retry that carries an extra unknown signature is still the same statement.
-fn signed_text(note: &[u8]) -> &[u8] {
-    match note.windows(2).rposition(|w| w == b"\n\n") {
-        Some(split) => &note[..split + 1],
-        None => note,
     }
 }
 
@@ -621,16 +611,5 @@ impl Integrator {
                 )
             }
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::signed_text;
-
-    #[test]
-    fn signed_text_stops_at_last_blank_line() {
-        assert_eq!(signed_text(b"a\nb\n\n- sig\n"), b"a\nb\n");
-        assert_eq!(signed_text(b"a\n\nb\n\n- sig\n"), b"a\n\nb\n");
     }
 }

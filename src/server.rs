@@ -37,7 +37,8 @@ pub struct ServeConfig {
     pub max_statement_age: Option<u64>,
     /// Where to keep a static tlog-tiles mirror of the log, if anywhere.
     pub publish_dir: Option<PathBuf>,
-    /// A separate address for the admin endpoints; when set, the public listener does not serve them.
+    /// The admin listener's address, which alone serves the admin endpoints;
+    /// None puts them on the public listener (`--admin-on-public`).
     pub admin_listen: Option<SocketAddr>,
     /// Rate limits and the in-flight cap.
     pub limits: crate::limits::LimitConfig,
@@ -45,6 +46,16 @@ pub struct ServeConfig {
     pub check_interval: std::time::Duration,
     /// Bytes of full tiles and bundles kept in memory (zero: none).
     pub tile_cache_bytes: usize,
+    /// What one client may hold (`crate::listener`); the cap is lowered at
+    /// start to fit the open-file limit.
+    pub conn_limits: crate::listener::ConnLimits,
+    /// Reverse proxies whose `X-Forwarded-For` names the client (`--trusted-proxy`).
+    pub trusted_proxies: crate::limits::TrustedProxies,
+    /// How long entries may wait for a witnessed checkpoint before
+    /// `/healthz` says `degraded`.
+    pub witness_lag_limit: Duration,
+    /// `degraded` answers 503 instead of 200.
+    pub degraded_is_unhealthy: bool,
 }
 
 /// The checkpoint to serve before any meets the witness policy: the empty
@@ -103,6 +114,9 @@ fn validate(config: &ServeConfig) -> anyhow::Result<()> {
         }
     }
     identity::admin_token_from_env()?;
+    if let Some(dir) = &config.publish_dir {
+        identity::check_publish_dir(&config.data, dir)?;
+    }
     Ok(())
 }
 
@@ -146,8 +160,19 @@ fn fork_guard(
 }
 
 /// Runs the server until a shutdown signal.
-pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
+pub async fn serve(mut config: ServeConfig) -> anyhow::Result<()> {
     validate(&config)?;
+    let fd_limit = crate::listener::raise_fd_limit();
+    let cap = crate::listener::fitting_cap(config.conn_limits.max_connections, fd_limit);
+    if cap < config.conn_limits.max_connections {
+        tracing::warn!(
+            fd_limit,
+            wanted = config.conn_limits.max_connections,
+            cap,
+            "the open-file limit allows fewer connections than --max-connections; raise LimitNOFILE (systemd) or ulimit -n"
+        );
+    }
+    config.conn_limits.max_connections = cap;
     // Listening is checked before the data directory is touched, too.
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
@@ -157,7 +182,7 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         Some(admin_addr) => Some(
             tokio::net::TcpListener::bind(admin_addr)
                 .await
-                .with_context(|| format!("cannot listen on {admin_addr} (--admin-listen)"))?,
+                .with_context(|| format!("cannot listen on {admin_addr} for the admin endpoints (give another --admin-listen, or --admin-on-public to serve them on --listen)"))?,
         ),
     };
     let first_start = !config.data.join("db").exists();
@@ -174,6 +199,7 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     let latest = Arc::new(latest_checkpoint(&id)?);
     let (latest_tx, latest_rx) = watch::channel(latest.clone());
     let (guard, mirror_ok) = fork_guard(&id, &config)?;
+    let metrics = Arc::new(Metrics::default());
     // Without witnesses the served checkpoint is simply the latest one.
     let witnessed_rx = if config.witnessing.witnesses.is_empty() {
         latest_rx.clone()
@@ -186,6 +212,7 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
             latest_rx.clone(),
             witnessed_tx,
             guard.clone(),
+            metrics.clone(),
         ));
         let (guard, wait) = (guard.clone(), config.witness_check_wait);
         tokio::spawn(async move {
@@ -206,7 +233,6 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
             tracing::info!("sequencing: nobody holds a checkpoint larger than this tree");
         });
     }
-    let metrics = Arc::new(Metrics::default());
     let tenants = TenantKeys::load(&id.store)?;
     let log_vkey = id.signer.vkey();
     let log_key = id.signer.verifier();
@@ -225,7 +251,10 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         config.batch,
         guard.clone(),
     )?;
-    let limits = Arc::new(crate::limits::Limits::new(config.limits));
+    let limits = Arc::new(crate::limits::Limits::new(
+        config.limits,
+        config.trusted_proxies.clone(),
+    ));
     let shrinker = limits.clone();
     tokio::spawn(async move {
         let mut every = tokio::time::interval(Duration::from_secs(60));
@@ -252,6 +281,9 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         policy: config.witnessing.clone(),
         log_key: log_key.clone(),
         max_statement_age: config.max_statement_age,
+        connections: crate::listener::ConnStats::default(),
+        witness_lag_limit: config.witness_lag_limit,
+        degraded_is_unhealthy: config.degraded_is_unhealthy,
     });
 
     match (config.publish_dir.clone(), mirror_ok) {
@@ -289,30 +321,26 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     let stopped = |mut rx: watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|s| *s).await;
     };
+    let conns = state.connections.clone();
     let app = match admin_listener {
         None => api::router(state.clone()),
         Some(admin) => {
             println!("rootlog: admin listening on http://{}", admin.local_addr()?);
-            let service = api::admin_router(state.clone())
-                .into_make_service_with_connect_info::<SocketAddr>();
-            let stop = stopped(stop_rx.clone());
+            let (app, stop, limits, stats) = (
+                api::admin_router(state.clone()),
+                stopped(stop_rx.clone()),
+                config.conn_limits,
+                conns.clone(),
+            );
             tokio::spawn(async move {
-                if let Err(e) = axum::serve(admin, service)
-                    .with_graceful_shutdown(stop)
-                    .await
-                {
+                if let Err(e) = crate::listener::serve(admin, app, limits, stats, stop).await {
                     tracing::error!(error = %e, "the admin listener failed");
                 }
             });
             api::public_router(state.clone())
         }
     };
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(stopped(stop_rx))
-    .await?;
+    crate::listener::serve(listener, app, config.conn_limits, conns, stopped(stop_rx)).await?;
 
     // No handler holds a sequencer handle any more: dropping ours lets the
     // integrator finish what is queued and exit.

@@ -408,6 +408,7 @@ pub async fn run(
     mut latest: watch::Receiver<Arc<SignedCheckpoint>>,
     witnessed: watch::Sender<Arc<SignedCheckpoint>>,
     guard: Arc<ForkGuard>,
+    metrics: Arc<crate::metrics::Metrics>,
 ) {
     let http = match reqwest::Client::builder().timeout(policy.timeout).build() {
         Ok(c) => c,
@@ -433,7 +434,7 @@ pub async fn run(
                 client,
                 round.clone(),
                 witnessed.clone(),
-                (guard.clone(), latest.clone()),
+                (guard.clone(), latest.clone(), metrics.clone()),
             ))
         })
         .collect();
@@ -465,7 +466,11 @@ async fn witness_loop(
     mut client: WitnessClient,
     mut round: watch::Receiver<Arc<SignedCheckpoint>>,
     witnessed: Arc<watch::Sender<Arc<SignedCheckpoint>>>,
-    (guard, tree): (Arc<ForkGuard>, watch::Receiver<Arc<SignedCheckpoint>>),
+    (guard, tree, metrics): (
+        Arc<ForkGuard>,
+        watch::Receiver<Arc<SignedCheckpoint>>,
+        Arc<crate::metrics::Metrics>,
+    ),
 ) {
     loop {
         let checkpoint = round.borrow_and_update().clone();
@@ -480,12 +485,17 @@ async fn witness_loop(
                     .await
                     {
                         Ok(Ok(())) => {
+                            let now = std::time::SystemTime::now()
+                                .duration_since(std::time::UNIX_EPOCH)
+                                .map_or(0, |d| d.as_secs());
+                            metrics.witness_cosigned(&name, size, now);
                             publish_if_witnessed(&store, &policy, &checkpoint, &witnessed)
                         }
                         _ => tracing::error!(witness = %name, size, "cannot store a cosignature"),
                     }
                 }
                 Err(reason) => {
+                    metrics.witness_failed(&name);
                     tracing::warn!(witness = %name, size = checkpoint.size, %reason, "witness did not cosign");
                     tokio::time::sleep(policy.interval).await;
                     continue;

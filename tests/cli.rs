@@ -239,6 +239,8 @@ fn origin_is_fixed_and_admin_token_is_generated() {
             "serve",
             "--listen",
             "127.0.0.1:0",
+            "--admin-listen",
+            "127.0.0.1:0",
             "--origin",
             "log.example/a",
             "--data",
@@ -342,4 +344,196 @@ async fn admin_endpoints_can_live_on_their_own_listener() {
             .0,
         201
     );
+}
+
+/// With no admin flag at all, the admin endpoints are on the loopback admin
+/// listener (127.0.0.1:8079) and not on `--listen`; `--admin-on-public`
+/// puts them back on `--listen`, and only when asked.
+#[tokio::test]
+async fn admin_endpoints_are_off_the_public_listener_by_default() {
+    if std::net::TcpListener::bind("127.0.0.1:8079").is_err() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "127.0.0.1:8079 is taken under CI"
+        );
+        eprintln!("######## SKIPPED: 127.0.0.1:8079 is in use; cannot test the default admin listener ########");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let mut command = Command::new(rootlog_bin());
+    command.env_remove("ROOTLOG_ADMIN_LISTEN");
+    let server = Server::try_start_command(command, &dir.path().join("a"), &[], &[]).unwrap();
+    let tenant = common::Tenant::new("acme");
+    let public = server
+        .client()
+        .add_tenant(ADMIN_TOKEN, "acme", &tenant.signer.vkey())
+        .await;
+    assert!(
+        matches!(
+            public,
+            Err(rootlog::client::ClientError::Api { status: 404, .. })
+        ),
+        "{public:?}"
+    );
+    let admin = rootlog::client::LogClient::new("http://127.0.0.1:8079");
+    let (status, _) = admin
+        .add_tenant(ADMIN_TOKEN, "acme", &tenant.signer.vkey())
+        .await
+        .unwrap();
+    assert_eq!(status, 201);
+    drop(server);
+    let open = Server::start(&dir.path().join("b"), &["--admin-on-public"]);
+    let (status, _) = open
+        .client()
+        .add_tenant(ADMIN_TOKEN, "acme", &tenant.signer.vkey())
+        .await
+        .unwrap();
+    assert_eq!(status, 201);
+}
+
+/// Every flag that takes a hash (`statement --root`, `submit --root`, the
+/// hash of `--chain`, `audit --expect-root`, and `rootlog root`'s input
+/// lines) takes it in hex or base64 alike, parsed by one function
+/// (`rootlog::audit::parse_hash`); the statement always carries base64.
+#[test]
+fn every_hash_flag_takes_hex_or_base64() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = dir.path().join("keys");
+    ok(&[
+        "keygen",
+        "--name",
+        "acme",
+        "--out-dir",
+        keys.to_str().unwrap(),
+    ]);
+    let skey = keys.join("acme.skey");
+    let skey = skey.to_str().unwrap();
+    let root = leaf_hash(b"the day's records");
+    let chain = leaf_hash(b"the chain head");
+    let (root_hex, root_b64) = (hex::encode(root), encode_b64(&root));
+    let (chain_hex, chain_b64) = (hex::encode(chain), encode_b64(&chain));
+
+    // Ed25519 signatures are deterministic: the same statement, byte for byte.
+    let statement = |root: &str, chain: &str| {
+        ok(&[
+            "statement",
+            "--key",
+            skey,
+            "--date",
+            "2026-11-24",
+            "--records",
+            "7",
+            "--root",
+            root,
+            "--chain",
+            &format!("41 {chain}"),
+        ])
+    };
+    let from_b64 = statement(&root_b64, &chain_b64);
+    assert!(from_b64.contains(&format!("root {root_b64}\nchain 41 {chain_b64}\n")));
+    assert_eq!(statement(&root_hex, &chain_hex), from_b64);
+    assert_eq!(statement(&root_hex.to_uppercase(), &chain_b64), from_b64);
+    assert_eq!(statement(&root_b64, &chain_hex), from_b64);
+    // Neither spelling: 63 hex digits, base64 of 31 bytes, a stray bit.
+    for bad in [
+        root_hex[1..].to_string(),
+        encode_b64(&root[1..]),
+        encode_b64(&rootlog::merkle::EMPTY_ROOT).replace("FU=", "FV="),
+    ] {
+        let out = rootlog(&[
+            "statement",
+            "--key",
+            skey,
+            "--date",
+            "2026-11-24",
+            "--records",
+            "7",
+            "--root",
+            &bad,
+        ]);
+        assert_eq!(out.status.code(), Some(1), "{bad}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("hex (64 digits) or base64"), "{err}");
+        let out = rootlog(&[
+            "statement",
+            "--key",
+            skey,
+            "--date",
+            "2026-11-24",
+            "--records",
+            "7",
+            "--root",
+            &root_b64,
+            "--chain",
+            &format!("41 {bad}"),
+        ]);
+        assert_eq!(out.status.code(), Some(1), "{bad}");
+    }
+
+    // submit --root and --chain in hex; audit --expect-root in either.
+    let data = dir.path().join("data");
+    let server = Server::start(&data, &[]);
+    let log_key = ok(&["vkey", "--data", data.to_str().unwrap()]);
+    ok(&[
+        "tenant",
+        "add",
+        "--log",
+        &server.url,
+        "--id",
+        "acme",
+        "--vkey",
+        &format!("@{}", keys.join("acme.vkey").display()),
+        "--token",
+        ADMIN_TOKEN,
+    ]);
+    let today = rootlog::statement::format_date(time::OffsetDateTime::now_utc().date());
+    ok(&[
+        "submit",
+        "--log",
+        &server.url,
+        "--key",
+        skey,
+        "--date",
+        &today,
+        "--records",
+        "7",
+        "--root",
+        &root_hex,
+        "--chain",
+        &format!("41 {chain_hex}"),
+    ]);
+    let audit = |expect: &str| {
+        rootlog(&[
+            "audit",
+            "--log",
+            &server.url,
+            "--log-key",
+            log_key.trim(),
+            "--tenant",
+            "acme",
+            "--date",
+            &today,
+            "--state",
+            dir.path().join("audit.state").to_str().unwrap(),
+            "--expect-root",
+            expect,
+            "--json",
+        ])
+    };
+    for expect in [&root_hex, &root_b64] {
+        let out = audit(expect);
+        let report = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(0), "{report}");
+        // What was logged carries base64, whatever the flags said.
+        let report: serde_json::Value = serde_json::from_str(&report).unwrap();
+        assert_eq!(report["statements"][0]["root"], root_b64.as_str());
+        assert_eq!(
+            report["statements"][0]["chain"],
+            format!("41 {chain_b64}").as_str()
+        );
+    }
+    let out = audit(&hex::encode(chain));
+    assert_eq!(out.status.code(), Some(1));
+    let out = audit("not a hash");
+    assert_eq!(out.status.code(), Some(2));
 }

@@ -234,7 +234,7 @@ impl Witness {
             .args(["serve", "--listen", &format!("127.0.0.1:{}", self.port)])
             .args(["--name", WITNESS_NAME, "--log", &self.log, "--data"])
             .arg(&self.data)
-            .env("RUST_LOG", "warn")
+            .env("ROOTLOG_LOG", "warn")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(stderr)

@@ -359,7 +359,7 @@ fn the_first_start_refuses_bad_flags_before_it_creates_anything() {
         (vec![], Some("short")),
     ] {
         let mut command = std::process::Command::new(common::rootlog_bin());
-        command.args(["serve", "--data", d]);
+        command.args(["serve", "--data", d, "--admin-listen", "127.0.0.1:0"]);
         if !args.contains(&"--listen") {
             command.args(["--listen", "127.0.0.1:0"]);
         }
@@ -378,7 +378,15 @@ fn the_first_start_refuses_bad_flags_before_it_creates_anything() {
     }
     // A first start without --origin says the default name is forever.
     let mut child = std::process::Command::new(common::rootlog_bin())
-        .args(["serve", "--data", d, "--listen", "127.0.0.1:0"])
+        .args([
+            "serve",
+            "--data",
+            d,
+            "--listen",
+            "127.0.0.1:0",
+            "--admin-listen",
+            "127.0.0.1:0",
+        ])
         .env("ROOTLOG_LOG", "warn")
         .env("ROOTLOG_ADMIN_TOKEN", ADMIN_TOKEN)
         .stdout(std::process::Stdio::piped())

@@ -12,7 +12,13 @@ use crate::stats::ResultLine;
 pub fn run(bin: &Path, data: &Path, timeout: Duration) -> anyhow::Result<()> {
     let started = Instant::now();
     let mut child = Command::new(bin)
-        .args(["serve", "--listen", "127.0.0.1:0", "--data"])
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--admin-on-public",
+            "--data",
+        ])
         .arg(data)
         .env("ROOTLOG_LOG", "warn")
         // An admin token from the environment, so start-up writes no token file.

@@ -58,6 +58,13 @@ pub struct AppState {
     /// Statements for days that ended longer ago than this (seconds) are
     /// refused with `400 stale_date`; None turns the limit off.
     pub max_statement_age: Option<u64>,
+    /// The listeners' connection counts.
+    pub connections: crate::listener::ConnStats,
+    /// How long entries may wait for a witnessed checkpoint before
+    /// `/healthz` says `degraded`.
+    pub witness_lag_limit: Duration,
+    /// Whether `degraded` answers 503 (for a load balancer that should act on it).
+    pub degraded_is_unhealthy: bool,
 }
 
 impl AppState {
@@ -69,6 +76,27 @@ impl AppState {
     /// The checkpoint the log serves: the newest one meeting the witness policy.
     pub fn served(&self) -> Arc<SignedCheckpoint> {
         self.witnessed.borrow().clone()
+    }
+
+    /// Seconds the oldest entry not covered by a witnessed checkpoint has
+    /// waited (0 when every entry is), from the log's own timestamp on the
+    /// checkpoint of the batch that appended it.
+    pub fn witness_lag(&self) -> u64 {
+        let served = self.served().size;
+        if self.policy.witnesses.is_empty() || served >= self.latest().size {
+            return 0;
+        }
+        let own = self.store.first_checkpoint_covering(served).ok().flatten();
+        let Some(appended) = own.and_then(|(_, note)| {
+            let note = crate::note::Note::parse(&note).ok()?;
+            crate::timebound::logged_by_stored(&note, &[], 0, &self.log_key)
+        }) else {
+            return 0;
+        };
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        now.saturating_sub(appended.time)
     }
 
     /// When everything `checkpoint` covers was logged, by the policy's
@@ -172,21 +200,94 @@ fn finish(routes: Router<Arc<AppState>>, state: Arc<AppState>) -> Router {
 
 /// Every request's way in, as one middleware rather than three (each
 /// `from_fn` layer clones the service behind it and boxes a future per
-/// request; bench/NOTES.md item 6 has the measurement): the body is
+/// request, which costs measurably on the hot path): the body is
 /// buffered (`crate::drain`), the per-IP limit and the in-flight cap
-/// admit the request (`crate::limits`), and an error answer, the guard's
-/// 429s and 503s included, is counted by its code.
+/// admit the request (`crate::limits`), an error answer, the guard's 429s
+/// and 503s included, is counted by its code, the answer's latency is
+/// recorded by route, and the audit trail gets its line
+/// ([`audit_line`]).
 async fn edge(State(state): State<Arc<AppState>>, request: Request, next: Next) -> Response {
+    let started = std::time::Instant::now();
+    let method = request.method().clone();
+    let route = route_of(request.extensions().get::<axum::extract::MatchedPath>());
+    let client = request
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip());
     let request = buffer_body(request, DrainLimits::new(MAX_BODY_BYTES)).await;
     let response = match state.limits.admit(&request) {
         // The permit is held until the answer is ready.
         Ok(_permit) => next.run(request).await,
         Err(refusal) => refusal.into_response(),
     };
-    if let Some(ErrorCode(code)) = response.extensions().get::<ErrorCode>() {
+    let code = response.extensions().get::<ErrorCode>().map(|c| c.0);
+    if let Some(code) = code {
         state.metrics.reject(code);
     }
+    let took = started.elapsed();
+    let status = response.status().as_u16();
+    state.metrics.request(route, method.as_str(), status, took);
+    audit_line(&method, route, status, code, took, client, &response);
     response
+}
+
+/// What an answer to a submission says about it, for the audit trail.
+#[derive(Debug, Clone)]
+pub struct Audited {
+    pub tenant: String,
+    pub date: String,
+    pub index: Option<u64>,
+}
+
+/// The audit trail: one line (target `rootlog::audit`, level info) per
+/// submission, per admin action and per refused request, with what was
+/// asked, the answer and its latency; successful reads get none (they are
+/// counted in the request-latency metric).
+fn audit_line(
+    method: &axum::http::Method,
+    route: &'static str,
+    status: u16,
+    code: Option<&'static str>,
+    took: std::time::Duration,
+    client: Option<std::net::IpAddr>,
+    response: &Response,
+) {
+    let admin = ADMIN_ROUTES.contains(&route);
+    let submission = route == "/v1/roots" && method == axum::http::Method::POST;
+    if !(admin || submission || status >= 400) {
+        return;
+    }
+    let audited = response.extensions().get::<Audited>();
+    tracing::info!(
+        target: "rootlog::audit",
+        kind = if submission { "submission" } else if admin { "admin" } else { "refusal" },
+        method = %method,
+        route,
+        status,
+        code = code.unwrap_or(""),
+        tenant = audited.map_or("", |a| a.tenant.as_str()),
+        date = audited.map_or("", |a| a.date.as_str()),
+        index = audited.and_then(|a| a.index),
+        ms = took.as_secs_f64() * 1000.0,
+        client = client.map(|c| c.to_string()).unwrap_or_default(),
+    );
+}
+
+/// The admin routes (for the audit trail's `kind`).
+const ADMIN_ROUTES: &[&str] = &["/v1/tenants", "/v1/tenants/{id}/keys", "/v1/admin/backup"];
+
+/// The route template a request matched, as `ROUTES` spells it (a small,
+/// fixed set of label values); `other` for no route.
+fn route_of(matched: Option<&axum::extract::MatchedPath>) -> &'static str {
+    let Some(matched) = matched else {
+        return "other";
+    };
+    let path = matched.as_str().replace("{*path}", "{path}");
+    ROUTES
+        .iter()
+        .map(|(_, p)| *p)
+        .find(|p| *p == path)
+        .unwrap_or("other")
 }
 
 async fn no_route() -> ApiError {
@@ -226,18 +327,21 @@ async fn healthz(State(state): State<Arc<AppState>>) -> Response {
     // A failed integrity check makes the log unhealthy too (see fsck.rs).
     let intact = !state.metrics.integrity.failing();
     let hold = state.guard.hold();
+    let lag = state.witness_lag();
+    let degraded = lag > state.witness_lag_limit.as_secs();
     // The worst condition names the status.
-    let status = match (running, &hold, intact) {
-        (false, _, _) => "sequencer_stopped",
-        (true, Some(crate::fork_guard::Hold::Behind(_)), _) => "log_behind",
-        (true, _, false) => "integrity_failed",
-        (true, Some(crate::fork_guard::Hold::Starting { .. }), true) => "starting",
-        (true, None, true) => "ok",
+    let status = match (running, &hold, intact, degraded) {
+        (false, _, _, _) => "sequencer_stopped",
+        (true, Some(crate::fork_guard::Hold::Behind(_)), _, _) => "log_behind",
+        (true, _, false, _) => "integrity_failed",
+        (true, Some(crate::fork_guard::Hold::Starting { .. }), true, _) => "starting",
+        (true, None, true, true) => "degraded",
+        (true, None, true, false) => "ok",
     };
-    let code = if status == "ok" {
-        StatusCode::OK
-    } else {
-        StatusCode::SERVICE_UNAVAILABLE
+    let code = match status {
+        "ok" => StatusCode::OK,
+        "degraded" if !state.degraded_is_unhealthy => StatusCode::OK,
+        _ => StatusCode::SERVICE_UNAVAILABLE,
     };
     let body = serde_json::json!({
         "status": status,
@@ -246,25 +350,41 @@ async fn healthz(State(state): State<Arc<AppState>>) -> Response {
         "witnessed_size": state.served().size,
         "queued": state.sequencer.queued(),
         "sequencing": state.guard.health_json(),
+        "witnessing": {
+            "lag_seconds": lag,
+            "lag_limit_seconds": state.witness_lag_limit.as_secs(),
+        },
         "integrity": state.metrics.integrity.health_json(),
     });
     (code, Json(body)).into_response()
 }
 
 async fn metrics(State(state): State<Arc<AppState>>) -> Response {
-    let mut text = state.metrics.render(
-        state.latest().size,
-        state.sequencer.queued(),
-        state.store.size_on_disk(),
-        !state.sequencer.is_stopped(),
-    );
-    state.guard.render_metrics(&mut text);
+    let served = state.served();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64());
+    let snapshot = crate::metrics::Snapshot {
+        tree_size: state.latest().size,
+        witnessed_size: served.size,
+        witnessed_age_seconds: state
+            .logged_by(&served)
+            .map(|b| (now - b.time as f64).max(0.0)),
+        queued: state.sequencer.queued(),
+        disk_bytes: state.store.size_on_disk(),
+        sequencer_running: !state.sequencer.is_stopped(),
+        held: match state.guard.hold() {
+            None => None,
+            Some(crate::fork_guard::Hold::Starting { .. }) => Some("starting"),
+            Some(crate::fork_guard::Hold::Behind(_)) => Some("behind"),
+        },
+        largest_seen_size: state.guard.largest_seen(),
+        connections_open: state.connections.open(),
+        connections_evicted: state.connections.evicted(),
+    };
     (
-        [(
-            header::CONTENT_TYPE,
-            "text/plain; version=0.0.4; charset=utf-8",
-        )],
-        text,
+        [(header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE)],
+        state.metrics.render(&snapshot),
     )
         .into_response()
 }

@@ -1,6 +1,5 @@
 //! Submitting daily-root statements and reading them back.
 
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use axum::body::Bytes;
@@ -17,7 +16,7 @@ use tokio::sync::oneshot;
 
 use super::proofs::{read_inclusion, read_leaf_hash};
 use super::tenants::{key_error, CachedKeys};
-use super::{ApiError, AppState};
+use super::{ApiError, AppState, Audited};
 use crate::fork_guard::Hold;
 use crate::merkle::leaf_hash;
 use crate::note::{encode_b64, parse_decimal_u64, Note};
@@ -127,6 +126,24 @@ pub async fn submit(
     headers: HeaderMap,
     query: Result<Query<HashMap<String, String>>, QueryRejection>,
     body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let mut audited = None;
+    let answer = submit_checked(state, headers, query, body, &mut audited).await;
+    let mut response = answer.into_response();
+    if let Some(audited) = audited {
+        response.extensions_mut().insert(audited);
+    }
+    response
+}
+
+/// The submission itself; `audited` learns the tenant, date and index as
+/// soon as they are known, for the audit trail (`api::edge`).
+async fn submit_checked(
+    state: Arc<AppState>,
+    headers: HeaderMap,
+    query: Result<Query<HashMap<String, String>>, QueryRejection>,
+    body: Result<Bytes, BytesRejection>,
+    audited: &mut Option<Audited>,
 ) -> Result<Response, ApiError> {
     let wait = wants_witnessed(query)?;
     check_content_type(&headers)?;
@@ -142,8 +159,35 @@ pub async fn submit(
         }
     })?;
     let (note, statement) = parse_submission(&body)?;
+    let audit = audited.insert(Audited {
+        tenant: statement.tenant.clone(),
+        date: statement.date_string(),
+        index: None,
+    });
     let now = time::OffsetDateTime::now_utc();
     check_date(statement.date, now.date())?;
+    // Before the signature check, so a flood for one tenant costs no verification.
+    state.limits.check_tenant(&statement.tenant)?;
+    let unknown = || {
+        ApiError::new(StatusCode::FORBIDDEN, "unknown_tenant", format!("tenant {:?} is not registered or has no active key; an admin registers it with POST /v1/tenants and adds keys with POST /v1/tenants/{{id}}/keys", statement.tenant))
+    };
+    let keys = state.tenants.get(&statement.tenant).ok_or_else(unknown)?;
+    // An identical retry of a logged statement is answered with the entry,
+    // whatever happened to the tenant's keys (or the calendar) since.
+    if let Some(index) = logged_identical(&state, &note, &body, &statement, &keys)? {
+        audit.index = Some(index);
+        state.metrics.submission("existing");
+        let checkpoint = if wait {
+            witnessed_covering(&state, index, &encode_b64(&leaf_hash(&body))).await?
+        } else {
+            state.latest()
+        };
+        return Ok((
+            StatusCode::OK,
+            Json(prove(&state, index, &checkpoint, None)?),
+        )
+            .into_response());
+    }
     if let Some(max_age) = state.max_statement_age {
         check_age(
             statement.date,
@@ -151,12 +195,6 @@ pub async fn submit(
             max_age,
         )?;
     }
-    // Before the signature check, so a flood for one tenant costs no verification.
-    state.limits.check_tenant(&statement.tenant)?;
-    let unknown = || {
-        ApiError::new(StatusCode::FORBIDDEN, "unknown_tenant", format!("tenant {:?} is not registered or has no active key; an admin registers it with POST /v1/tenants and adds keys with POST /v1/tenants/{{id}}/keys", statement.tenant))
-    };
-    let keys = state.tenants.get(&statement.tenant).ok_or_else(unknown)?;
     let signers = match verify_tenant_signatures(&note, &statement.tenant, &keys.active) {
         Ok(signers) => signers,
         // No active key signed it: say so precisely if a retired or revoked one did.
@@ -187,27 +225,18 @@ pub async fn submit(
     .await?;
     let (status, index, checkpoint) = match outcome {
         Outcome::Appended { index, checkpoint } => {
-            state
-                .metrics
-                .submissions_appended
-                .fetch_add(1, Ordering::Relaxed);
+            state.metrics.submission("appended");
             (StatusCode::CREATED, index, checkpoint)
         }
         Outcome::Existing { index, checkpoint } => {
-            state
-                .metrics
-                .submissions_existing
-                .fetch_add(1, Ordering::Relaxed);
+            state.metrics.submission("existing");
             (StatusCode::OK, index, checkpoint)
         }
         Outcome::Conflict {
             index,
             statement: existing,
         } => {
-            state
-                .metrics
-                .submissions_conflict
-                .fetch_add(1, Ordering::Relaxed);
+            // Counted once, as a rejection by its code (the edge middleware).
             let existing = json!({ "index": index, "statement": String::from_utf8_lossy(&existing), "leaf_hash": encode_b64(&leaf_hash(&existing)) });
             return Err(ApiError::new(StatusCode::CONFLICT, "conflict", format!("tenant {} already has a different statement for {} at index {index}; a day's root cannot be replaced", statement.tenant, statement.date_string())).with_details(json!({ "existing": existing })));
         }
@@ -225,7 +254,41 @@ pub async fn submit(
     } else {
         checkpoint
     };
+    audit.index = Some(index);
     Ok((status, Json(prove(&state, index, &checkpoint, None)?)).into_response())
+}
+
+/// The index of the logged statement `body` repeats, if the log holds the
+/// same statement text for its (tenant, date) and `body` carries a valid
+/// signature by a key the tenant has ever had (active, retired or revoked):
+/// a retry, to be answered with the entry rather than judged again.
+fn logged_identical(
+    state: &AppState,
+    note: &Note,
+    body: &[u8],
+    statement: &crate::statement::Statement,
+    keys: &CachedKeys,
+) -> Result<Option<u64>, ApiError> {
+    let Some(index) = state
+        .store
+        .index_of(&statement.tenant, &statement.date_string())?
+        .filter(|&i| i < state.latest().size)
+    else {
+        return Ok(None);
+    };
+    let Some(logged) = state.store.leaf(index)? else {
+        return Ok(None);
+    };
+    if crate::note::signed_text(&logged) != crate::note::signed_text(body) {
+        return Ok(None);
+    }
+    let every_key: Vec<crate::note::Verifier> = keys
+        .active
+        .iter()
+        .cloned()
+        .chain(keys.inactive.iter().map(|(v, _, _)| v.clone()))
+        .collect();
+    Ok(crate::note::open(note, &every_key).is_ok().then_some(index))
 }
 
 /// Queues an entry for the sequencer and waits for its outcome, which comes

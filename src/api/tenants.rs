@@ -250,6 +250,23 @@ async fn log_key_change(
     state: &Arc<AppState>,
     request: KeyChangeRequest,
 ) -> Result<Response, ApiError> {
+    // The audit trail names the tenant of every admin action (`api::edge`).
+    let mut audited = super::Audited {
+        tenant: request.tenant.clone(),
+        date: String::new(),
+        index: None,
+    };
+    let answer = decide_key_change(state, request, &mut audited).await;
+    let mut response = answer.into_response();
+    response.extensions_mut().insert(audited);
+    Ok(response)
+}
+
+async fn decide_key_change(
+    state: &Arc<AppState>,
+    request: KeyChangeRequest,
+    audited: &mut super::Audited,
+) -> Result<Response, ApiError> {
     let outcome = sequence(state, Entry::KeyChange(request)).await?;
     match outcome {
         Outcome::TenantChanged {
@@ -258,6 +275,7 @@ async fn log_key_change(
             record,
             appended,
         } => {
+            audited.index = Some(index);
             state.tenants.update(&record);
             if appended {
                 tracing::info!(tenant = %record.id, index, "logged a tenant key change");

@@ -354,7 +354,11 @@ pub fn statement_key(entry: &[u8]) -> Option<(String, time::Date)> {
         .map(|(_, s)| (s.tenant, s.date))
 }
 
-/// Parses a 32-byte hash given as 64 hex digits or standard base64.
+/// Parses a 32-byte hash given as 64 hex digits (either case) or canonical
+/// standard base64, ignoring surrounding whitespace. The one parser of every
+/// hash a user types: `rootlog root`'s input lines, `--root`, `--chain`,
+/// `--expect-root`. (The two spellings cannot be confused: 64 characters
+/// against 44.)
 pub fn parse_hash(text: &str) -> Option<Hash> {
     let text = text.trim();
     if text.len() == 64 {

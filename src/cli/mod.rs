@@ -13,9 +13,10 @@ use std::time::Duration;
 
 use anyhow::{bail, Context};
 
-use rootlog::client::LogClient;
+use rootlog::audit::parse_hash;
+use rootlog::client::{ClientError, LogClient, RetryPolicy};
 use rootlog::merkle::{leaf_hash, Frontier};
-use rootlog::note::{decode_hash_b64, encode_b64, parse_decimal_u64, Note, Signer, Verifier};
+use rootlog::note::{encode_b64, parse_decimal_u64, Note, Signer, Verifier};
 use rootlog::receipt::Receipt;
 use rootlog::sequencer::BatchConfig;
 use rootlog::server::{self, ServeConfig};
@@ -58,6 +59,8 @@ struct ConfigFile {
     rate_per_tenant: Option<u32>,
     max_in_flight: Option<usize>,
     admin_listen: Option<std::net::SocketAddr>,
+    #[serde(default)]
+    admin_on_public: bool,
     check_interval: Option<u64>,
     tile_cache_mb: Option<usize>,
     #[serde(default)]
@@ -72,6 +75,15 @@ struct ConfigFile {
     #[serde(default, with = "humantime_serde_opt")]
     witness_check_wait: Option<Duration>,
     max_statement_age: Option<String>,
+    #[serde(default, with = "humantime_serde_opt")]
+    header_timeout: Option<Duration>,
+    max_connections: Option<usize>,
+    #[serde(default)]
+    trusted_proxies: Vec<ipnet::IpNet>,
+    #[serde(default, with = "humantime_serde_opt")]
+    witness_lag_limit: Option<Duration>,
+    #[serde(default)]
+    degraded_unhealthy: bool,
 }
 
 #[derive(Debug, serde::Deserialize)]
@@ -185,7 +197,19 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
             .unwrap_or(Duration::from_secs(30)),
         max_statement_age,
         publish_dir: args.publish_dir.or(file.publish_dir),
-        admin_listen: args.admin_listen.or(file.admin_listen),
+        // Admin endpoints on their own loopback listener unless the
+        // operator says otherwise explicitly.
+        admin_listen: if args.admin_on_public
+            || (file.admin_on_public && args.admin_listen.is_none())
+        {
+            None
+        } else {
+            Some(
+                args.admin_listen
+                    .or(file.admin_listen)
+                    .unwrap_or_else(|| std::net::SocketAddr::from(([127, 0, 0, 1], 8079))),
+            )
+        },
         limits: rootlog::limits::LimitConfig {
             per_ip: args.rate_per_ip.or(file.rate_per_ip).unwrap_or(0),
             per_tenant: args.rate_per_tenant.or(file.rate_per_tenant).unwrap_or(0),
@@ -199,6 +223,29 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
             .or(file.tile_cache_mb)
             .unwrap_or(64)
             .saturating_mul(1024 * 1024),
+        trusted_proxies: rootlog::limits::TrustedProxies(
+            file.trusted_proxies
+                .iter()
+                .chain(&args.trusted_proxies)
+                .copied()
+                .collect(),
+        ),
+        witness_lag_limit: args
+            .witness_lag_limit
+            .or(file.witness_lag_limit)
+            .unwrap_or(Duration::from_secs(300)),
+        degraded_is_unhealthy: args.degraded_unhealthy || file.degraded_unhealthy,
+        conn_limits: rootlog::listener::ConnLimits {
+            header_timeout: args
+                .header_timeout
+                .or(file.header_timeout)
+                .unwrap_or(Duration::from_secs(10)),
+            max_connections: args
+                .max_connections
+                .or(file.max_connections)
+                .unwrap_or(4096)
+                .max(1),
+        },
     };
     runtime()?.block_on(server::serve(config))?;
     Ok(ExitCode::SUCCESS)
@@ -337,13 +384,16 @@ fn read_signer(path: &Path) -> anyhow::Result<Signer> {
     Signer::from_skey(text.trim()).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
 }
 
+/// `--chain "<seq> <hash>"`: the hash in hex or base64, like every hash
+/// the CLI takes (`rootlog::audit::parse_hash`).
 fn parse_chain(chain: &str) -> anyhow::Result<ChainHead> {
     let (seq, hash) = chain
         .trim()
         .split_once(' ')
-        .context("--chain must be \"<seq> <base64 hash>\"")?;
+        .context("--chain must be \"<seq> <hash>\" (the hash in hex or base64)")?;
     let seq = parse_decimal_u64(seq).context("--chain sequence number must be a decimal")?;
-    let hash = decode_hash_b64(hash).context("--chain hash must be base64 of 32 bytes")?;
+    let hash =
+        parse_hash(hash).context("--chain hash must be 32 bytes in hex (64 digits) or base64")?;
     Ok(ChainHead { seq, hash })
 }
 
@@ -359,8 +409,8 @@ fn build_statement(args: &StatementArgs) -> anyhow::Result<Vec<u8>> {
     }
     let date = parse_date(&args.date)
         .with_context(|| format!("--date {:?} is not a calendar date YYYY-MM-DD", args.date))?;
-    let root = decode_hash_b64(&args.root)
-        .context("--root must be base64 of 32 bytes (see `rootlog root`)")?;
+    let root = parse_hash(&args.root)
+        .context("--root must be 32 bytes in hex (64 digits) or base64 (see `rootlog root`)")?;
     let chain = args.chain.as_deref().map(parse_chain).transpose()?;
     let statement = Statement {
         tenant,
@@ -397,9 +447,12 @@ pub fn submit(args: SubmitArgs) -> anyhow::Result<ExitCode> {
         (None, None) => bail!("give --statement FILE, or --key with --date, --records and --root"),
     };
     let witnessed = args.wait == WaitFor::Witnessed || args.receipt.is_some();
-    let client = LogClient::new(&args.log);
+    let client = LogClient::new(&args.log).with_retry(RetryPolicy::for_duration(args.retry_for));
     let rt = runtime()?;
-    let (status, entry) = rt.block_on(client.submit_waiting(&note, witnessed))?;
+    let (status, entry) = match rt.block_on(client.submit_waiting(&note, witnessed)) {
+        Ok(answer) => answer,
+        Err(e) => return Ok(submit_failed(&args.log, "submitting the statement", &e)),
+    };
     if let Some(vkey) = &args.log_key {
         let log_key = Verifier::from_vkey(&value_or_file(vkey)?)
             .map_err(|e| anyhow::anyhow!("--log-key: {e}"))?;
@@ -413,9 +466,14 @@ pub fn submit(args: SubmitArgs) -> anyhow::Result<ExitCode> {
         if let Some(path) = &args.receipt {
             let (_, statement) = rootlog::statement::parse_submission(&note)
                 .map_err(|e| anyhow::anyhow!("the statement: {e}"))?;
-            let receipt = rt
-                .block_on(client.receipt(&statement.tenant, &statement.date_string()))
-                .context("fetching the receipt")?;
+            let receipt =
+                match rt.block_on(client.receipt(&statement.tenant, &statement.date_string())) {
+                    Ok(receipt) => receipt,
+                    Err(e) => {
+                        eprintln!("the statement is logged at index {}", entry.index);
+                        return Ok(submit_failed(&args.log, "fetching the receipt", &e));
+                    }
+                };
             // Checked with the log key alone (the log's witness policy was
             // met when the proof's checkpoint was chosen); a receipt that
             // does not verify is not kept.
@@ -450,6 +508,37 @@ pub fn submit(args: SubmitArgs) -> anyhow::Result<ExitCode> {
     );
     println!("{}", serde_json::to_string_pretty(&entry)?);
     Ok(ExitCode::SUCCESS)
+}
+
+/// Says why `rootlog submit` did not get its answer, and returns the exit
+/// code: 3 when the log could not be reached or stayed unavailable (nothing
+/// wrong with the statement: running the same command again is safe), 1
+/// when the log refused the statement or answered something unusable.
+fn submit_failed(log: &str, doing: &str, e: &ClientError) -> ExitCode {
+    eprintln!("rootlog submit: {doing} at {log}: {e}");
+    let last = match e {
+        ClientError::GaveUp { last, .. } => last.as_ref(),
+        other => other,
+    };
+    if let ClientError::Api { code, body, .. } = last {
+        match code.as_str() {
+            "not_witnessed_yet" => eprintln!(
+                "the statement is logged (index {}), but no checkpoint meeting the log's witness policy covered it in time; fetch the receipt later with `rootlog receipt`",
+                body["index"]
+            ),
+            "conflict" => eprintln!(
+                "a different statement for this tenant and day is already logged (index {}): it can never be replaced. Do not \"fix\" it; find out how two statements for one day came to be signed",
+                body["existing"]["index"]
+            ),
+            _ => {}
+        }
+    }
+    if e.is_transient() {
+        eprintln!("the log could not take the statement now, which says nothing against it: running the same command again is safe (an identical statement is answered with the entry already logged); --retry-for sets how long to keep trying");
+        ExitCode::from(3)
+    } else {
+        ExitCode::from(1)
+    }
 }
 
 /// Exit code 2: the command cannot even be attempted (unreadable file, malformed key).
@@ -534,7 +623,8 @@ pub fn receipt(args: &crate::ReceiptArgs) -> anyhow::Result<ExitCode> {
     };
     let trust = keys.trust(args.keys.origin.as_deref());
     let mut report = Report::new("receipt", max_delay);
-    let fetched = runtime()?.block_on(LogClient::new(&args.log).receipt(&args.tenant, &args.date));
+    let client = LogClient::new(&args.log).with_retry(RetryPolicy::for_duration(args.retry_for));
+    let fetched = runtime()?.block_on(client.receipt(&args.tenant, &args.date));
     match fetched {
         Ok(receipt) => {
             let judged = receipt.judge(&trust, max_delay);
@@ -555,9 +645,9 @@ pub fn receipt(args: &crate::ReceiptArgs) -> anyhow::Result<ExitCode> {
 
 /// A client error as a check: the log unreachable or not ready is unknown
 /// (exit 3); an answer that is wrong failed.
-fn client_check(check: &'static str, e: &rootlog::client::ClientError) -> Check {
-    use rootlog::client::ClientError;
+fn client_check(check: &'static str, e: &ClientError) -> Check {
     match e {
+        _ if e.is_transient() => Check::unknown(check, e.to_string()),
         ClientError::Http(_) => Check::unknown(check, e.to_string()),
         ClientError::Api { status, .. } if *status == 404 || *status >= 500 => {
             Check::unknown(check, e.to_string())
@@ -571,16 +661,6 @@ fn client_check(check: &'static str, e: &rootlog::client::ClientError) -> Check 
 fn save_receipt(path: &Path, receipt: &Receipt) -> anyhow::Result<()> {
     rootlog::durable::replace_file(path, receipt.to_json().as_bytes())
         .with_context(|| format!("cannot write the receipt {}", path.display()))
-}
-
-/// Parses one record hash: 64 hex digits or base64 of 32 bytes.
-fn parse_record_hash(line: &str) -> Option<[u8; 32]> {
-    if line.len() == 64 {
-        if let Ok(bytes) = hex::decode(line) {
-            return bytes.try_into().ok();
-        }
-    }
-    decode_hash_b64(line)
 }
 
 pub fn root(input: Option<PathBuf>) -> anyhow::Result<ExitCode> {
@@ -600,7 +680,7 @@ pub fn root(input: Option<PathBuf>) -> anyhow::Result<ExitCode> {
         if line.is_empty() {
             continue;
         }
-        let hash = parse_record_hash(line).with_context(|| {
+        let hash = parse_hash(line).with_context(|| {
             format!(
                 "line {}: {line:?} is not a 32-byte hash in hex or base64",
                 n + 1
@@ -642,15 +722,54 @@ fn run_fsck(data: &Path, json: bool) -> anyhow::Result<bool> {
     }
     let log_key = rootlog::identity::read_signer(data)?.verifier();
     let db = data.join("db");
-    let store = Store::open_existing(&db).map_err(|e| match &e {
-        StoreError::Sled(sled::Error::Io(io)) if io.to_string().contains("could not acquire lock") => {
-            anyhow::anyhow!("the database {} is locked by another process, most likely a running `rootlog serve`: stop the server first, or run fsck on a copy or backup of the data directory", db.display())
+    // sled opens its files for writing even to read them: a read-only copy
+    // (a snapshot mounted read-only) is checked through a scratch copy of
+    // sled's own small files, the tree files read where they are, so the
+    // directory is never changed.
+    let mut scratch = None;
+    let opened = match Store::open_existing(&db) {
+        Err(StoreError::Sled(sled::Error::Io(io)))
+            if matches!(
+                io.kind(),
+                std::io::ErrorKind::ReadOnlyFilesystem | std::io::ErrorKind::PermissionDenied
+            ) =>
+        {
+            let dir = ScratchDir::new()?;
+            Store::copy_sled_files(&db, dir.path())?;
+            let opened = Store::open_existing_from(&db, dir.path());
+            scratch = Some(dir);
+            opened
         }
-        StoreError::Sled(sled::Error::Io(io)) if io.kind() == std::io::ErrorKind::NotFound => {
-            anyhow::anyhow!("{} holds no database (is --data the log's data directory?)", data.display())
+        other => other,
+    };
+    let store = match opened {
+        Ok(store) => store,
+        Err(StoreError::Sled(sled::Error::Io(io)))
+            if io.to_string().contains("could not acquire lock") =>
+        {
+            bail!("the database {} is locked by another process, most likely a running `rootlog serve`: stop the server first, or run fsck on a copy or backup of the data directory", db.display())
         }
-        _ => anyhow::anyhow!("cannot open the database {}: {e}", db.display()),
-    })?;
+        Err(StoreError::Sled(sled::Error::Io(io))) if io.kind() == std::io::ErrorKind::NotFound => {
+            bail!(
+                "{} holds no database (is --data the log's data directory?)",
+                data.display()
+            )
+        }
+        Err(
+            e @ (StoreError::Io(_) | StoreError::Sled(sled::Error::Io(_)) | StoreError::Legacy(_)),
+        ) => {
+            bail!("cannot check the database {}: {e}", db.display())
+        }
+        // sled found its own data damaged, or the stored size cannot be:
+        // that is a finding, not a failure to check.
+        Err(e @ (StoreError::Sled(_) | StoreError::Corrupt(_))) => {
+            let report = rootlog::fsck::Report::unreadable(
+                &db.display().to_string(),
+                format!("the database cannot be opened: {e}; restore the data directory from a backup (rootlog restore)"),
+            );
+            return print_fsck(&report, data, 0.0, json);
+        }
+    };
 
     // The bar goes to stderr and only to a terminal, so pipes and --json stay clean.
     let bar = if !json && std::io::stderr().is_terminal() {
@@ -687,7 +806,18 @@ fn run_fsck(data: &Path, json: bool) -> anyhow::Result<bool> {
         .with_context(|| format!("cannot read the database {}", db.display()))?;
     let elapsed = started.elapsed().as_secs_f64();
     bar.finish_and_clear();
+    drop(store);
+    drop(scratch);
+    print_fsck(&report, data, elapsed, json)
+}
 
+/// Prints a check's report (text or JSON); Ok(intact).
+fn print_fsck(
+    report: &rootlog::fsck::Report,
+    data: &Path,
+    elapsed: f64,
+    json: bool,
+) -> anyhow::Result<bool> {
     if json {
         /// The report with the run time after it, fields in report order.
         #[derive(serde::Serialize)]
@@ -697,7 +827,7 @@ fn run_fsck(data: &Path, json: bool) -> anyhow::Result<bool> {
             elapsed_seconds: f64,
         }
         let summary = Summary {
-            report: &report,
+            report,
             elapsed_seconds: elapsed,
         };
         println!("{}", serde_json::to_string_pretty(&summary)?);
@@ -734,4 +864,33 @@ fn run_fsck(data: &Path, json: bool) -> anyhow::Result<bool> {
         }
     }
     Ok(report.ok)
+}
+
+/// A private directory under the system's temporary directory, removed
+/// with everything in it when dropped.
+struct ScratchDir(PathBuf);
+
+impl ScratchDir {
+    fn new() -> anyhow::Result<Self> {
+        let mut random = [0u8; 8];
+        getrandom::fill(&mut random).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
+        let path = std::env::temp_dir().join(format!("rootlog-fsck-{}", hex::encode(random)));
+        let mut builder = fs::DirBuilder::new();
+        #[cfg(unix)]
+        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+        builder
+            .create(&path)
+            .with_context(|| format!("cannot create {}", path.display()))?;
+        Ok(ScratchDir(path))
+    }
+
+    fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for ScratchDir {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
+    }
 }

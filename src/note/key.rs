@@ -270,6 +270,19 @@ impl Signer {
         })
     }
 
+    /// The key whose Ed25519 seed is `seed`. The same seed is always the same
+    /// key: for published test keys (the conformance vectors, fixtures).
+    /// A real key's seed must be secret and random; use [`Signer::generate`].
+    pub fn from_seed(name: &str, seed: [u8; 32]) -> Result<Self, KeyError> {
+        if !is_valid_key_name(name) {
+            return Err(KeyError::BadName(name.to_string()));
+        }
+        Ok(Signer {
+            name: name.to_string(),
+            key: SigningKey::from_bytes(&seed),
+        })
+    }
+
     /// Parses a Go-format skey; checks the key ID against the derived public key.
     pub fn from_skey(skey: &str) -> Result<Self, KeyError> {
         // At most 5 fields: the base64 may itself contain '+'.

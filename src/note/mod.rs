@@ -14,4 +14,4 @@ pub use encoding::{
 pub use key::{
     cosignature_message, is_valid_key_name, key_id, KeyError, KeyKind, Signer, Verifier,
 };
-pub use signed::{open, Note, NoteError, NoteSignature, MAX_SIGNATURES};
+pub use signed::{open, signed_text, Note, NoteError, NoteSignature, MAX_SIGNATURES};

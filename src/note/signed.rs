@@ -142,6 +142,17 @@ impl Note {
     }
 }
 
+/// The part of a note's bytes that is signed: everything up to and
+/// including the newline before the last blank line (the whole input if
+/// there is none). Identical retries compare this, so a retry that carries
+/// an extra unknown signature is still the same statement.
+pub fn signed_text(note: &[u8]) -> &[u8] {
+    match note.windows(2).rposition(|w| w == b"\n\n") {
+        Some(split) => &note[..split + 1],
+        None => note,
+    }
+}
+
 /// Verifies a note by signed-note rules: signatures whose (name, key ID) no
 /// verifier knows are ignored; a known one that fails rejects the note; at
 /// least one must verify. Returns the indexes of the verified signatures.
@@ -180,6 +191,13 @@ mod tests {
             "PRIVATE+KEY+PeterNeumann+c74f20a3+AYEKFALVFGyNhPJEMzD1QIDr+Y7hfZx09iUvxdXHKDFz",
         )
         .unwrap()
+    }
+
+    #[test]
+    fn signed_text_stops_at_last_blank_line() {
+        assert_eq!(signed_text(b"a\nb\n\n- sig\n"), b"a\nb\n");
+        assert_eq!(signed_text(b"a\n\nb\n\n- sig\n"), b"a\n\nb\n");
+        assert_eq!(signed_text(b"no blank line"), b"no blank line");
     }
 
     #[test]

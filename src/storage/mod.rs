@@ -665,8 +665,16 @@ impl Store {
     /// file, so this fails (with an error naming the lock) while a server has
     /// the same database open.
     pub fn open_existing(dir: &Path) -> Result<Self, StoreError> {
+        Self::open_existing_from(dir, dir)
+    }
+
+    /// [`Store::open_existing`] with sled's files read from `sled_dir`
+    /// instead of `dir` (a scratch copy of them, when `dir` cannot be opened
+    /// for writing, as sled always does: a read-only snapshot); the tree
+    /// files and the leaf-hash runs are read from `dir`.
+    pub fn open_existing_from(dir: &Path, sled_dir: &Path) -> Result<Self, StoreError> {
         // sled creates whatever is missing; look first. `db` is sled's data file.
-        if !dir.join("db").is_file() {
+        if !sled_dir.join("db").is_file() {
             return Err(StoreError::Sled(sled::Error::Io(std::io::Error::new(
                 std::io::ErrorKind::NotFound,
                 format!("no database in {}", dir.display()),
@@ -675,7 +683,7 @@ impl Store {
         // A check streams every row once, so a large cache buys nothing;
         // a small one keeps fsck's memory down on big logs.
         let db = sled::Config::new()
-            .path(dir)
+            .path(sled_dir)
             .cache_capacity(64 * 1024 * 1024)
             .open()?;
         let layout = db.get(key(META, META_LAYOUT))?;
@@ -706,6 +714,32 @@ impl Store {
             hash_index: None,
             hash_index_dir: dir.join(HASH_INDEX_DIR).into(),
         })
+    }
+
+    /// Copies sled's own files of the database in `dir` (its log, config,
+    /// snapshots and blobs; not the tree files) into the empty directory
+    /// `scratch`, for [`Store::open_existing_from`].
+    pub fn copy_sled_files(dir: &Path, scratch: &Path) -> Result<(), StoreError> {
+        let io =
+            |what: &Path, e: std::io::Error| StoreError::Io(format!("{}: {e}", what.display()));
+        for entry in std::fs::read_dir(dir).map_err(|e| io(dir, e))? {
+            let entry = entry.map_err(|e| io(dir, e))?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let sled_file = name == "db" || name == "conf" || name.starts_with("snap.");
+            if sled_file {
+                std::fs::copy(entry.path(), scratch.join(&name))
+                    .map_err(|e| io(&entry.path(), e))?;
+            } else if name == "blobs" {
+                let to = scratch.join("blobs");
+                std::fs::create_dir_all(&to).map_err(|e| io(&to, e))?;
+                for blob in std::fs::read_dir(entry.path()).map_err(|e| io(&entry.path(), e))? {
+                    let blob = blob.map_err(|e| io(&entry.path(), e))?;
+                    std::fs::copy(blob.path(), to.join(blob.file_name()))
+                        .map_err(|e| io(&blob.path(), e))?;
+                }
+            }
+        }
+        Ok(())
     }
 
     /// The directory of the leaf-hash runs (checked by fsck; a store opened

@@ -77,7 +77,7 @@ fn runs(program: &str, args: &[&str]) -> bool {
 }
 
 /// True if this process runs as root (user id 0).
-fn is_root() -> bool {
+pub fn is_root() -> bool {
     std::fs::read_to_string("/proc/self/status").is_ok_and(|status| {
         status
             .lines()

@@ -27,6 +27,8 @@ pub struct Server {
     child: Option<Child>,
     pub url: String,
     pub data: PathBuf,
+    /// What the server wrote to stderr so far (the first MiB).
+    stderr: std::sync::Arc<std::sync::Mutex<String>>,
 }
 
 impl Server {
@@ -45,20 +47,47 @@ impl Server {
     pub fn try_start_bin(bin: &Path, data: &Path, extra: &[&str]) -> Result<Server, String> {
         // Tests submit statements for days long past (`day(n)` counts from
         // 2020): no age limit unless a test sets one. Only this build's
-        // binary knows the flag.
-        let age: &[&str] =
-            if extra.contains(&"--max-statement-age") || bin != Path::new(rootlog_bin()) {
-                &[]
-            } else {
-                &["--max-statement-age", "none"]
-            };
-        let mut child = Command::new(bin)
-            .args(["serve", "--listen", "127.0.0.1:0", "--data"])
+        // binary knows these flags.
+        // Admin endpoints on the public URL, unless the test places them:
+        // most tests register tenants through `server.url`.
+        let this_build = bin == Path::new(rootlog_bin());
+        let mut defaults: Vec<&str> = Vec::new();
+        if this_build && !extra.contains(&"--max-statement-age") {
+            defaults.extend(["--max-statement-age", "none"]);
+        }
+        if this_build && !extra.contains(&"--admin-listen") && !extra.contains(&"--admin-on-public")
+        {
+            defaults.push("--admin-on-public");
+        }
+        Self::try_start_command(Command::new(bin), data, &defaults, extra)
+    }
+
+    /// Starts `rootlog serve` through `command` (the binary itself, or a
+    /// wrapper such as `prlimit` whose arguments are already given), on an
+    /// ephemeral port unless `extra` gives `--listen`.
+    pub fn try_start_command(
+        mut command: Command,
+        data: &Path,
+        age: &[&str],
+        extra: &[&str],
+    ) -> Result<Server, String> {
+        let listen: &[&str] = if extra.contains(&"--listen") {
+            &[]
+        } else {
+            &["--listen", "127.0.0.1:0"]
+        };
+        // Warnings only, unless the test chose a filter on `command`.
+        if !command.get_envs().any(|(k, _)| k == "ROOTLOG_LOG") {
+            command.env("ROOTLOG_LOG", "warn");
+        }
+        let mut child = command
+            .arg("serve")
+            .args(listen)
+            .arg("--data")
             .arg(data)
             .args(age)
             .args(extra)
             .env("ROOTLOG_ADMIN_TOKEN", ADMIN_TOKEN)
-            .env("ROOTLOG_LOG", "warn")
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -73,29 +102,42 @@ impl Server {
                 }
             }
         });
-        // Keeps reading (so the server never blocks on a full pipe); returns what it read.
-        let stderr_reader = std::thread::spawn(move || {
-            let mut all = String::new();
+        // Keeps reading (so the server never blocks on a full pipe) into
+        // `written`, for a test to read with `Server::stderr`.
+        let written = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let sink = written.clone();
+        std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if all.len() < 64 * 1024 {
+                let mut all = sink.lock().unwrap_or_else(|p| p.into_inner());
+                if all.len() < 1 << 20 {
                     all.push_str(&line);
                     all.push('\n');
                 }
             }
-            all
         });
         match rx.recv_timeout(Duration::from_secs(30)) {
             Ok(url) => Ok(Server {
                 child: Some(child),
                 url,
                 data: data.to_path_buf(),
+                stderr: written,
             }),
             Err(_) => {
                 let _ = child.kill();
                 let _ = child.wait();
-                Err(stderr_reader.join().unwrap_or_default())
+                std::thread::sleep(Duration::from_millis(100));
+                let all = written.lock().unwrap_or_else(|p| p.into_inner()).clone();
+                Err(all)
             }
         }
+    }
+
+    /// What the server wrote to stderr so far.
+    pub fn stderr(&self) -> String {
+        self.stderr
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// The server's process id.
@@ -129,8 +171,10 @@ impl Server {
         }
     }
 
+    /// A client that makes one attempt per call: tests of the log see its
+    /// answers as they come (429s and 503s included), not retried away.
     pub fn client(&self) -> rootlog::client::LogClient {
-        rootlog::client::LogClient::new(&self.url)
+        rootlog::client::LogClient::new(&self.url).with_retry(rootlog::client::RetryPolicy::none())
     }
 
     /// The log's verifier, read with `rootlog vkey` like a user would.

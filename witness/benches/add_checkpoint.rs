@@ -32,7 +32,7 @@ fn main() {
         .arg(dir.path().join("data"))
         .arg("--log")
         .arg(format!("{origin}={}", signer.vkey()))
-        .env("RUST_LOG", "warn")
+        .env("ROOTLOG_LOG", "warn")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()

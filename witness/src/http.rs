@@ -150,10 +150,7 @@ async fn healthz(State(w): State<Arc<Witness>>) -> Response {
 
 async fn metrics(State(w): State<Arc<Witness>>) -> Response {
     (
-        [(
-            header::CONTENT_TYPE,
-            "text/plain; version=0.0.4; charset=utf-8",
-        )],
+        [(header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE)],
         w.render_metrics(),
     )
         .into_response()

@@ -29,6 +29,15 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
     about = "An independent tlog-witness (c2sp.org/tlog-witness v1.0.0)"
 )]
 struct Cli {
+    /// Format of the log lines on stderr (filter them with ROOTLOG_LOG).
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        default_value = "text",
+        env = "ROOTLOG_LOG_FORMAT"
+    )]
+    log_format: rootlog::logging::LogFormat,
     #[command(subcommand)]
     command: Command,
 }
@@ -73,15 +82,8 @@ enum Command {
 
 fn main() {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        // Colour codes only for a terminal: log files and tests read plain text.
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .init();
+    // The log's scheme: ROOTLOG_LOG filters, --log-format picks the format.
+    rootlog::logging::init(cli.log_format);
     let result = match cli.command {
         Command::Serve {
             data,
@@ -145,9 +147,22 @@ fn serve(
         }
         println!("rootlog-witness: listening on http://{addr}");
         std::io::stdout().flush()?;
-        axum::serve(listener, http::router(witness))
-            .with_graceful_shutdown(shutdown())
-            .await?;
+        // Header timeout and a connection cap under the open-file limit, as
+        // the log's: a client holding sockets cannot take the witness offline.
+        let fd_limit = rootlog::listener::raise_fd_limit();
+        let defaults = rootlog::listener::ConnLimits::default();
+        let limits = rootlog::listener::ConnLimits {
+            max_connections: rootlog::listener::fitting_cap(defaults.max_connections, fd_limit),
+            ..defaults
+        };
+        rootlog::listener::serve(
+            listener,
+            http::router(witness),
+            limits,
+            Default::default(),
+            shutdown(),
+        )
+        .await?;
         Ok(())
     })
 }
