@@ -7,7 +7,8 @@
 //! the checkpoint, entry bundles and hash tiles (c2sp.org/tlog-tiles, so a
 //! static mirror works as well as the log itself), building every proof
 //! from tiles and checking it with the pure functions of [`crate::audit`].
-//! The JSON API is only ever used to learn *where* an entry is.
+//! The JSON API (or a mirror's locators) is only ever used to learn *where*
+//! an entry is and which checkpoint to prove it into.
 //!
 //! Submissions and receipt fetches retry transient failures under a
 //! [`RetryPolicy`] (`retry`): on by default, because the archive's daily
@@ -25,7 +26,10 @@ use crate::tlogproof::TlogProof;
 
 mod auditor;
 pub mod retry;
-pub use auditor::{Auditor, CheckpointAudit, EntryAudit, Lookup, StatementIndex};
+pub use auditor::{
+    Auditor, CheckpointAudit, Earliest, EntryAudit, Lookup, StatementIndex, BY_API, BY_LOCATOR,
+    BY_SCAN,
+};
 pub use retry::RetryPolicy;
 
 /// An error talking to a log.

@@ -5,13 +5,14 @@
 //! keys, checkpoints, cosignatures), [`statement`] (the daily-root leaf).
 //! The log: [`storage`] (sled), [`sequencer`] (group commit), [`api`] (HTTP),
 //! [`server`] (start and stop), [`identity`] (keys and origin on disk),
-//! [`publish`] (the static tlog-tiles mirror), [`backup`] (online backup and
-//! verified restore).
+//! [`publish`] (the static tlog-tiles mirror and its [`locator`] files),
+//! [`backup`] (online backup and verified restore).
 //! tlog-tiles: [`tiles`] (tile math, paths, entry bundles, a tile client).
 //! [`fsck`] (integrity checks of the stored log). [`drain`] (oversize bodies
 //! read to the end, so clients see the 413).
 //! Users: [`client`] (HTTP client, tile-based auditor), [`verify`] (offline
-//! proof checks), [`audit`] (consistency, entry and export-manifest checks).
+//! proof checks), [`audit`] (consistency, entry and export-manifest checks),
+//! [`mapped`] (a large file's bytes without a copy).
 
 pub mod api;
 pub mod audit;
@@ -24,7 +25,9 @@ pub mod fsck;
 pub mod identity;
 pub mod limits;
 pub mod listener;
+pub mod locator;
 pub mod logging;
+pub mod mapped;
 pub mod merkle;
 pub mod metrics;
 pub mod node_cache;

@@ -74,18 +74,18 @@ enum Command {
     Receipt(ReceiptArgs),
     /// Audit a tenant's statement for a day online, via the log's tiles or a static mirror, with consistency against the last checkpoint audited.
     Audit(cli::audit::AuditArgs),
-    /// Verify an archive's export manifest (hash chain, daily roots, chain heads) against the log.
+    /// Verify an archive's export manifest (hash chain, daily roots, chain heads) against the log, or offline from its receipts.
     VerifyExport(cli::audit::VerifyExportArgs),
     /// Write the log once as a static tlog-tiles mirror (stop the server first, or use serve --publish-dir).
     Publish {
         /// The log's data directory (sled locks it: the server must not be running).
         #[arg(long, default_value = "rootlog-data", env = "ROOTLOG_DATA")]
         data: PathBuf,
-        /// The mirror directory (checkpoint, tile/...), servable by any static web server.
+        /// The mirror directory (checkpoint, tile/..., locator/...), servable by any static web server.
         #[arg(long)]
         to: PathBuf,
         /// The server's TOML config file: its witnesses and quorum decide which
-        /// checkpoint is published.
+        /// checkpoint is published, and which checkpoints the locators carry.
         #[arg(long, env = "ROOTLOG_CONFIG")]
         config: Option<PathBuf>,
         /// A witness of the log's policy: <witness vkey>@<url> (repeat; as for `serve`).
@@ -204,7 +204,7 @@ pub struct ServeArgs {
     /// history once when it joins the log [default: 7d].
     #[arg(long, env = "ROOTLOG_MAX_STATEMENT_AGE", value_name = "DURATION|none")]
     pub max_statement_age: Option<String>,
-    /// Keep a static tlog-tiles mirror (checkpoint, tile/...) of the log in this directory.
+    /// Keep a static tlog-tiles mirror (checkpoint, tile/..., locator/...) of the log in this directory.
     #[arg(long, env = "ROOTLOG_PUBLISH_DIR")]
     pub publish_dir: Option<PathBuf>,
     /// Requests per second per client IP, bursts of twice that; 0 = no limit [default: 0].

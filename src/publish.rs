@@ -15,9 +15,17 @@
 //!   every checkpointed size stay until the full tile is published and a
 //!   checkpoint needing only the full tile is in place; then they are removed.
 //!
+//! - Beside the tiles, `locator/<tenant>/<YYYY-MM>` and `locator/<tenant>/keys`
+//!   ([`crate::locator`]) say where each tenant's statements and key
+//!   changes are. A step writes them after its tiles and bundles are
+//!   durable and before its checkpoint, each whole and atomically, listing
+//!   only entries below the size of the checkpoint it publishes. Unlike
+//!   tiles they change as days are added.
+//!
 //! Publishing is idempotent: after a crash (or on start) the mirror catches
 //! up from the checkpoint already in the directory, rewriting at most what
-//! the interrupted step had written.
+//! the interrupted step had written. A mirror published before locators
+//! existed gets them all once, built aside and renamed into place.
 
 use std::collections::BTreeSet;
 use std::fs::{self, File};
@@ -29,18 +37,33 @@ use std::time::Duration;
 use anyhow::{bail, Context};
 use tokio::sync::watch;
 
+use crate::audit::statement_key;
+use crate::locator::{self, KeyLocator, LocatedDay, MonthLocator};
 use crate::note::{open, Checkpoint, Note, Verifier};
 use crate::sequencer::SignedCheckpoint;
 use crate::storage::Store;
+use crate::tenant_key::key_change_tenant;
 use crate::tiles::{self, TileId, TILE_WIDTH};
-use crate::witnessing::WitnessPolicy;
+use crate::witnessing::{earliest_witnessed_each, WitnessPolicy};
 
-/// Writes one log's tiles, bundles and checkpoint into a directory.
+/// Writes one log's tiles, bundles, locators and checkpoint into a directory.
 #[derive(Clone)]
 pub struct Mirror {
     store: Store,
     dir: PathBuf,
+    /// The log's witness policy: the checkpoints the locators carry meet it,
+    /// as the published checkpoint does.
+    policy: WitnessPolicy,
 }
+
+/// One tenant's month (tenant, `YYYY-MM`) and its (day, index) records.
+type MonthRecords = (String, String, Vec<(u8, u64)>);
+
+/// The temporary name a first set of locators is built under.
+const LOCATOR_TMP: &str = ".locator.tmp";
+/// Days whose checkpoints one pass looks up together (bounds the memory of
+/// publishing a large log at once).
+const LOCATOR_GROUP_DAYS: usize = 1 << 18;
 
 /// The origin, size and root of a signed checkpoint note.
 fn parse_checkpoint(bytes: &[u8]) -> anyhow::Result<Checkpoint> {
@@ -100,8 +123,13 @@ impl Mirror {
     /// Opens (creating) the mirror directory for the log in `store`, and
     /// checks that what is already published belongs to this log's tree:
     /// signed by `log_key`, of a size the tree reached, and the root it had
-    /// there.
-    pub fn open(store: Store, dir: &Path, log_key: &Verifier) -> anyhow::Result<Self> {
+    /// there. `policy` is the log's witness policy (for the locators).
+    pub fn open(
+        store: Store,
+        dir: &Path,
+        log_key: &Verifier,
+        policy: WitnessPolicy,
+    ) -> anyhow::Result<Self> {
         fs::create_dir_all(dir)
             .with_context(|| format!("cannot create the publish directory {}", dir.display()))?;
         // Absolute, so every file's ancestors up to it are real directories to fsync.
@@ -121,7 +149,7 @@ impl Mirror {
                 dir.display()
             ),
         }
-        Ok(Mirror { store, dir })
+        Ok(Mirror { store, dir, policy })
     }
 
     /// The checkpoint currently published, if any.
@@ -141,7 +169,8 @@ impl Mirror {
     ///
     /// Writes every tile and bundle that is new or grew since `from`, the
     /// partial tiles of every checkpoint the log signed in between (clients
-    /// holding those may ask for them), then the checkpoint, then removes
+    /// holding those may ask for them), then the locators of every tenant
+    /// and month with a new entry, then the checkpoint, then removes
     /// partials made stale by full tiles.
     pub fn publish(&self, from: u64, size: u64, note: &[u8]) -> anyhow::Result<()> {
         if size < from {
@@ -170,6 +199,11 @@ impl Mirror {
             }
         }
         sync_dirs(&dirs)?;
+        // Then where the new entries' tenants find them.
+        let mut dirs = BTreeSet::new();
+        let locators = self.dir.join(locator::DIR);
+        self.write_locators(&locators, from, size, note, &mut dirs)?;
+        sync_dirs(&dirs)?;
         // Only now, with everything it needs durable, the checkpoint.
         let mut dirs = BTreeSet::new();
         self.write("checkpoint", note, &mut dirs)?;
@@ -190,6 +224,9 @@ impl Mirror {
     /// published size.
     pub fn catch_up(&self, checkpoint: &SignedCheckpoint) -> anyhow::Result<u64> {
         let from = self.published()?.map_or(0, |c| c.size);
+        if !self.dir.join(locator::DIR).exists() {
+            self.first_locators(from)?;
+        }
         let size = checkpoint.size;
         if size > from || !self.dir.join("checkpoint").exists() {
             self.publish(from, size, checkpoint.note.as_bytes())?;
@@ -197,6 +234,160 @@ impl Mirror {
         let size = size.max(from);
         self.sweep(size)?;
         Ok(size)
+    }
+
+    /// Writes the locators of everything published up to `from` (the
+    /// published checkpoint's size) into a directory that did not have
+    /// them: built under a temporary name, made durable, then renamed into
+    /// place, so `locator/` exists only once it is complete (a crash before
+    /// the rename builds it again on the next start).
+    fn first_locators(&self, from: u64) -> anyhow::Result<()> {
+        let tmp = self.dir.join(LOCATOR_TMP);
+        match fs::remove_dir_all(&tmp) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e).with_context(|| format!("cannot remove {}", tmp.display())),
+        }
+        fs::create_dir_all(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
+        let mut dirs = BTreeSet::from([tmp.clone(), self.dir.clone()]);
+        if from > 0 {
+            let path = self.dir.join("checkpoint");
+            let note =
+                fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+            self.write_locators(&tmp, 0, from, &note, &mut dirs)?;
+        }
+        sync_dirs(&dirs)?;
+        let target = self.dir.join(locator::DIR);
+        fs::rename(&tmp, &target)
+            .with_context(|| format!("cannot rename {} to {}", tmp.display(), target.display()))?;
+        sync_dirs(&BTreeSet::from([self.dir.clone()]))
+    }
+
+    /// Writes, under `root`, the locators the entries in `[from, size)`
+    /// change: the month locator of each (tenant, month) with a new
+    /// statement, whole (every day of it below `size`), and the key-change
+    /// locator of each tenant with a new key change. `note` is the
+    /// checkpoint of `size` being published (it meets the witness policy and
+    /// covers every listed entry, so it stands in for an entry whose earliest
+    /// witnessed checkpoint is not found in the store).
+    fn write_locators(
+        &self,
+        root: &Path,
+        from: u64,
+        size: u64,
+        note: &[u8],
+        dirs: &mut BTreeSet<PathBuf>,
+    ) -> anyhow::Result<()> {
+        let mut months: BTreeSet<(String, String)> = BTreeSet::new();
+        let mut key_tenants: BTreeSet<String> = BTreeSet::new();
+        let mut next = from;
+        while next < size {
+            let count = (size - next).min(u64::from(TILE_WIDTH));
+            for entry in self.store.leaf_range(next, count)? {
+                if let Some(tenant) = key_change_tenant(&entry) {
+                    key_tenants.insert(tenant);
+                } else if let Some((tenant, date)) = statement_key(&entry) {
+                    months.insert((tenant, locator::month_of(date)));
+                }
+            }
+            next += count;
+        }
+        for tenant in key_tenants {
+            if !crate::statement::is_valid_tenant_id(&tenant) {
+                continue;
+            }
+            let key_changes = match self.store.tenant(&tenant)? {
+                Some(record) => record
+                    .change_indexes()
+                    .into_iter()
+                    .filter(|&i| i < size)
+                    .collect(),
+                None => Vec::new(),
+            };
+            let keys = KeyLocator {
+                locator: locator::KEYS_FORMAT.into(),
+                tenant: tenant.clone(),
+                tree_size: size,
+                key_changes,
+            };
+            self.write_in(root, &locator::keys_file(&tenant), &keys.to_json(), dirs)?;
+        }
+        let fallback = String::from_utf8_lossy(note).into_owned();
+        let mut group = Vec::new();
+        let mut days = 0;
+        for (tenant, month) in months {
+            if !locator::valid_name(&tenant, &month) {
+                continue;
+            }
+            let records: Vec<(u8, u64)> = self
+                .store
+                .month_index(&tenant, &month)?
+                .into_iter()
+                .filter(|&(_, index)| index < size)
+                .collect();
+            days += records.len();
+            group.push((tenant, month, records));
+            if days >= LOCATOR_GROUP_DAYS {
+                self.write_months(root, &group, size, &fallback, dirs)?;
+                group.clear();
+                days = 0;
+            }
+        }
+        self.write_months(root, &group, size, &fallback, dirs)
+    }
+
+    /// Writes the month locators of `group` ((tenant, month, day records)),
+    /// each day with the earliest checkpoint covering it that meets the
+    /// policy (looked up for all of them in one ascending pass).
+    fn write_months(
+        &self,
+        root: &Path,
+        group: &[MonthRecords],
+        size: u64,
+        fallback: &str,
+        dirs: &mut BTreeSet<PathBuf>,
+    ) -> anyhow::Result<()> {
+        let mut indexes: Vec<u64> = group
+            .iter()
+            .flat_map(|(_, _, records)| records.iter().map(|&(_, index)| index))
+            .collect();
+        indexes.sort_unstable();
+        indexes.dedup();
+        let earliest = earliest_witnessed_each(&self.store, &self.policy, &indexes, size)?;
+        let checkpoint_of = |index: u64| -> String {
+            indexes
+                .binary_search(&index)
+                .ok()
+                .and_then(|at| earliest.get(at).cloned().flatten())
+                .map_or_else(|| fallback.to_string(), |c| c.note.clone())
+        };
+        for (tenant, month, records) in group {
+            if records.is_empty() {
+                continue;
+            }
+            let days = records
+                .iter()
+                .map(|&(day, index)| LocatedDay {
+                    date: format!("{month}-{day:02}"),
+                    index,
+                    checkpoint: checkpoint_of(index),
+                })
+                .collect();
+            let file = MonthLocator {
+                locator: locator::MONTH_FORMAT.into(),
+                tenant: tenant.clone(),
+                month: month.clone(),
+                tree_size: size,
+                days,
+            };
+            self.write_in(
+                root,
+                &locator::month_file(tenant, month),
+                &file.to_json(),
+                dirs,
+            )?;
+        }
+        Ok(())
     }
 
     /// Removes the partials of every tile full at `size`: what a crash
@@ -237,7 +428,18 @@ impl Mirror {
     /// Writes `rel` atomically (temporary name, fsync, rename); records the
     /// directories whose entries changed so the caller fsyncs them.
     fn write(&self, rel: &str, bytes: &[u8], dirs: &mut BTreeSet<PathBuf>) -> anyhow::Result<()> {
-        let path = self.dir.join(rel);
+        self.write_in(&self.dir, rel, bytes, dirs)
+    }
+
+    /// [`Mirror::write`] of `rel` below `root`, a directory inside the mirror.
+    fn write_in(
+        &self,
+        root: &Path,
+        rel: &str,
+        bytes: &[u8],
+        dirs: &mut BTreeSet<PathBuf>,
+    ) -> anyhow::Result<()> {
+        let path = root.join(rel);
         let (Some(parent), Some(name)) = (path.parent(), path.file_name()) else {
             bail!("bad mirror path {rel}");
         };
@@ -307,14 +509,15 @@ fn partial_dirs(tile_dir: &Path, kind: &str) -> anyhow::Result<Vec<u64>> {
 
 /// Starts the mirror for a running server: checks the directory now, then
 /// (in a task) catches up and publishes every new checkpoint from `latest`
-/// (the newest checkpoint meeting the witness policy, with its cosignatures).
+/// (the newest checkpoint meeting `policy`, with its cosignatures).
 pub fn spawn(
     store: Store,
     dir: PathBuf,
     log_key: &Verifier,
+    policy: WitnessPolicy,
     latest: watch::Receiver<Arc<SignedCheckpoint>>,
 ) -> anyhow::Result<tokio::task::JoinHandle<()>> {
-    let mirror = Mirror::open(store, &dir, log_key)?;
+    let mirror = Mirror::open(store, &dir, log_key, policy)?;
     tracing::info!(dir = %dir.display(), "publishing a static tlog-tiles mirror");
     Ok(tokio::spawn(run(mirror, latest)))
 }
@@ -408,5 +611,5 @@ pub fn publish_once(data: &Path, dir: &Path, policy: &WitnessPolicy) -> anyhow::
             )
         })?
     };
-    Mirror::open(store, dir, &log_key)?.catch_up(&checkpoint)
+    Mirror::open(store, dir, &log_key, policy.clone())?.catch_up(&checkpoint)
 }

@@ -290,7 +290,13 @@ pub async fn serve(mut config: ServeConfig) -> anyhow::Result<()> {
         // The mirror publishes what GET /checkpoint serves: the newest
         // checkpoint meeting the witness policy, with its cosignatures.
         (Some(dir), true) => {
-            crate::publish::spawn(id.store.clone(), dir, &log_key, state.witnessed.clone())?;
+            crate::publish::spawn(
+                id.store.clone(),
+                dir,
+                &log_key,
+                config.witnessing.clone(),
+                state.witnessed.clone(),
+            )?;
         }
         (Some(dir), false) => {
             tracing::error!(dir = %dir.display(), "not publishing: the mirror holds a checkpoint this tree cannot extend (see the NOT SEQUENCING message)")

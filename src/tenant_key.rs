@@ -302,6 +302,16 @@ pub fn is_key_change_entry(leaf: &[u8]) -> bool {
     leaf.starts_with(FORMAT_LINE.as_bytes()) && leaf.get(FORMAT_LINE.len()) == Some(&b'\n')
 }
 
+/// The tenant a key-change entry names, if the entry is one (read, not
+/// verified: `audit::check_key_change` verifies an entry before it is used).
+pub fn key_change_tenant(leaf: &[u8]) -> Option<String> {
+    if !is_key_change_entry(leaf) {
+        return None;
+    }
+    let note = crate::note::Note::parse(leaf).ok()?;
+    KeyChange::parse_text(&note.text).ok().map(|c| c.tenant)
+}
+
 /// What a requested key change comes to against the tenant's current record.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Transition {

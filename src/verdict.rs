@@ -287,6 +287,20 @@ impl Report {
                 })
                 .collect::<Vec<_>>()
         };
+        // The statements (tenant and day) with a check of this outcome.
+        let which = |outcome: Outcome| {
+            let names: Vec<String> = self
+                .statements
+                .iter()
+                .filter(|s| s.checks.iter().any(|c| c.result == outcome))
+                .map(|s| format!("{} {}", s.tenant, s.date))
+                .collect();
+            if names.is_empty() || !several {
+                String::new()
+            } else {
+                format!(": {}", names.join(", "))
+            }
+        };
         self.message = match self.verdict {
             Verdict::Verified => String::new(),
             Verdict::NotVerified => {
@@ -296,7 +310,11 @@ impl Report {
                 } else if failed.len() == 1 {
                     failed[0].clone()
                 } else {
-                    format!("{} checks failed (listed above)", failed.len())
+                    format!(
+                        "{} checks failed (listed above){}",
+                        failed.len(),
+                        which(Outcome::Fail)
+                    )
                 }
             }
             Verdict::CouldNotCheck => {
@@ -304,7 +322,11 @@ impl Report {
                 if unknown.len() == 1 {
                     unknown[0].clone()
                 } else {
-                    format!("{} checks could not be made (listed above)", unknown.len())
+                    format!(
+                        "{} checks could not be made (listed above){}",
+                        unknown.len(),
+                        which(Outcome::Unknown)
+                    )
                 }
             }
         };

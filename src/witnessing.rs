@@ -220,6 +220,35 @@ pub fn earliest_witnessed(
     Ok(None)
 }
 
+/// [`earliest_witnessed`] for many leaves at once: for each of `indexes`
+/// (ascending), the earliest stored checkpoint of size at most `upto`
+/// covering it that meets the policy, exactly as [`earliest_witnessed`]
+/// finds it, but asking it once per distinct checkpoint rather than once
+/// per leaf. Correct because if `c` is the earliest for leaf `j`, it is the
+/// earliest for every leaf `i` with `j <= i < c.size` too: it covers `i`,
+/// and any witnessed checkpoint covering `i` covers `j`, so none is smaller.
+pub fn earliest_witnessed_each(
+    store: &Store,
+    policy: &WitnessPolicy,
+    indexes: &[u64],
+    upto: u64,
+) -> Result<Vec<Option<Arc<SignedCheckpoint>>>, StoreError> {
+    let mut out = Vec::with_capacity(indexes.len());
+    let mut current: Option<(u64, Arc<SignedCheckpoint>)> = None;
+    for &index in indexes {
+        if let Some((from, checkpoint)) = &current {
+            if *from <= index && index < checkpoint.size {
+                out.push(Some(checkpoint.clone()));
+                continue;
+            }
+        }
+        let found = earliest_witnessed(store, policy, index, upto)?.map(Arc::new);
+        current = found.clone().map(|c| (index, c));
+        out.push(found);
+    }
+    Ok(out)
+}
+
 /// What one push to one witness came to.
 enum PushResult {
     Cosigned(String),

@@ -1,6 +1,6 @@
 //! `rootlog audit` against real processes: a live log (index from the API,
 //! or by scanning entry bundles), the same log's static mirror served by a
-//! stock nginx (no API at all), consistency across runs through the state
+//! stock nginx (no API at all: its locators, or scanning), consistency across runs through the state
 //! file, and refusals: a forked or shrunk history, a state file of another
 //! key, a wrong expected root, an unmet witness quorum, a missing statement.
 
@@ -236,7 +236,8 @@ async fn audit_a_live_log_then_its_static_mirror() {
     let (code, _, _) = audit(&url, &f.vkey, &state, "acme", "2026-13-01", &[]);
     assert_eq!(code, 2);
 
-    // The static mirror: no API, so the auditor scans the bundles it publishes.
+    // The static mirror: no API, so the auditor reads the locator the
+    // publisher wrote beside the tiles (tests/locators.rs tests them in full).
     if !Nginx::available("audit_a_live_log_then_its_static_mirror") {
         return;
     }
@@ -252,8 +253,19 @@ async fn audit_a_live_log_then_its_static_mirror() {
         &["--tenant-key", &f.acme_vkey, "--expect-root", &f.roots[0].1],
     );
     assert_eq!(code, 0, "{out}{err}");
-    assert!(out.contains("found by scanning the entry bundles"), "{out}");
+    assert!(out.contains("(found by the locator)"), "{out}");
     assert!(out.contains("tree size 704"), "{out}");
+    // Scanning every bundle, trusting no locator, finds the same.
+    let (code, out, _) = audit(
+        &nginx.url,
+        &f.vkey,
+        &mirror_state,
+        "acme",
+        &f.roots[0].0,
+        &["--lookup", "scan", "--expect-root", &f.roots[0].1],
+    );
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("found by scanning the entry bundles"), "{out}");
     // Asking a mirror for the API cannot be answered: could not check (3),
     // said in plain words.
     let (code, out, _) = audit(

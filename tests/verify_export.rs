@@ -3,7 +3,9 @@
 //! kind of tampering is caught with a precise message: a record's sha256
 //! changed, a record deleted, two records swapped, a prev_hash broken, a
 //! day's statement in the log carrying another day's root, and a day in the
-//! range with no statement in the log.
+//! range with no statement in the log. The demo's receipts (its own code,
+//! included too) verify the export offline with nothing listening, and a
+//! missing or tampered receipt is named by its day.
 
 mod common;
 
@@ -16,6 +18,9 @@ use serde_json::Value;
 #[path = "../examples/export-demo/generate.rs"]
 #[allow(dead_code)]
 mod generate;
+
+#[path = "../examples/export-demo/receipts.rs"]
+mod receipts;
 
 fn rootlog(args: &[&str]) -> (i32, String, String) {
     common::run_rootlog(args)
@@ -36,7 +41,7 @@ async fn publish_export(
         days: 5,
         records_per_day: 500,
         seed,
-        published_to: format!("{}/v1/roots/{tenant}", server.url),
+        published_to: server.url.clone(),
         swap_statements: swap,
     };
     let generated = generate::generate(&signer, &options);
@@ -278,4 +283,122 @@ fn the_documented_example_manifest_is_consistent() {
     assert!(check.problems.is_empty(), "{:?}", check.problems);
     let counts: Vec<u64> = check.days.iter().map(|d| d.records).collect();
     assert_eq!(counts, [1, 9, 2]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_demo_export_verifies_offline_from_its_receipts_and_a_bad_receipt_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = Server::start(&dir.path().join("data"), &[]);
+    let (_, export) = publish_export(&server, "acme", 3, None).await;
+    let log_key = server.log_key();
+    let vkey = log_key.vkey();
+    let dates: Vec<String> = export.days.iter().map(|d| d.0.clone()).collect();
+    let written = dir.path().join("receipts");
+    receipts::write_receipts(&server.client(), "acme", &dates, &log_key, &written)
+        .await
+        .unwrap();
+    let manifest = dir.path().join("manifest.json");
+    std::fs::write(
+        &manifest,
+        serde_json::to_vec_pretty(&export.manifest).unwrap(),
+    )
+    .unwrap();
+    let manifest = manifest.to_str().unwrap();
+
+    // published_to is the log's tlog-tiles prefix: without --log it is read.
+    assert_eq!(
+        export.manifest["chain_proof"]["published_to"],
+        server.url.as_str()
+    );
+    let state = dir.path().join("online.state");
+    let (code, out, err) = rootlog(&[
+        "verify-export",
+        manifest,
+        "--log-key",
+        &vkey,
+        "--state",
+        state.to_str().unwrap(),
+        "--max-delay",
+        "none",
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains(&format!(
+            "the export names {} as where its roots are published; verified against it",
+            server.url
+        )),
+        "{out}"
+    );
+
+    // Offline: the log is gone, nothing listens at published_to.
+    server.stop();
+    let offline = |receipts: &Path| {
+        let (code, out, err) = rootlog(&[
+            "verify-export",
+            manifest,
+            "--receipts",
+            receipts.to_str().unwrap(),
+            "--log-key",
+            &vkey,
+            "--max-delay",
+            "none",
+        ]);
+        (code, format!("{out}{err}"))
+    };
+    let (code, out) = offline(&written);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("5 receipt(s) of tenant acme"), "{out}");
+    assert!(out.contains("nothing read from a log or mirror"), "{out}");
+    assert_eq!(out.matches("= the statement at index").count(), 5, "{out}");
+    assert!(out.trim_end().ends_with("VERIFIED"), "{out}");
+
+    // One day's receipt missing.
+    let copy = |name: &str| {
+        let to = dir.path().join(name);
+        std::fs::create_dir_all(&to).unwrap();
+        for d in &dates {
+            let file = format!("{d}.receipt");
+            std::fs::copy(written.join(&file), to.join(&file)).unwrap();
+        }
+        to
+    };
+    let missing = copy("missing");
+    std::fs::remove_file(missing.join(format!("{}.receipt", dates[1]))).unwrap();
+    let (code, out) = offline(&missing);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains(&format!(
+            "NOT VERIFIED: acme {}: no receipt for {}",
+            dates[1], dates[1]
+        )),
+        "{out}"
+    );
+
+    // One day's receipt tampered: its statement claims one more record.
+    let tampered = copy("tampered");
+    let path = tampered.join(format!("{}.receipt", dates[2]));
+    let mut receipt: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    let records = export.days[2].1;
+    let statement = receipt["statement"].as_str().unwrap().replace(
+        &format!("\nrecords {records}\n"),
+        &format!("\nrecords {}\n", records + 1),
+    );
+    assert_ne!(receipt["statement"].as_str().unwrap(), statement);
+    receipt["statement"] = Value::from(statement);
+    std::fs::write(&path, serde_json::to_vec_pretty(&receipt).unwrap()).unwrap();
+    let (code, out) = offline(&tampered);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.trim_end()
+            .ends_with(&format!("checks failed (listed above): acme {}", dates[2])),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!(
+            "[FAILED] export_day: {}: the log's statement says {} records",
+            dates[2],
+            records + 1
+        )),
+        "{out}"
+    );
 }

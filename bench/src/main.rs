@@ -2,10 +2,14 @@
 //! rootlog and rootlog-witness. Every scenario targets a server URL the
 //! caller gives (scripts/bench starts them on 127.0.0.1), runs for a bounded
 //! time, prints a human report on stderr and one `result ...` line on stdout.
+//! `export` builds an archive export (manifest and receipts) for measuring
+//! `rootlog verify-export`, and `sha-baseline` the single-core SHA-256 rate
+//! it is read against.
 
 mod bulk;
 mod conn;
 mod driver;
+mod export;
 mod limits;
 mod reads;
 mod rng;
@@ -168,6 +172,36 @@ enum Command {
         #[arg(long)]
         data: PathBuf,
     },
+    /// Build an archive export against a log (records, manifest, statements,
+    /// verified receipts) for measuring `rootlog verify-export`.
+    Export {
+        #[arg(long)]
+        log: String,
+        /// Admin token, to register the export's tenant.
+        #[arg(long, env = "ROOTLOG_ADMIN_TOKEN")]
+        token: String,
+        /// The log's vkey, or @FILE (the receipts are verified before they are written).
+        #[arg(long)]
+        log_key: String,
+        /// Directory for manifest.json and receipts/.
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long, default_value_t = 10_000_000)]
+        records: u64,
+        #[arg(long, default_value_t = 365)]
+        days: u32,
+        /// First day, YYYY-MM-DD.
+        #[arg(long, default_value = "2025-01-01")]
+        first_day: String,
+    },
+    /// Single-core SHA-256 over LEAVES 33-byte and NODES 65-byte messages
+    /// (what verify-export hashes), as the limit its rate is read against.
+    ShaBaseline {
+        #[arg(long)]
+        leaves: u64,
+        #[arg(long)]
+        nodes: u64,
+    },
     /// Time from spawning `rootlog serve` on DATA to its first successful GET /checkpoint.
     Startup {
         /// The rootlog binary.
@@ -289,6 +323,28 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::Export {
+            log,
+            token,
+            log_key,
+            out,
+            records,
+            days,
+            first_day,
+        } => {
+            let first_day = rootlog::statement::parse_date(&first_day)
+                .ok_or_else(|| anyhow::anyhow!("--first-day {first_day:?} is not YYYY-MM-DD"))?;
+            runtime()?.block_on(export::run(export::ExportArgs {
+                log,
+                token,
+                log_key,
+                out,
+                records,
+                days,
+                first_day,
+            }))
+        }
+        Command::ShaBaseline { leaves, nodes } => export::sha_baseline(leaves, nodes),
         Command::Du { data } => usage::run(&data),
         Command::Limits { seconds } => limits::run(seconds),
         Command::Sync { dir, seconds } => sync_probe::run(&dir, seconds),

@@ -20,7 +20,8 @@ pub struct Options {
     pub records_per_day: u32,
     /// Changes every message, so two tenants' exports differ.
     pub seed: u64,
-    /// Where the roots are published, for the manifest's `chain_proof.published_to`.
+    /// The tlog-tiles URL prefix of the log (or its mirror) the roots are
+    /// published to, for the manifest's `chain_proof.published_to`.
     pub published_to: String,
     /// For tests: sign these two days' statements with each other's records,
     /// root and chain line, so the log disagrees with the export.

@@ -1,7 +1,9 @@
-//! `cargo run --example export-demo -- --log URL --token-file FILE --out DIR`:
+//! `cargo run --example export-demo -- --log URL --token-file FILE --log-key VKEY --out DIR`:
 //! makes a tenant key, registers the tenant, generates a hash-chained
 //! archive export over several days, signs and submits each day's
-//! daily-root statement (with its `chain` line), and writes the manifest.
+//! daily-root statement (with its `chain` line), writes the manifest (its
+//! `chain_proof.published_to` is the log's tlog-tiles URL prefix), and
+//! writes `receipts/`, each day's receipt, verified under the log key.
 //! `scripts/export-demo` wraps it and starts a local log when none is given.
 
 use std::path::PathBuf;
@@ -9,11 +11,12 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context};
 use rootlog::client::LogClient;
-use rootlog::note::{encode_b64, Signer};
+use rootlog::note::{encode_b64, Signer, Verifier};
 
 mod generate;
+mod receipts;
 
-const USAGE: &str = "usage: export-demo --log URL (--token TOKEN | --token-file FILE) [--out DIR] [--tenant ID] [--days N] [--records-per-day N] [--first-day YYYY-MM-DD] [--seed N]";
+const USAGE: &str = "usage: export-demo --log URL (--token TOKEN | --token-file FILE) --log-key VKEY [--out DIR] [--tenant ID] [--days N] [--records-per-day N] [--first-day YYYY-MM-DD] [--seed N]";
 
 fn main() -> ExitCode {
     match run() {
@@ -27,6 +30,7 @@ fn main() -> ExitCode {
 
 fn run() -> anyhow::Result<()> {
     let mut log = None;
+    let mut log_key = None;
     let mut token = std::env::var("ROOTLOG_ADMIN_TOKEN").ok();
     let mut out = PathBuf::from("demo-export");
     let mut tenant = "acme-securities".to_string();
@@ -43,6 +47,18 @@ fn run() -> anyhow::Result<()> {
         };
         match flag.as_str() {
             "--log" => log = Some(value()?),
+            "--log-key" => {
+                let v = value()?;
+                let text = match v.strip_prefix('@') {
+                    Some(path) => std::fs::read_to_string(path)
+                        .with_context(|| format!("cannot read {path}"))?,
+                    None => v,
+                };
+                log_key = Some(
+                    Verifier::from_vkey(text.trim())
+                        .map_err(|e| anyhow::anyhow!("--log-key: {e}"))?,
+                )
+            }
             "--token" => token = Some(value()?),
             "--token-file" => {
                 let path = value()?;
@@ -74,6 +90,11 @@ fn run() -> anyhow::Result<()> {
     }
     let log = log.with_context(|| format!("--log is required\n{USAGE}"))?;
     let token = token.with_context(|| format!("the admin token is required\n{USAGE}"))?;
+    let log_key = log_key.with_context(|| {
+        format!(
+            "--log-key is required (the receipts are verified before they are written)\n{USAGE}"
+        )
+    })?;
     if days == 0 {
         bail!("--days must be at least 1");
     }
@@ -97,7 +118,8 @@ fn run() -> anyhow::Result<()> {
         days,
         records_per_day: per_day,
         seed,
-        published_to: format!("{}/v1/roots/{tenant}", log.trim_end_matches('/')),
+        // The tlog-tiles URL prefix: `<published_to>/checkpoint` answers.
+        published_to: log.trim_end_matches('/').to_string(),
         swap_statements: None,
     };
     let generated = generate::generate(&signer, &options);
@@ -128,7 +150,8 @@ fn run() -> anyhow::Result<()> {
                 entry.index
             );
         }
-        anyhow::Ok(())
+        let dates: Vec<String> = generated.days.iter().map(|d| d.0.clone()).collect();
+        receipts::write_receipts(&client, &tenant, &dates, &log_key, &out.join("receipts")).await
     })?;
 
     let manifest_path = out.join("manifest.json");
@@ -138,8 +161,9 @@ fn run() -> anyhow::Result<()> {
     )?;
     let records = generated.days.iter().map(|d| d.1).sum::<u64>();
     eprintln!(
-        "wrote {} ({records} records over {days} days) and the tenant key {}",
+        "wrote {} ({records} records over {days} days), {days} verified receipts in {} and the tenant key {}",
         manifest_path.display(),
+        out.join("receipts").display(),
         vkey_path.display()
     );
     println!("{}", manifest_path.display());

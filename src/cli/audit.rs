@@ -19,9 +19,11 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Args, ValueEnum};
 
-use rootlog::audit::export::{check_manifest, compare_day, to_hex, DayExpectation, Manifest};
+use rootlog::audit::export::{
+    check_manifest_json, compare_day, to_hex, DayExpectation, LoadError, ManifestHeader,
+};
 use rootlog::audit::{parse_hash, state_file_name, AuditFailure, Consistency};
-use rootlog::client::{Auditor, CheckpointAudit, Located, Lookup, StatementIndex};
+use rootlog::client::{Auditor, CheckpointAudit, Earliest, Lookup, StatementIndex};
 use rootlog::note::encode_b64;
 use rootlog::receipt::Receipt;
 use rootlog::statement::{format_date, is_valid_tenant_id, parse_date, Statement};
@@ -36,7 +38,8 @@ use super::runtime;
 /// How `--lookup` finds a statement's index.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum LookupArg {
-    /// The log API if it answers, else scan the entry bundles (a static mirror).
+    /// The log API if it answers; else (a static mirror) its locators, and
+    /// a scan of the entry bundles for a day they do not find.
     Auto,
     /// Only the log API (GET /v1/roots/{tenant}/{date}).
     Api,
@@ -54,25 +57,29 @@ impl From<LookupArg> for Lookup {
     }
 }
 
-/// The log to read and what to trust it with (shared by audit and verify-export).
+/// The log `audit` reads when neither `--log` nor `ROOTLOG_URL` names one.
+const DEFAULT_LOG: &str = "http://127.0.0.1:8080";
+
+/// What to trust a log with (shared by audit and verify-export).
 #[derive(Args, Debug)]
 pub struct LogTrustArgs {
-    /// The log's base URL, or a static tlog-tiles mirror of it.
-    #[arg(long, default_value = "http://127.0.0.1:8080", env = "ROOTLOG_URL")]
-    pub log: String,
     #[command(flatten)]
     pub keys: KeyArgs,
     /// The file keeping the last checkpoint verified for this log
     /// [default: ~/.rootlog/audit-<hex SHA-256 of the origin>.state].
     #[arg(long)]
     pub state: Option<PathBuf>,
-    /// How to find a statement's index: the log API, scanning the entry bundles, or auto.
+    /// How to find a statement's index: the log API, scanning the entry
+    /// bundles, or auto (the API, else a mirror's locators, else a scan).
     #[arg(long, value_enum, default_value = "auto")]
     pub lookup: LookupArg,
 }
 
 #[derive(Args, Debug)]
 pub struct AuditArgs {
+    /// The log's base URL, or a static tlog-tiles mirror of it.
+    #[arg(long, default_value = DEFAULT_LOG, env = "ROOTLOG_URL")]
+    pub log: String,
     #[command(flatten)]
     pub trust: LogTrustArgs,
     /// Tenant id.
@@ -92,6 +99,11 @@ pub struct AuditArgs {
 pub struct VerifyExportArgs {
     /// The export manifest (JSON, schema_version "1.0"; see docs/export-manifest.md).
     pub manifest: PathBuf,
+    /// The log's base URL, or a static tlog-tiles mirror of it [default: the
+    /// manifest's chain_proof.published_to (the tlog-tiles URL prefix the
+    /// archive published to), else http://127.0.0.1:8080].
+    #[arg(long, env = "ROOTLOG_URL")]
+    pub log: Option<String>,
     #[command(flatten)]
     pub trust: LogTrustArgs,
     /// Verify offline from the export's receipts in this directory (one
@@ -325,9 +337,11 @@ fn judge_day(
                 return (report, Some(found.statement));
             }
         };
-    let (note, proof, earliest_found) = match &earliest {
-        Some((cp, proof)) => (cp.note.as_str(), proof.as_slice(), true),
-        None => (latest.note.as_str(), found.proof.as_slice(), false),
+    let (note, proof) = match &earliest {
+        Earliest::Found {
+            checkpoint, proof, ..
+        } => (checkpoint.note.as_str(), proof.as_slice()),
+        _ => (latest.note.as_str(), found.proof.as_slice()),
     };
     let evidence = StatementEvidence {
         entry: &found.entry,
@@ -338,12 +352,23 @@ fn judge_day(
         key_history: history.as_ref().ok(),
     };
     let (mut report, statement) = judge_statement(&evidence, trust, max_delay);
+    let hint = found
+        .ignored_hint
+        .as_ref()
+        .map(|h| format!(" ({h})"))
+        .unwrap_or_default();
+    let named = match &earliest {
+        Earliest::Found { named_by, .. } => format!(
+            "; proven into the earliest witnessed checkpoint, named by {named_by} and verified"
+        ),
+        _ => String::new(),
+    };
     report.checks.insert(
         0,
         Check::pass(
             "statement",
             format!(
-                "entry {} (found by {}) read from its entry bundle; proofs built from tiles",
+                "entry {} (found by {}{hint}) read from its entry bundle; proofs built from tiles{named}",
                 found.index, found.located_by
             ),
         ),
@@ -351,11 +376,18 @@ fn judge_day(
     if let Err(check) = history {
         put_check(&mut report, check.clone());
     }
-    if !earliest_found {
-        report.checks.push(Check::pass(
+    match &earliest {
+        Earliest::Found { .. } => {}
+        Earliest::NotNamed => report.checks.push(Check::pass(
             "earliest_checkpoint",
-            "no earlier witnessed checkpoint was named (a static mirror, or --lookup scan): the time is bounded by the latest checkpoint, later than the statement's own",
-        ));
+            "no earlier witnessed checkpoint was named (a static mirror without a locator for this day, or --lookup scan): the time is bounded by the latest checkpoint, later than the statement's own",
+        )),
+        Earliest::Unusable { named_by, why } => report.checks.push(Check::pass(
+            "earliest_checkpoint",
+            format!(
+                "the checkpoint {named_by} named as the earliest was not used ({why}): the time is bounded by the latest checkpoint, later than the statement's own"
+            ),
+        )),
     }
     (report, statement)
 }
@@ -388,7 +420,7 @@ pub fn audit(args: &AuditArgs) -> anyhow::Result<ExitCode> {
         Err(code) => return Ok(code),
     };
     let trust = p.keys.trust(args.trust.keys.origin.as_deref());
-    let auditor = Auditor::new(&args.trust.log, args.trust.lookup.into())?;
+    let auditor = Auditor::new(&args.log, args.trust.lookup.into())?;
     let rt = runtime()?;
     let mut report = Report::new("audit", p.max_delay);
     let Some(audited) = audit_checkpoint(&rt, &auditor, &trust, &p, &mut report) else {
@@ -428,15 +460,17 @@ pub fn audit(args: &AuditArgs) -> anyhow::Result<ExitCode> {
     Ok(emit(report, args.verdict.json))
 }
 
-/// The manifest's own checks, as report checks.
+/// The manifest's own checks, as report checks. `log` is what is read
+/// (None offline).
 fn manifest_checks(
-    manifest: &Manifest,
+    manifest: &ManifestHeader,
     check: &rootlog::audit::export::ManifestCheck,
+    log: Option<&str>,
     report: &mut Report,
 ) {
-    let records = manifest.records.len();
-    let span = match (manifest.records.first(), manifest.records.last()) {
-        (Some(a), Some(b)) => format!(", seq {}..{}", a.seq, b.seq),
+    let records = manifest.records;
+    let span = match (manifest.first_seq, manifest.last_seq) {
+        (Some(a), Some(b)) => format!(", seq {a}..{b}"),
         _ => String::new(),
     };
     let what = format!(
@@ -474,11 +508,32 @@ fn manifest_checks(
         .as_ref()
         .and_then(|c| c.published_to.as_deref())
     {
+        let read = match log {
+            Some(log) if log.trim_end_matches('/') == to.trim_end_matches('/') => {
+                "; verified against it".to_string()
+            }
+            Some(log) => format!("; verified against {log} (--log)"),
+            None => "; not read (offline, from receipts)".to_string(),
+        };
         report.checks.push(Check::pass(
             "published_to",
-            format!("the export names {to}"),
+            format!("the export names {to} as where its roots are published{read}"),
         ));
     }
+}
+
+/// The log `verify-export` reads: `--log` (or `ROOTLOG_URL`), else the
+/// manifest's `chain_proof.published_to`, else the default.
+fn export_log(args: &VerifyExportArgs, manifest: &ManifestHeader) -> String {
+    args.log
+        .clone()
+        .or_else(|| {
+            manifest
+                .chain_proof
+                .as_ref()
+                .and_then(|c| c.published_to.clone())
+        })
+        .unwrap_or_else(|| DEFAULT_LOG.to_string())
 }
 
 /// Compares a day of the manifest with the statement the log holds.
@@ -507,7 +562,8 @@ fn compare(day: &DayExpectation, statement: Option<&Statement>, report: &mut Sta
 }
 
 pub fn verify_export(args: &VerifyExportArgs) -> anyhow::Result<ExitCode> {
-    let bytes = match fs::read(&args.manifest) {
+    // Mapped, not copied: a manifest can be gigabytes (`rootlog::mapped`).
+    let bytes = match rootlog::mapped::FileBytes::open(&args.manifest) {
         Ok(b) => b,
         Err(e) => {
             return usage(
@@ -521,19 +577,18 @@ pub fn verify_export(args: &VerifyExportArgs) -> anyhow::Result<ExitCode> {
         Err(code) => return Ok(code),
     };
     let mut report = Report::new("verify-export", p.max_delay);
-    let manifest: Manifest = match serde_json::from_slice(&bytes) {
-        Ok(m) => m,
-        Err(e) => {
+    // Every core reads and hashes: the days, and the runs of records, are independent.
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let (manifest, check) = match check_manifest_json(&bytes, threads) {
+        Ok(read) => read,
+        Err(LoadError::Json(e)) => {
             report.checks.push(Check::fail(
                 "export_manifest",
                 format!("{} is not an export manifest: {e}", args.manifest.display()),
             ));
             return Ok(emit(report, args.verdict.json));
         }
-    };
-    let check = match check_manifest(&manifest) {
-        Ok(c) => c,
-        Err(e) => {
+        Err(LoadError::Manifest(e)) => {
             report.checks.push(Check::fail(
                 "export_manifest",
                 format!("{}: {e}", args.manifest.display()),
@@ -541,33 +596,26 @@ pub fn verify_export(args: &VerifyExportArgs) -> anyhow::Result<ExitCode> {
             return Ok(emit(report, args.verdict.json));
         }
     };
-    manifest_checks(&manifest, &check, &mut report);
+    drop(bytes);
+    let log = export_log(args, &manifest);
+    let online = args.receipts.is_none().then_some(log.as_str());
+    manifest_checks(&manifest, &check, online, &mut report);
     let trust = p.keys.trust(args.trust.keys.origin.as_deref());
     if let Some(dir) = &args.receipts {
         return verify_export_offline(dir, &check, &trust, &p, report, args.verdict.json);
     }
 
-    let auditor = Auditor::new(&args.trust.log, args.trust.lookup.into())?;
+    let auditor = Auditor::new(&log, args.trust.lookup.into())?;
     let rt = runtime()?;
     let Some(audited) = audit_checkpoint(&rt, &auditor, &trust, &p, &mut report) else {
         return Ok(emit(report, args.verdict.json));
     };
-    // Scan the entry bundles once for the whole export when the index cannot
-    // come from the API (asked for, or a static mirror answers).
-    let scan = match args.trust.lookup {
-        LookupArg::Scan => true,
-        LookupArg::Api => false,
-        LookupArg::Auto => matches!(
-            rt.block_on(
-                auditor
-                    .api()
-                    .locate(&check.tenant, &format_date(check.from))
-            ),
-            Ok(Located::NoApi)
-        ),
-    };
-    let scanned = if scan {
-        match rt.block_on(auditor.scan(audited.verified.checkpoint.size)) {
+    // With --lookup scan, scan the entry bundles once for the whole export.
+    // In auto mode a static mirror's locators find each day, and a day they
+    // do not find is looked up in one scan that the auditor keeps.
+    let scanned = if args.trust.lookup == LookupArg::Scan {
+        // Kept by the auditor: the key history reuses it.
+        match rt.block_on(auditor.scan_once(audited.verified.checkpoint.size)) {
             Ok(s) => Some(s),
             Err(e) => {
                 report.checks.push(failure_check("log", &e));
@@ -588,7 +636,7 @@ pub fn verify_export(args: &VerifyExportArgs) -> anyhow::Result<ExitCode> {
             &check.tenant,
             day.date,
             p.max_delay,
-            scanned.as_ref(),
+            scanned.as_deref(),
         );
         compare(day, statement.as_ref(), &mut day_report);
         report.statements.push(day_report);
@@ -665,6 +713,11 @@ fn verify_export_offline(
             continue;
         };
         let mut day_report = receipt.judge(trust, p.max_delay);
+        if day_report.date.is_empty() {
+            // A receipt too damaged to say whose it is: name the day it was for.
+            day_report.tenant = check.tenant.clone();
+            day_report.date = date.clone();
+        }
         let statement = rootlog::statement::parse_submission(receipt.statement.as_bytes())
             .ok()
             .map(|(_, s)| s);

@@ -270,6 +270,12 @@ impl Store {
         }
     }
 
+    /// The (day of the month, leaf index) of every statement of `tenant` in
+    /// `month` (`YYYY-MM`), sorted by day; empty when there is none.
+    pub fn month_index(&self, tenant: &str, month: &str) -> Result<Vec<(u8, u64)>, StoreError> {
+        self.month_records(tenant, month)
+    }
+
     /// The index of the statement of `tenant` for `date` (None for a date
     /// that is not `YYYY-MM-DD`: no statement has one).
     pub fn index_of(&self, tenant: &str, date: &str) -> Result<Option<u64>, StoreError> {

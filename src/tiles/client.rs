@@ -195,6 +195,12 @@ impl TileClient {
         Ok(super::fold_right(&hashes).unwrap_or(EMPTY_ROOT))
     }
 
+    /// Any other file below the prefix (`path` relative to it, e.g. a
+    /// locator), at most `cap` bytes; `None` if there is none. Not trusted.
+    pub async fn file(&self, path: &str, cap: usize) -> anyhow::Result<Option<Vec<u8>>> {
+        self.get(&format!("{}/{path}", self.base), cap).await
+    }
+
     /// GETs `url` (reads it, for a directory); `None` on 404 (no such
     /// file); an error on other non-200 answers or a body longer than `cap`.
     async fn get(&self, url: &str, cap: usize) -> anyhow::Result<Option<Vec<u8>>> {

@@ -15,7 +15,7 @@ pub struct Nginx {
     child: Child,
     pub url: String,
     /// Config, pid and logs; removed (after nginx is killed) on drop.
-    _prefix: tempfile::TempDir,
+    prefix: tempfile::TempDir,
 }
 
 impl Nginx {
@@ -62,7 +62,8 @@ pid {p}/nginx.pid;
 error_log {p}/error.log warn;
 events {{ worker_connections 64; }}
 http {{
-    access_log off;
+    log_format paths '$request_uri $status';
+    access_log {p}/access.log paths;
     client_body_temp_path {p}/body;
     proxy_temp_path {p}/proxy;
     fastcgi_temp_path {p}/fastcgi;
@@ -81,6 +82,10 @@ http {{
         }}
         location ~ "\.p/[0-9]+$" {{
             add_header Cache-Control "public, max-age=5" always;
+        }}
+        location /locator/ {{
+            default_type application/json;
+            add_header Cache-Control "no-cache" always;
         }}
         location ~ /\. {{
             return 404;
@@ -114,8 +119,18 @@ http {{
         Nginx {
             child,
             url: format!("http://127.0.0.1:{port}"),
-            _prefix: prefix,
+            prefix,
         }
+    }
+
+    /// The paths requested so far, each with its status (`/tile/0/000 200`),
+    /// from nginx's access log (written as each request completes).
+    pub fn requests(&self) -> Vec<String> {
+        std::fs::read_to_string(self.prefix.path().join("access.log"))
+            .unwrap_or_default()
+            .lines()
+            .map(str::to_string)
+            .collect()
     }
 }
 
