@@ -10,6 +10,8 @@
 //! tlog-tiles: [`tiles`] (tile math, paths, entry bundles, a tile client).
 //! [`fsck`] (integrity checks of the stored log). [`drain`] (oversize bodies
 //! read to the end, so clients see the 413).
+//! The command-line tools print through [`stdio`] (a closed pipe ends the
+//! printing quietly).
 //! Users: [`client`] (HTTP client, tile-based auditor), [`verify`] (offline
 //! proof checks), [`audit`] (consistency, entry and export-manifest checks),
 //! [`mapped`] (a large file's bytes without a copy).
@@ -38,6 +40,7 @@ pub mod receipt;
 pub mod sequencer;
 pub mod server;
 pub mod statement;
+pub mod stdio;
 pub mod storage;
 pub mod tenant_key;
 pub mod tile_cache;

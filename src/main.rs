@@ -1,5 +1,9 @@
 //! The `rootlog` command: the log server and the tools its users run.
 //! Exit codes: 0 success (or verified), 1 failure (or not verified), 2 bad usage.
+//! Everything is printed through `rootlog::stdio` (a closed pipe ends the
+//! printing quietly), which the lints below keep so.
+
+#![deny(clippy::print_stdout, clippy::print_stderr)]
 
 mod cli;
 
@@ -16,10 +20,19 @@ use clap::{Args, Parser, Subcommand};
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// `--version`: the package version and the commit the binary was built
+/// from (`<hash>`, `<hash>-dirty` or `unknown`; set by `build.rs`).
+const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("ROOTLOG_COMMIT"),
+    ")"
+);
+
 #[derive(Parser)]
 #[command(
     name = "rootlog",
-    version,
+    version = VERSION,
     about = "A transparency log for compliance archives' signed daily Merkle roots"
 )]
 struct Cli {
@@ -492,11 +505,19 @@ fn main() -> ExitCode {
             &key,
         ),
     };
-    match result {
+    let code = match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("rootlog: {e:#}");
+            rootlog::errln!("rootlog: {e:#}");
             ExitCode::from(1)
         }
+    };
+    // Output that was asked for and lost (not merely left unread) is a failure.
+    match rootlog::stdio::stdout_error() {
+        Some(e) => {
+            rootlog::errln!("rootlog: cannot write to standard output: {e}");
+            ExitCode::from(1)
+        }
+        None => code,
     }
 }

@@ -116,7 +116,7 @@ pub struct VerifyExportArgs {
 
 /// Exit code 2: the command cannot even be attempted.
 fn usage(command: &str, message: impl std::fmt::Display) -> anyhow::Result<ExitCode> {
-    eprintln!("rootlog {command}: {message}");
+    rootlog::errln!("rootlog {command}: {message}");
     Ok(ExitCode::from(2))
 }
 
@@ -171,7 +171,7 @@ fn prepare(
     verdict: &VerdictArgs,
 ) -> Result<Prepared, ExitCode> {
     let fail = |m: String| {
-        eprintln!("rootlog {command}: {m}");
+        rootlog::errln!("rootlog {command}: {m}");
         ExitCode::from(2)
     };
     let keys = Keys::parse(&args.keys).map_err(fail)?;

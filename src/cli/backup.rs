@@ -63,7 +63,7 @@ pub fn backup(
         .with_context(|| format!("cannot rename {} to {}", partial.display(), to.display()))?;
     // The backup exists under its name only once its directory is synced.
     durable::sync_parent(to)?;
-    println!(
+    rootlog::outln!(
         "wrote {}: {leaves} entries, {checkpoints} checkpoints",
         to.display()
     );
@@ -104,7 +104,7 @@ pub struct RestoreFrom<'a> {
 /// verify (nothing is left behind), 2 bad usage.
 pub fn restore(from: RestoreFrom<'_>, data: &Path, key: &Path) -> anyhow::Result<ExitCode> {
     let usage = |m: String| {
-        eprintln!("rootlog restore: {m}");
+        rootlog::errln!("rootlog restore: {m}");
         Ok(ExitCode::from(2))
     };
     if from.backup.is_none() && from.mirror.is_none() {
@@ -186,7 +186,7 @@ pub fn restore(from: RestoreFrom<'_>, data: &Path, key: &Path) -> anyhow::Result
                 });
             }
             durable::sync_parent(data)?;
-            println!(
+            rootlog::outln!(
                 "restored {summary} into {} in {:.1} s; every checkpoint verified",
                 data.display(),
                 started.elapsed().as_secs_f64()
@@ -199,8 +199,8 @@ pub fn restore(from: RestoreFrom<'_>, data: &Path, key: &Path) -> anyhow::Result
                 Some(
                     BackupError::Invalid(_) | BackupError::Format(_) | BackupError::Truncated(_),
                 ) => {
-                    println!("NOT RESTORED: {e:#}");
-                    println!("nothing was written to {}", data.display());
+                    rootlog::outln!("NOT RESTORED: {e:#}");
+                    rootlog::outln!("nothing was written to {}", data.display());
                     Ok(ExitCode::from(1))
                 }
                 _ => Err(e),

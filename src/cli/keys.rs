@@ -114,9 +114,9 @@ impl VerdictArgs {
 pub fn emit(report: rootlog::verdict::Report, json: bool) -> std::process::ExitCode {
     let report = report.finish();
     if json {
-        println!("{}", report.json());
+        rootlog::outln!("{}", report.json());
     } else {
-        print!("{}", report.text());
+        rootlog::out!("{}", report.text());
     }
     std::process::ExitCode::from(report.exit_code)
 }

@@ -260,7 +260,7 @@ pub fn publish(
 ) -> anyhow::Result<ExitCode> {
     let policy = witness_policy(&read_config(config)?, witnesses, quorum)?;
     let size = rootlog::publish::publish_once(data, to, &policy)?;
-    eprintln!(
+    rootlog::errln!(
         "published the checkpoint of size {size} and its tiles to {}",
         to.display()
     );
@@ -268,7 +268,7 @@ pub fn publish(
 }
 
 pub fn vkey(data: &Path) -> anyhow::Result<ExitCode> {
-    println!("{}", rootlog::identity::read_signer(data)?.vkey());
+    rootlog::outln!("{}", rootlog::identity::read_signer(data)?.vkey());
     Ok(ExitCode::SUCCESS)
 }
 
@@ -294,12 +294,12 @@ pub fn keygen(name: &str, out_dir: &Path) -> anyhow::Result<ExitCode> {
     rootlog::identity::write_private_file(&skey_path, format!("{}\n", signer.skey()).as_bytes())?;
     fs::write(&vkey_path, format!("{}\n", signer.vkey()))
         .with_context(|| format!("cannot write {}", vkey_path.display()))?;
-    eprintln!(
+    rootlog::errln!(
         "wrote {} (private, mode 0600) and {}",
         skey_path.display(),
         vkey_path.display()
     );
-    println!("{}", signer.vkey());
+    rootlog::outln!("{}", signer.vkey());
     Ok(ExitCode::SUCCESS)
 }
 
@@ -324,7 +324,7 @@ pub fn tenant_add(
     let token = admin_token(token, token_file)?;
     let vkey = value_or_file(vkey)?;
     let (status, body) = runtime()?.block_on(LogClient::new(log).add_tenant(&token, id, &vkey))?;
-    eprintln!(
+    rootlog::errln!(
         "{}",
         if status == 201 {
             "registered"
@@ -332,7 +332,7 @@ pub fn tenant_add(
             "already registered with this key"
         }
     );
-    println!("{}", serde_json::to_string_pretty(&body)?);
+    rootlog::outln!("{}", serde_json::to_string_pretty(&body)?);
     Ok(ExitCode::SUCCESS)
 }
 
@@ -360,7 +360,7 @@ pub fn tenant_key_change(
     let (status, body) =
         runtime()?.block_on(client.change_key(&token, &args.id, action, &vkey, effective))?;
     let index = &body["entry"]["index"];
-    eprintln!(
+    rootlog::errln!(
         "{}",
         if status == 201 {
             format!("logged: {action} at index {index}")
@@ -368,13 +368,13 @@ pub fn tenant_key_change(
             format!("already so: the entry at index {index} did it")
         }
     );
-    println!("{}", serde_json::to_string_pretty(&body)?);
+    rootlog::outln!("{}", serde_json::to_string_pretty(&body)?);
     Ok(ExitCode::SUCCESS)
 }
 
 pub fn tenant_show(log: &str, id: &str) -> anyhow::Result<ExitCode> {
     let body = runtime()?.block_on(LogClient::new(log).get_json(&format!("/v1/tenants/{id}")))?;
-    println!("{}", serde_json::to_string_pretty(&body)?);
+    rootlog::outln!("{}", serde_json::to_string_pretty(&body)?);
     Ok(ExitCode::SUCCESS)
 }
 
@@ -427,7 +427,7 @@ fn build_statement(args: &StatementArgs) -> anyhow::Result<Vec<u8>> {
 }
 
 pub fn statement(args: &StatementArgs) -> anyhow::Result<ExitCode> {
-    print!("{}", String::from_utf8_lossy(&build_statement(args)?));
+    rootlog::out!("{}", String::from_utf8_lossy(&build_statement(args)?));
     Ok(ExitCode::SUCCESS)
 }
 
@@ -459,7 +459,7 @@ pub fn submit(args: SubmitArgs) -> anyhow::Result<ExitCode> {
         let checkpoint = entry
             .verify(&log_key, Some(&note))
             .map_err(|e| anyhow::anyhow!("the log's answer does not verify: {e}"))?;
-        eprintln!(
+        rootlog::errln!(
             "verified: entry {} is in the log's signed checkpoint of size {}",
             entry.index, checkpoint.size
         );
@@ -470,7 +470,7 @@ pub fn submit(args: SubmitArgs) -> anyhow::Result<ExitCode> {
                 match rt.block_on(client.receipt(&statement.tenant, &statement.date_string())) {
                     Ok(receipt) => receipt,
                     Err(e) => {
-                        eprintln!("the statement is logged at index {}", entry.index);
+                        rootlog::errln!("the statement is logged at index {}", entry.index);
                         return Ok(submit_failed(&args.log, "fetching the receipt", &e));
                     }
                 };
@@ -495,10 +495,10 @@ pub fn submit(args: SubmitArgs) -> anyhow::Result<ExitCode> {
                 bail!("the log's receipt does not verify: {}", failed.join("; "));
             }
             save_receipt(path, &receipt)?;
-            eprintln!("saved the receipt to {}", path.display());
+            rootlog::errln!("saved the receipt to {}", path.display());
         }
     }
-    eprintln!(
+    rootlog::errln!(
         "{}",
         if status == 201 {
             "appended"
@@ -506,7 +506,7 @@ pub fn submit(args: SubmitArgs) -> anyhow::Result<ExitCode> {
             "already in the log (identical statement)"
         }
     );
-    println!("{}", serde_json::to_string_pretty(&entry)?);
+    rootlog::outln!("{}", serde_json::to_string_pretty(&entry)?);
     Ok(ExitCode::SUCCESS)
 }
 
@@ -515,18 +515,18 @@ pub fn submit(args: SubmitArgs) -> anyhow::Result<ExitCode> {
 /// wrong with the statement: running the same command again is safe), 1
 /// when the log refused the statement or answered something unusable.
 fn submit_failed(log: &str, doing: &str, e: &ClientError) -> ExitCode {
-    eprintln!("rootlog submit: {doing} at {log}: {e}");
+    rootlog::errln!("rootlog submit: {doing} at {log}: {e}");
     let last = match e {
         ClientError::GaveUp { last, .. } => last.as_ref(),
         other => other,
     };
     if let ClientError::Api { code, body, .. } = last {
         match code.as_str() {
-            "not_witnessed_yet" => eprintln!(
+            "not_witnessed_yet" => rootlog::errln!(
                 "the statement is logged (index {}), but no checkpoint meeting the log's witness policy covered it in time; fetch the receipt later with `rootlog receipt`",
                 body["index"]
             ),
-            "conflict" => eprintln!(
+            "conflict" => rootlog::errln!(
                 "a different statement for this tenant and day is already logged (index {}): it can never be replaced. Do not \"fix\" it; find out how two statements for one day came to be signed",
                 body["existing"]["index"]
             ),
@@ -534,7 +534,7 @@ fn submit_failed(log: &str, doing: &str, e: &ClientError) -> ExitCode {
         }
     }
     if e.is_transient() {
-        eprintln!("the log could not take the statement now, which says nothing against it: running the same command again is safe (an identical statement is answered with the entry already logged); --retry-for sets how long to keep trying");
+        rootlog::errln!("the log could not take the statement now, which says nothing against it: running the same command again is safe (an identical statement is answered with the entry already logged); --retry-for sets how long to keep trying");
         ExitCode::from(3)
     } else {
         ExitCode::from(1)
@@ -543,7 +543,7 @@ fn submit_failed(log: &str, doing: &str, e: &ClientError) -> ExitCode {
 
 /// Exit code 2: the command cannot even be attempted (unreadable file, malformed key).
 fn usage(command: &str, message: String) -> anyhow::Result<ExitCode> {
-    eprintln!("rootlog {command}: {message}");
+    rootlog::errln!("rootlog {command}: {message}");
     Ok(ExitCode::from(2))
 }
 
@@ -688,7 +688,7 @@ pub fn root(input: Option<PathBuf>) -> anyhow::Result<ExitCode> {
         })?;
         tree.append(leaf_hash(&hash), |_, _| {});
     }
-    println!("records {}\nroot {}", tree.size(), encode_b64(&tree.root()));
+    rootlog::outln!("records {}\nroot {}", tree.size(), encode_b64(&tree.root()));
     Ok(ExitCode::SUCCESS)
 }
 
@@ -699,7 +699,7 @@ pub fn fsck(data: &Path, json: bool) -> ExitCode {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::from(1),
         Err(e) => {
-            eprintln!("rootlog fsck: {e:#}");
+            rootlog::errln!("rootlog fsck: {e:#}");
             ExitCode::from(2)
         }
     }
@@ -830,17 +830,17 @@ fn print_fsck(
             report,
             elapsed_seconds: elapsed,
         };
-        println!("{}", serde_json::to_string_pretty(&summary)?);
+        rootlog::outln!("{}", serde_json::to_string_pretty(&summary)?);
         return Ok(report.ok);
     }
     let c = &report.checked;
-    println!(
+    rootlog::outln!(
         "log {} at {}, tree size {}",
         report.origin.as_deref().unwrap_or("(no origin recorded)"),
         data.display(),
         report.tree_size
     );
-    println!(
+    rootlog::outln!(
         "checked {} leaves, {} nodes, {} index rows, {} checkpoints in {elapsed:.1} s ({:.0} leaves/s)",
         c.leaves,
         c.nodes,
@@ -849,15 +849,15 @@ fn print_fsck(
         c.leaves as f64 / elapsed.max(1e-9)
     );
     if report.ok {
-        println!("ok: the stored log is intact");
+        rootlog::outln!("ok: the stored log is intact");
     } else {
-        println!("FAILED: {} finding(s)", report.findings_total);
+        rootlog::outln!("FAILED: {} finding(s)", report.findings_total);
         for finding in &report.findings {
-            println!("  {finding}");
+            rootlog::outln!("  {finding}");
         }
         let hidden = report.findings_total - report.findings.len() as u64;
         if hidden > 0 {
-            println!(
+            rootlog::outln!(
                 "  ... and {hidden} more (the list stops at {})",
                 report.findings.len()
             );

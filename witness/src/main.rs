@@ -2,10 +2,14 @@
 //!
 //! `serve` prints `rootlog-witness: listening on http://ADDR` on stdout once
 //! the socket is bound (tests and scripts parse it); everything else is
-//! logged with tracing on stderr.
+//! logged with tracing on stderr. Everything is printed through
+//! `rootlog::stdio` (a closed pipe ends the printing quietly), which the
+//! lints below keep so.
 
-use std::io::Write;
+#![deny(clippy::print_stdout, clippy::print_stderr)]
+
 use std::path::PathBuf;
+use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -22,10 +26,19 @@ use rootlog_witness::{http, key, watch};
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// `--version`: the package version and the commit the binary was built
+/// from (`<hash>`, `<hash>-dirty` or `unknown`; set by `build.rs`).
+const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("ROOTLOG_COMMIT"),
+    ")"
+);
+
 #[derive(Parser)]
 #[command(
     name = "rootlog-witness",
-    version,
+    version = VERSION,
     about = "An independent tlog-witness (c2sp.org/tlog-witness v1.0.0)"
 )]
 struct Cli {
@@ -80,7 +93,7 @@ enum Command {
     },
 }
 
-fn main() {
+fn main() -> ExitCode {
     let cli = Cli::parse();
     // The log's scheme: ROOTLOG_LOG filters, --log-format picks the format.
     rootlog::logging::init(cli.log_format);
@@ -94,16 +107,22 @@ fn main() {
             watches,
             poll_interval,
         } => serve(data, listen, name, config, logs, watches, poll_interval),
-        Command::Vkey { data } => key::read_key(&data).map(|k| println!("{}", k.vkey())),
+        Command::Vkey { data } => key::read_key(&data).map(|k| rootlog::outln!("{}", k.vkey())),
         Command::Evidence { data } => read_evidence(&data).and_then(|list| {
-            println!("{}", serde_json::to_string_pretty(&list)?);
+            rootlog::outln!("{}", serde_json::to_string_pretty(&list)?);
             Ok(())
         }),
     };
     if let Err(e) = result {
-        eprintln!("rootlog-witness: error: {e:#}");
-        std::process::exit(1);
+        rootlog::errln!("rootlog-witness: error: {e:#}");
+        return ExitCode::from(1);
     }
+    // Output that was asked for and lost (not merely left unread) is a failure.
+    if let Some(e) = rootlog::stdio::stdout_error() {
+        rootlog::errln!("rootlog-witness: cannot write to standard output: {e}");
+        return ExitCode::from(1);
+    }
+    ExitCode::SUCCESS
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -145,8 +164,7 @@ fn serve(
                 )?;
             }
         }
-        println!("rootlog-witness: listening on http://{addr}");
-        std::io::stdout().flush()?;
+        rootlog::outln!("rootlog-witness: listening on http://{addr}");
         // Header timeout and a connection cap under the open-file limit, as
         // the log's: a client holding sockets cannot take the witness offline.
         let fd_limit = rootlog::listener::raise_fd_limit();
