@@ -5,10 +5,17 @@
 mod commit;
 
 fn main() {
-    let dir = std::path::PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets it"));
+    let dir =
+        std::path::PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets it"));
     let found = commit::describe(
         &dir,
-        &["src", "build.rs", "build-support", "Cargo.toml", "Cargo.lock"],
+        &[
+            "src",
+            "build.rs",
+            "build-support",
+            "Cargo.toml",
+            "Cargo.lock",
+        ],
         std::env::var(commit::OVERRIDE).ok().as_deref(),
     );
     println!("cargo:rustc-env=ROOTLOG_COMMIT={}", found.text);

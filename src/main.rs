@@ -303,6 +303,15 @@ enum TenantCommand {
         #[arg(long)]
         effective: Option<String>,
     },
+    /// List every tenant of the log with its keys' status (no token needed).
+    List {
+        /// The log's base URL (the public listener; the admin one answers too).
+        #[arg(long, default_value = "http://127.0.0.1:8080", env = "ROOTLOG_URL")]
+        log: String,
+        /// Print the log's JSON answer instead of text.
+        #[arg(long)]
+        json: bool,
+    },
     /// Show a tenant's keys, with the log entries that changed them.
     Show {
         #[arg(long, default_value = "http://127.0.0.1:8080", env = "ROOTLOG_URL")]
@@ -462,6 +471,7 @@ fn main() -> ExitCode {
             token,
             token_file,
         }) => cli::tenant_add(&log, &id, &vkey, token, token_file),
+        Command::Tenant(TenantCommand::List { log, json }) => cli::tenant_list(&log, json),
         Command::Tenant(TenantCommand::Show { log, id }) => cli::tenant_show(&log, &id),
         Command::Tenant(TenantCommand::AddKey(key)) => cli::tenant_key_change(&key, "add", None),
         Command::Tenant(TenantCommand::RetireKey(key)) => {

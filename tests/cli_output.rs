@@ -34,7 +34,9 @@ fn into_closed_pipe(args: &[&str]) -> Output {
 fn assert_quiet(args: &[&str], out: &Output) {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
-        !stderr.contains("panicked") && !stderr.contains("Broken pipe") && !stderr.contains("failed printing"),
+        !stderr.contains("panicked")
+            && !stderr.contains("Broken pipe")
+            && !stderr.contains("failed printing"),
         "rootlog {args:?} complained about the closed pipe:\n{stderr}"
     );
     assert_eq!(out.status.code(), Some(0), "rootlog {args:?}: {stderr}");
@@ -57,25 +59,53 @@ async fn a_closed_stdout_pipe_ends_the_printing_quietly() {
     let skey = format!("{keys}/acme-securities.skey");
     let vkey = format!("@{keys}/acme-securities.vkey");
     let add = [
-        "tenant", "add-key", "--log", &server.url, "--id", "acme-securities", "--vkey", &vkey,
-        "--token", ADMIN_TOKEN,
+        "tenant",
+        "add-key",
+        "--log",
+        &server.url,
+        "--id",
+        "acme-securities",
+        "--vkey",
+        &vkey,
+        "--token",
+        ADMIN_TOKEN,
     ];
     let root = "ab".repeat(32);
     let day = common::day(3);
-    let statement = ["statement", "--key", &skey, "--date", &day, "--records", "1", "--root", &root];
-    // Pretty JSON of many lines: `rootlog submit ... | head -3`.
-    let submit = [
-        "submit", "--log", &server.url, "--key", &skey, "--date", &day, "--records", "1", "--root",
+    let statement = [
+        "statement",
+        "--key",
+        &skey,
+        "--date",
+        &day,
+        "--records",
+        "1",
+        "--root",
         &root,
     ];
-    let show = ["tenant", "show", "--log", &server.url, "--id", "acme-securities"];
-    let simple: [&[&str]; 5] = [
-        &add,
-        &statement,
-        &submit,
-        &show,
-        &["root", &records],
+    // Pretty JSON of many lines: `rootlog submit ... | head -3`.
+    let submit = [
+        "submit",
+        "--log",
+        &server.url,
+        "--key",
+        &skey,
+        "--date",
+        &day,
+        "--records",
+        "1",
+        "--root",
+        &root,
     ];
+    let show = [
+        "tenant",
+        "show",
+        "--log",
+        &server.url,
+        "--id",
+        "acme-securities",
+    ];
+    let simple: [&[&str]; 5] = [&add, &statement, &submit, &show, &["root", &records]];
     for args in simple {
         let out = into_closed_pipe(args);
         assert_quiet(args, &out);
@@ -112,7 +142,10 @@ fn closed_stdout_and_stderr_keep_the_exit_code() {
             .expect("rootlog runs")
     };
     // `rootlog keygen ... 2>&1 | head -1`: a line to each.
-    assert_eq!(run(&["keygen", "--name", "acme", "--out-dir", &keys]).code(), Some(0));
+    assert_eq!(
+        run(&["keygen", "--name", "acme", "--out-dir", &keys]).code(),
+        Some(0)
+    );
     // A failure says so on stderr, which is closed too: still exit 1, not a panic's 101.
     let missing = dir.path().join("missing.txt").display().to_string();
     assert_eq!(run(&["root", &missing]).code(), Some(1));
@@ -147,7 +180,14 @@ fn output_that_cannot_be_written_is_a_failure() {
 fn log_lines_are_plain_text_off_a_terminal() {
     let dir = tempfile::tempdir().unwrap();
     let mut child = Command::new(rootlog_bin())
-        .args(["serve", "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--data"])
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--admin-listen",
+            "127.0.0.1:0",
+            "--data",
+        ])
         .arg(dir.path().join("data"))
         .env("ROOTLOG_LOG", "info")
         .env_remove("ROOTLOG_ADMIN_TOKEN")

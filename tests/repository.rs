@@ -65,7 +65,9 @@ fn security_policy_says_how_to_report_and_what_to_do_on_a_key_compromise() {
 #[test]
 fn changelog_has_an_unreleased_section_and_the_earlier_history() {
     let text = read("CHANGELOG.md");
-    let unreleased = text.find("\n## Unreleased\n").expect("an Unreleased section");
+    let unreleased = text
+        .find("\n## Unreleased\n")
+        .expect("an Unreleased section");
     let earlier = text.find("\n## Earlier").expect("an earlier section");
     assert!(unreleased < earlier);
     let wave = &text[unreleased..earlier];
@@ -83,7 +85,10 @@ fn changelog_has_an_unreleased_section_and_the_earlier_history() {
         "--trusted-proxy",
         "--admin-listen",
     ] {
-        assert!(wave.contains(needle), "the Unreleased section lacks {needle:?}");
+        assert!(
+            wave.contains(needle),
+            "the Unreleased section lacks {needle:?}"
+        );
     }
 }
 
@@ -101,7 +106,10 @@ const WALK_THROUGH_WRITES: [(&str, &str); 9] = [
         "rootlog-2026-12-01.backup",
     ),
     // `rootlog backup` writes the file under a temporary name first.
-    ("--to rootlog-$(date -u +%F).backup", "rootlog-2026-12-01.partial"),
+    (
+        "--to rootlog-$(date -u +%F).backup",
+        "rootlog-2026-12-01.partial",
+    ),
     // `rootlog-witness serve` without --data.
     ("rootlog-witness-data", "rootlog-witness-data/witness.skey"),
 ];
@@ -140,7 +148,10 @@ fn gitignore_covers_what_the_readme_walk_through_writes() {
     let readme = read("README.md");
     let listed: Vec<&str> = WALK_THROUGH_WRITES.iter().map(|(_, p)| *p).collect();
     for (command, _) in WALK_THROUGH_WRITES {
-        assert!(readme.contains(command), "README.md no longer says {command:?}: update the list");
+        assert!(
+            readme.contains(command),
+            "README.md no longer says {command:?}: update the list"
+        );
     }
     for written in readme_written_paths() {
         let top = written.split('/').next().unwrap();
@@ -191,12 +202,17 @@ fn subcommands(bin: &Path, args: &[&str]) -> Vec<String> {
 #[test]
 fn readme_command_list_names_every_command() {
     let readme = read("README.md");
-    let start = readme.find("\n## Commands\n").expect("README.md has a Commands section");
+    let start = readme
+        .find("\n## Commands\n")
+        .expect("README.md has a Commands section");
     let rest = &readme[start + 1..];
     let list = &rest[..rest[3..].find("\n## ").map_or(rest.len(), |i| i + 3)];
     let rootlog = PathBuf::from(rootlog_bin());
     let top = subcommands(&rootlog, &[]);
-    assert!(top.contains(&"serve".to_string()) && top.contains(&"tenant".to_string()), "{top:?}");
+    assert!(
+        top.contains(&"serve".to_string()) && top.contains(&"tenant".to_string()),
+        "{top:?}"
+    );
     let mut names = Vec::new();
     for command in &top {
         let nested = subcommands(&rootlog, &[command]);
@@ -210,8 +226,14 @@ fn readme_command_list_names_every_command() {
     for command in subcommands(&witness_bin(), &[]) {
         names.push(format!("`rootlog-witness {command}`"));
     }
-    let missing: Vec<&String> = names.iter().filter(|n| !list.contains(n.as_str())).collect();
-    assert!(missing.is_empty(), "README.md's Commands section does not name {missing:?}");
+    let missing: Vec<&String> = names
+        .iter()
+        .filter(|n| !list.contains(n.as_str()))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "README.md's Commands section does not name {missing:?}"
+    );
 }
 
 /// Runs bash with `scripts/lib/target-dir` sourced, then `script`.
@@ -220,7 +242,9 @@ fn with_target_dir(script: &str, target: Option<&str>) -> String {
     command
         .current_dir(repo())
         .arg("-c")
-        .arg(format!("set -euo pipefail; . scripts/lib/target-dir; {script}"))
+        .arg(format!(
+            "set -euo pipefail; . scripts/lib/target-dir; {script}"
+        ))
         .env_remove("CARGO_TARGET_DIR")
         .env_remove("CARGO_BUILD_TARGET_DIR");
     if let Some(dir) = target {

@@ -106,9 +106,15 @@ fn copies(dir: &Path) -> Vec<PathBuf> {
             let before = text.clone();
             for (program, here) in programs() {
                 let here = format!("{}{}", here.display(), &program[program.trim_end().len()..]);
-                text = text.replace(&format!("ExecStart={program}"), &format!("ExecStart={here}"));
+                text = text.replace(
+                    &format!("ExecStart={program}"),
+                    &format!("ExecStart={here}"),
+                );
             }
-            assert_ne!(text, before, "{unit}: ExecStart= runs none of the installed programs");
+            assert_ne!(
+                text, before,
+                "{unit}: ExecStart= runs none of the installed programs"
+            );
         }
         let path = dir.join(unit);
         std::fs::write(&path, text).unwrap();
@@ -134,7 +140,10 @@ fn units_pass_systemd_analyze_verify() {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(out.status.success(), "systemd-analyze verify failed:\n{said}");
+    assert!(
+        out.status.success(),
+        "systemd-analyze verify failed:\n{said}"
+    );
     // A setting systemd cannot parse is only a warning ("Unknown key ...,
     // ignoring"), and an ignored hardening line is a hole: none may be said
     // about our units (lines about the host's own units are not ours).
@@ -145,7 +154,11 @@ fn units_pass_systemd_analyze_verify() {
                 || SERVICES.iter().chain(&TIMERS).any(|u| l.contains(u))
         })
         .collect();
-    assert!(ours.is_empty(), "systemd-analyze verify warns:\n{}", ours.join("\n"));
+    assert!(
+        ours.is_empty(),
+        "systemd-analyze verify warns:\n{}",
+        ours.join("\n")
+    );
 }
 
 #[test]
@@ -165,8 +178,10 @@ fn services_are_sandboxed_and_stop_gracefully() {
         }
         assert_eq!(one(unit, "ProtectSystem"), "strict", "{unit}");
         assert_eq!(one(unit, "SystemCallFilter"), "~@privileged", "{unit}");
-        assert!(settings(unit)[&("Service".into(), "SystemCallFilter".into())]
-            .contains(&"@system-service".to_string()));
+        assert!(
+            settings(unit)[&("Service".into(), "SystemCallFilter".into())]
+                .contains(&"@system-service".to_string())
+        );
         assert!(one(unit, "StateDirectory").starts_with("rootlog"), "{unit}");
     }
     for unit in ["rootlog.service", "rootlog-witness.service"] {
@@ -175,13 +190,19 @@ fn services_are_sandboxed_and_stop_gracefully() {
         // The listener lets open connections finish for up to 30 s after
         // SIGTERM (src/listener.rs); the log then drains and flushes.
         let stop = humantime::parse_duration(&one(unit, "TimeoutStopSec")).unwrap();
-        assert!(stop > Duration::from_secs(30), "{unit}: TimeoutStopSec {stop:?}");
+        assert!(
+            stop > Duration::from_secs(30),
+            "{unit}: TimeoutStopSec {stop:?}"
+        );
         // Room for the default --max-connections (4096) and the files.
         let files: u64 = one(unit, "LimitNOFILE").parse().unwrap();
         assert!(files >= 8192, "{unit}: LimitNOFILE {files}");
     }
 
-    if !available("services_are_sandboxed_and_stop_gracefully", "systemd-analyze") {
+    if !available(
+        "services_are_sandboxed_and_stop_gracefully",
+        "systemd-analyze",
+    ) {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -195,8 +216,22 @@ fn services_are_sandboxed_and_stop_gracefully() {
         let text = String::from_utf8_lossy(&out.stdout);
         let exposure: f64 = text
             .lines()
-            .find_map(|l| l.split_once("Overall exposure level for ")?.1.split_once(": ")?.1.split(' ').next()?.parse().ok())
-            .unwrap_or_else(|| panic!("{unit}: no exposure level in\n{text}{}", String::from_utf8_lossy(&out.stderr)));
+            .find_map(|l| {
+                l.split_once("Overall exposure level for ")?
+                    .1
+                    .split_once(": ")?
+                    .1
+                    .split(' ')
+                    .next()?
+                    .parse()
+                    .ok()
+            })
+            .unwrap_or_else(|| {
+                panic!(
+                    "{unit}: no exposure level in\n{text}{}",
+                    String::from_utf8_lossy(&out.stderr)
+                )
+            });
         // 0 is a fully locked-down unit, 10 an unsandboxed one; "OK" is
         // below 2. A network server cannot have a private network.
         assert!(exposure <= 2.0, "{unit}: exposure {exposure}\n{text}");
@@ -206,7 +241,10 @@ fn services_are_sandboxed_and_stop_gracefully() {
 /// `ExecStart=`'s arguments after the program.
 fn exec_args(unit: &str) -> Vec<String> {
     let line = one(unit, "ExecStart");
-    line.split_whitespace().skip(1).map(str::to_string).collect()
+    line.split_whitespace()
+        .skip(1)
+        .map(str::to_string)
+        .collect()
 }
 
 #[tokio::test]
@@ -221,7 +259,10 @@ async fn the_log_unit_starts_the_log_with_the_example_config() {
         let value = it.next().unwrap_or_else(|| panic!("{flag} has no value"));
         match flag.as_str() {
             // The data directory is the unit's state directory (%S is /var/lib).
-            "--data" => assert_eq!(value, &format!("%S/{}", one("rootlog.service", "StateDirectory"))),
+            "--data" => assert_eq!(
+                value,
+                &format!("%S/{}", one("rootlog.service", "StateDirectory"))
+            ),
             "--config" => {
                 assert_eq!(value, "/etc/rootlog/rootlog.toml");
                 extra.push(flag.clone());
@@ -272,7 +313,10 @@ fn the_witness_unit_starts_the_witness() {
             _ => a,
         })
         .collect();
-    assert!(args.iter().all(|a| !a.contains('$') && !a.contains('%')), "{args:?}");
+    assert!(
+        args.iter().all(|a| !a.contains('$') && !a.contains('%')),
+        "{args:?}"
+    );
     let mut child = Command::new(witness_bin())
         .args(&args)
         .env("RUST_LOG", "warn")
@@ -321,8 +365,18 @@ async fn the_backup_script_takes_a_checked_backup_of_a_running_log() {
     std::fs::write(&recent, "recent").unwrap();
     let month_ago = std::time::SystemTime::now() - Duration::from_secs(31 * 86_400);
     let week_ago = std::time::SystemTime::now() - Duration::from_secs(7 * 86_400);
-    std::fs::File::options().write(true).open(&old).unwrap().set_modified(month_ago).unwrap();
-    std::fs::File::options().write(true).open(&recent).unwrap().set_modified(week_ago).unwrap();
+    std::fs::File::options()
+        .write(true)
+        .open(&old)
+        .unwrap()
+        .set_modified(month_ago)
+        .unwrap();
+    std::fs::File::options()
+        .write(true)
+        .open(&recent)
+        .unwrap()
+        .set_modified(week_ago)
+        .unwrap();
 
     let run = |url: &str| {
         Command::new("sh")
@@ -367,7 +421,10 @@ async fn the_backup_script_takes_a_checked_backup_of_a_running_log() {
     // With the log gone, the script fails and leaves no scratch behind.
     server.stop();
     let out = run(&server.url);
-    assert!(!out.status.success(), "rootlog-backup succeeded without a log");
+    assert!(
+        !out.status.success(),
+        "rootlog-backup succeeded without a log"
+    );
     let left: Vec<_> = std::fs::read_dir(&backups)
         .unwrap()
         .flatten()
@@ -378,7 +435,10 @@ async fn the_backup_script_takes_a_checked_backup_of_a_running_log() {
 
 #[test]
 fn the_sysusers_files_create_the_users_the_units_run_as() {
-    if !available("the_sysusers_files_create_the_users_the_units_run_as", "systemd-sysusers") {
+    if !available(
+        "the_sysusers_files_create_the_users_the_units_run_as",
+        "systemd-sysusers",
+    ) {
         return;
     }
     for (file, unit) in [
@@ -392,7 +452,11 @@ fn the_sysusers_files_create_the_users_the_units_run_as() {
             .arg(contrib().join(file))
             .output()
             .expect("systemd-sysusers runs");
-        assert!(out.status.success(), "{file}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{file}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let passwd = std::fs::read_to_string(root.path().join("etc/passwd")).unwrap();
         let user = one(unit, "User");
         let entry = passwd
@@ -400,8 +464,17 @@ fn the_sysusers_files_create_the_users_the_units_run_as() {
             .find(|l| l.starts_with(&format!("{user}:")))
             .unwrap_or_else(|| panic!("{file} makes no user {user}: {passwd}"));
         let fields: Vec<&str> = entry.split(':').collect();
-        assert_eq!(fields[5], format!("/var/lib/{}", one(unit, "StateDirectory")), "{entry}");
+        assert_eq!(
+            fields[5],
+            format!("/var/lib/{}", one(unit, "StateDirectory")),
+            "{entry}"
+        );
         let group = std::fs::read_to_string(root.path().join("etc/group")).unwrap();
-        assert!(group.lines().any(|l| l.starts_with(&format!("{}:", one(unit, "Group")))), "{group}");
+        assert!(
+            group
+                .lines()
+                .any(|l| l.starts_with(&format!("{}:", one(unit, "Group")))),
+            "{group}"
+        );
     }
 }

@@ -99,22 +99,37 @@ fn describe_says_hash_dirty_or_unknown() {
     assert!(described.watch.contains(&dir.join("src")));
     assert!(!described.watch.contains(&dir.join("Cargo.toml")));
     assert!(described.watch.iter().any(|p| p.ends_with(".git/HEAD")));
-    assert!(described.watch.iter().any(|p| p.ends_with("refs/heads/main")));
+    assert!(described
+        .watch
+        .iter()
+        .any(|p| p.ends_with("refs/heads/main")));
 
     // A change outside the sources leaves the binary what the commit built.
     std::fs::write(dir.join("README"), "two\n").unwrap();
     assert_eq!(commit::describe(dir, &sources, None).text, head);
     // A changed source, or a new one not yet committed, makes it dirty.
     std::fs::write(dir.join("src/lib.rs"), "// two\n").unwrap();
-    assert_eq!(commit::describe(dir, &sources, None).text, format!("{head}-dirty"));
+    assert_eq!(
+        commit::describe(dir, &sources, None).text,
+        format!("{head}-dirty")
+    );
     std::fs::write(dir.join("src/lib.rs"), "// one\n").unwrap();
     assert_eq!(commit::describe(dir, &sources, None).text, head);
     std::fs::write(dir.join("src/new.rs"), "").unwrap();
-    assert_eq!(commit::describe(dir, &sources, None).text, format!("{head}-dirty"));
+    assert_eq!(
+        commit::describe(dir, &sources, None).text,
+        format!("{head}-dirty")
+    );
 
     // A packager's override wins; an empty one does not count.
-    assert_eq!(commit::describe(dir, &sources, Some("v0.1.0-abc")).text, "v0.1.0-abc");
-    assert_eq!(commit::describe(dir, &sources, Some(" ")).text, format!("{head}-dirty"));
+    assert_eq!(
+        commit::describe(dir, &sources, Some("v0.1.0-abc")).text,
+        "v0.1.0-abc"
+    );
+    assert_eq!(
+        commit::describe(dir, &sources, Some(" ")).text,
+        format!("{head}-dirty")
+    );
 
     // Not a git work tree (a source tarball): unknown.
     let tarball = tempfile::tempdir().unwrap();

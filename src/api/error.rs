@@ -2,9 +2,12 @@
 //! with a fitting HTTP status. Codes are part of the contract (openapi.yaml
 //! lists them); messages say what was wrong and how to fix it.
 
+use axum::extract::{FromRequestParts, Path};
+use axum::http::request::Parts;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
 
 use crate::statement::StatementError;
@@ -100,5 +103,32 @@ impl IntoResponse for ApiError {
         }
         response.extensions_mut().insert(ErrorCode(self.code));
         response
+    }
+}
+
+/// Path parameters, like axum's `Path`, but refused with the API's JSON error
+/// (`400 bad_path`) instead of axum's plain-text 400: a parameter that does
+/// not percent-decode to UTF-8 (`/v1/entries/%FF`) is the client's mistake
+/// like any other, and every error the API answers is JSON.
+pub struct PathParams<T>(pub T);
+
+impl<S, T> FromRequestParts<S> for PathParams<T>
+where
+    T: DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        match Path::<T>::from_request_parts(parts, state).await {
+            Ok(Path(params)) => Ok(PathParams(params)),
+            Err(e) => Err(ApiError::bad_request(
+                "bad_path",
+                format!(
+                    "{}; path parameters are percent-encoded UTF-8",
+                    e.body_text()
+                ),
+            )),
+        }
     }
 }

@@ -20,6 +20,7 @@ use axum::{Json, Router};
 use tokio::sync::watch;
 use tower_http::timeout::TimeoutLayer;
 
+use error::PathParams;
 pub use error::{ApiError, ErrorCode};
 pub use tenants::TenantKeys;
 
@@ -118,7 +119,8 @@ impl AppState {
 
 /// Every (method, path) the server routes, in OpenAPI path syntax (which is
 /// also axum's, except that `/tile/{path}` is axum's wildcard `/tile/{*path}`:
-/// tile paths contain slashes).
+/// tile paths contain slashes, so openapi.yaml describes the wildcard by one
+/// path template per shape of tile path). Every GET route answers HEAD too.
 pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/checkpoint"),
     ("GET", "/tile/{path}"),
@@ -129,6 +131,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/v1/entries/{index}"),
     ("GET", "/v1/proof/inclusion"),
     ("GET", "/v1/proof/consistency"),
+    ("GET", "/v1/tenants"),
     ("POST", "/v1/tenants"),
     ("GET", "/v1/tenants/{id}"),
     ("POST", "/v1/tenants/{id}/keys"),
@@ -148,10 +151,13 @@ pub fn router(state: Arc<AppState>) -> Router {
 }
 
 /// The routes for a public listener when admin routes are served elsewhere
-/// (`--admin-listen`): registering tenants is then not reachable from it.
+/// (`--admin-listen`): registering tenants is then not reachable from it,
+/// reading them is.
 pub fn public_router(state: Arc<AppState>) -> Router {
     finish(
-        public_routes().route("/v1/tenants/{id}", get(tenants::show)),
+        public_routes()
+            .route("/v1/tenants", get(tenants::list))
+            .route("/v1/tenants/{id}", get(tenants::show)),
         state,
     )
 }
@@ -178,7 +184,7 @@ fn public_routes() -> Router<Arc<AppState>> {
 
 fn admin_routes() -> Router<Arc<AppState>> {
     Router::new()
-        .route("/v1/tenants", post(tenants::register))
+        .route("/v1/tenants", get(tenants::list).post(tenants::register))
         .route("/v1/tenants/{id}/keys", post(tenants::change_key))
         .route("/v1/admin/backup", get(backup::backup))
         .route("/v1/tenants/{id}", get(tenants::show))

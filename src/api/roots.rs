@@ -6,7 +6,7 @@ use axum::body::Bytes;
 use std::collections::HashMap;
 
 use axum::extract::rejection::{BytesRejection, QueryRejection};
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -16,7 +16,7 @@ use tokio::sync::oneshot;
 
 use super::proofs::{read_inclusion, read_leaf_hash};
 use super::tenants::{key_error, CachedKeys};
-use super::{ApiError, AppState, Audited};
+use super::{ApiError, AppState, Audited, PathParams};
 use crate::fork_guard::Hold;
 use crate::merkle::leaf_hash;
 use crate::note::{encode_b64, parse_decimal_u64, Note};
@@ -400,7 +400,7 @@ fn leaf_text(state: &AppState, index: u64) -> Result<String, ApiError> {
 /// `GET /v1/roots/{tenant}/{date}`
 pub async fn show(
     State(state): State<Arc<AppState>>,
-    Path((tenant, date)): Path<(String, String)>,
+    PathParams((tenant, date)): PathParams<(String, String)>,
 ) -> Result<Json<ProvenEntry>, ApiError> {
     let date = parse_tenant_date(&tenant, &date)?;
     let index = logged_index(&state, &tenant, &date)?;
@@ -443,7 +443,7 @@ fn earliest_witnessed(state: &AppState, index: u64) -> Result<Option<SignedCheck
 /// policy (whose cosignature times bound when it was logged).
 pub async fn proof_file(
     State(state): State<Arc<AppState>>,
-    Path((tenant, date)): Path<(String, String)>,
+    PathParams((tenant, date)): PathParams<(String, String)>,
 ) -> Result<Response, ApiError> {
     let date = parse_tenant_date(&tenant, &date)?;
     let index = logged_index(&state, &tenant, &date)?;
@@ -472,7 +472,7 @@ pub async fn proof_file(
 /// `GET /v1/log/{date}`: every root published for that date.
 pub async fn by_date(
     State(state): State<Arc<AppState>>,
-    Path(date): Path<String>,
+    PathParams(date): PathParams<String>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let date = parse_date(&date).map(format_date).ok_or_else(|| {
         ApiError::bad_request(
@@ -498,7 +498,7 @@ pub async fn by_date(
 /// `GET /v1/entries/{index}`
 pub async fn entry(
     State(state): State<Arc<AppState>>,
-    Path(index): Path<String>,
+    PathParams(index): PathParams<String>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let index = parse_decimal_u64(&index).ok_or_else(|| {
         ApiError::bad_request(

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -13,7 +13,7 @@ use serde::Deserialize;
 use subtle::ConstantTimeEq;
 
 use super::roots::{prove, sequence};
-use super::{ApiError, AppState};
+use super::{ApiError, AppState, PathParams};
 use crate::note::{KeyKind, Verifier};
 use crate::sequencer::{Entry, Outcome};
 use crate::statement::is_valid_tenant_id;
@@ -184,7 +184,7 @@ pub struct KeyChangeBody {
 /// `POST /v1/tenants/{id}/keys`: add, retire or revoke one of a tenant's keys.
 pub async fn change_key(
     State(state): State<Arc<AppState>>,
-    Path(id): Path<String>,
+    PathParams(id): PathParams<String>,
     headers: HeaderMap,
     body: Result<Json<KeyChangeBody>, JsonRejection>,
 ) -> Result<Response, ApiError> {
@@ -308,10 +308,22 @@ async fn decide_key_change(
         )),
     }
 }
+/// `GET /v1/tenants`: every registered tenant with its keys, in id order.
+///
+/// Public, like `GET /v1/tenants/{id}`: tenant ids and keys are what anyone
+/// checks statements against. Not paginated: only the admin adds tenants,
+/// one per archive customer (hundreds, not millions), so the whole list is
+/// small, and one answer is one consistent snapshot, which pages of a list
+/// that changes between requests would not be.
+pub async fn list(State(state): State<Arc<AppState>>) -> Result<Json<serde_json::Value>, ApiError> {
+    let tenants = state.store.tenants()?;
+    Ok(Json(serde_json::json!({ "tenants": tenants })))
+}
+
 /// `GET /v1/tenants/{id}`
 pub async fn show(
     State(state): State<Arc<AppState>>,
-    Path(id): Path<String>,
+    PathParams(id): PathParams<String>,
 ) -> Result<Json<TenantRecord>, ApiError> {
     if !is_valid_tenant_id(&id) {
         return Err(ApiError::bad_request(

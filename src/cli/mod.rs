@@ -21,6 +21,7 @@ use rootlog::receipt::Receipt;
 use rootlog::sequencer::BatchConfig;
 use rootlog::server::{self, ServeConfig};
 use rootlog::statement::{parse_date, ChainHead, Statement};
+use rootlog::tenant_key::{KeyStatus, TenantRecord};
 use rootlog::tlogproof::TlogProof;
 use rootlog::verdict::{Check, Report};
 use rootlog::verify::{judge_statement, StatementEvidence};
@@ -372,6 +373,67 @@ pub fn tenant_key_change(
     Ok(ExitCode::SUCCESS)
 }
 
+/// `tenant list`: every tenant of the log with its keys' status, as the
+/// log's JSON (`--json`) or one line per tenant and one per key.
+pub fn tenant_list(log: &str, json: bool) -> anyhow::Result<ExitCode> {
+    let body = runtime()?.block_on(LogClient::new(log).get_json("/v1/tenants"))?;
+    if json {
+        rootlog::outln!("{}", serde_json::to_string_pretty(&body)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let tenants: Vec<TenantRecord> = serde_json::from_value(body["tenants"].clone())
+        .context("the log's answer to GET /v1/tenants is not a list of tenant records")?;
+    rootlog::out!("{}", tenants_text(&tenants));
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The text `tenant list` prints: per tenant, its id, whether a key of it
+/// signs now and when it was registered, then each key with the log entries
+/// that added and stopped it (an auditor fetches those to check them).
+fn tenants_text(tenants: &[TenantRecord]) -> String {
+    let mut out = String::new();
+    for tenant in tenants {
+        let state = if tenant.active { "active" } else { "inactive" };
+        out.push_str(&format!(
+            "{}  {state}  registered {}\n",
+            tenant.id, tenant.created_at
+        ));
+        for key in &tenant.keys {
+            let status = match key.status {
+                KeyStatus::Active => "active",
+                KeyStatus::Retired => "retired",
+                KeyStatus::Revoked => "revoked",
+            };
+            out.push_str(&format!(
+                "  {status:<8} {}  added {} (entry {})",
+                key.vkey, key.added_at, key.added_index
+            ));
+            // The first stop is the retirement, or the revocation of a key
+            // never retired; a later revocation of a retired key follows it.
+            if let (Some(at), Some(index)) = (&key.changed_at, key.changed_index) {
+                let first = if key.revoked_index.is_some() || key.status == KeyStatus::Retired {
+                    "retired"
+                } else {
+                    "revoked"
+                };
+                out.push_str(&format!(", {first} {at} (entry {index})"));
+            }
+            if let (Some(at), Some(index)) = (&key.revoked_at, key.revoked_index) {
+                out.push_str(&format!(", revoked {at} (entry {index})"));
+            }
+            out.push('\n');
+        }
+    }
+    let active = tenants.iter().filter(|t| t.active).count();
+    let noun = if tenants.len() == 1 {
+        "tenant"
+    } else {
+        "tenants"
+    };
+    out.push_str(&format!("{} {noun}, {active} active\n", tenants.len()));
+    out
+}
+
 pub fn tenant_show(log: &str, id: &str) -> anyhow::Result<ExitCode> {
     let body = runtime()?.block_on(LogClient::new(log).get_json(&format!("/v1/tenants/{id}")))?;
     rootlog::outln!("{}", serde_json::to_string_pretty(&body)?);
@@ -461,7 +523,8 @@ pub fn submit(args: SubmitArgs) -> anyhow::Result<ExitCode> {
             .map_err(|e| anyhow::anyhow!("the log's answer does not verify: {e}"))?;
         rootlog::errln!(
             "verified: entry {} is in the log's signed checkpoint of size {}",
-            entry.index, checkpoint.size
+            entry.index,
+            checkpoint.size
         );
         if let Some(path) = &args.receipt {
             let (_, statement) = rootlog::statement::parse_submission(&note)

@@ -4,6 +4,7 @@
 
 pub mod loopfs;
 pub mod nginx;
+pub mod openapi;
 pub mod tiles;
 
 use std::io::{BufRead, BufReader};

@@ -12,7 +12,10 @@ use common::{WitnessProcess, BIN};
 fn witness_data() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    drop(WitnessProcess::start(&data, &["--name".into(), "w1.example".into()]));
+    drop(WitnessProcess::start(
+        &data,
+        &["--name".into(), "w1.example".into()],
+    ));
     dir
 }
 
@@ -39,7 +42,10 @@ fn version_names_the_commit() {
         .unwrap_or_else(|| panic!("{line:?}"));
     assert!(
         commit == "unknown"
-            || commit.trim_end_matches("-dirty").chars().all(|c| c.is_ascii_hexdigit())
+            || commit
+                .trim_end_matches("-dirty")
+                .chars()
+                .all(|c| c.is_ascii_hexdigit())
             || std::env::var_os("ROOTLOG_BUILD_COMMIT").is_some(),
         "{commit:?}"
     );
@@ -71,7 +77,10 @@ fn output_that_cannot_be_written_is_a_failure() {
         .write(true)
         .open("/dev/full")
         .unwrap();
-    let out = run(&["vkey", "--data", data.to_str().unwrap()], Stdio::from(full));
+    let out = run(
+        &["vkey", "--data", data.to_str().unwrap()],
+        Stdio::from(full),
+    );
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(
