@@ -411,7 +411,7 @@ impl Spec {
             return v.clone();
         }
         let mut root = self.doc.clone();
-        root["$ref"] = json!(format!("#{pointer}"));
+        root["$ref"] = json!(format!("#{}", fragment(pointer)));
         let validator = jsonschema::draft202012::options()
             .should_validate_formats(true)
             .build(&root)
@@ -627,7 +627,7 @@ impl Spec {
             return Ok(body["error"].as_str().map(str::to_string));
         }
         let name = self.schema_name(&schema);
-        if media.starts_with("text/") {
+        if media.starts_with("text/") || media.starts_with("application/openmetrics-text") {
             let text = std::str::from_utf8(x.body).map_err(|_| "the text is not UTF-8")?;
             self.validate(&schema, &json!(text))?;
             return match name.as_deref() {
@@ -666,18 +666,19 @@ fn checkpoint_note(text: &str) -> Result<(), String> {
         .map_err(|e| e.to_string())
 }
 
-/// The Prometheus text format 0.0.4, as openapi.yaml's `PrometheusText` has
-/// it: HELP and TYPE before the samples of each `rootlog_*` metric.
+/// The OpenMetrics 1.0 text format, as openapi.yaml's `PrometheusText` has
+/// it: HELP and TYPE before the samples of each `rootlog_*` metric family,
+/// sample names the family's name or it with its type's suffix, `# EOF` last.
 fn prometheus_text(text: &str) -> Result<(), String> {
     let mut helped = BTreeSet::new();
-    let mut typed = BTreeSet::new();
+    let mut typed: HashMap<String, String> = HashMap::new();
     let name_ok = |n: &str| {
         n.starts_with("rootlog_") && n.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
     };
-    if !text.ends_with('\n') {
-        return Err("the metrics do not end in a newline".into());
-    }
-    for line in text.lines() {
+    let body = text
+        .strip_suffix("# EOF\n")
+        .ok_or("the metrics do not end with the line # EOF")?;
+    for line in body.lines() {
         if let Some(rest) = line.strip_prefix("# HELP ") {
             let (name, help) = rest.split_once(' ').ok_or(format!("{line:?}"))?;
             if !name_ok(name) || help.is_empty() {
@@ -686,10 +687,10 @@ fn prometheus_text(text: &str) -> Result<(), String> {
             helped.insert(name.to_string());
         } else if let Some(rest) = line.strip_prefix("# TYPE ") {
             let (name, kind) = rest.split_once(' ').ok_or(format!("{line:?}"))?;
-            if !name_ok(name) || !["counter", "gauge"].contains(&kind) {
+            if !name_ok(name) || !["counter", "gauge", "histogram", "info"].contains(&kind) {
                 return Err(format!("bad TYPE line {line:?}"));
             }
-            typed.insert(name.to_string());
+            typed.insert(name.to_string(), kind.to_string());
         } else {
             let (series, value) = line
                 .rsplit_once(' ')
@@ -714,8 +715,21 @@ fn prometheus_text(text: &str) -> Result<(), String> {
             if !name_ok(name) || value.parse::<f64>().is_err() {
                 return Err(format!("bad sample {line:?}"));
             }
-            if !helped.contains(name) || !typed.contains(name) {
-                return Err(format!("{name} has samples before its HELP and TYPE"));
+            let suffixes: &[&str] = &["", "_total", "_bucket", "_sum", "_count", "_info"];
+            let family = suffixes.iter().find_map(|suffix| {
+                let family = name.strip_suffix(suffix)?;
+                let kind = typed.get(family)?;
+                let fits = match kind.as_str() {
+                    "counter" => *suffix == "_total",
+                    "gauge" => suffix.is_empty(),
+                    "histogram" => ["_bucket", "_sum", "_count"].contains(suffix),
+                    _ => *suffix == "_info",
+                };
+                fits.then_some(family)
+            });
+            match family {
+                Some(family) if helped.contains(family) => {}
+                _ => return Err(format!("{name} has samples before its HELP and TYPE")),
             }
         }
     }
@@ -773,4 +787,19 @@ pub fn binary_format(
             "{operation}: no checker for the binary format {other:?}"
         )),
     }
+}
+
+/// A JSON pointer as a URI fragment: every byte outside RFC 3986's
+/// unreserved set and `/` percent-encoded (`{index}`, `; charset=` occur in
+/// the document's pointers).
+fn fragment(pointer: &str) -> String {
+    let mut out = String::new();
+    for b in pointer.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~/".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
 }
