@@ -538,3 +538,58 @@ fn every_hash_flag_takes_hex_or_base64() {
     let out = audit("not a hash");
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// `rootlog tenant list`: every tenant in id order with its keys' status and
+/// the entries that changed them, as text and as the log's JSON.
+#[tokio::test]
+async fn tenant_list_names_every_tenant_and_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &[]);
+    let (acme, beta) = (common::Tenant::new("acme"), common::Tenant::new("beta"));
+    // Registered out of order: the list is in id order.
+    common::register(&server, &beta).await;
+    common::register(&server, &acme).await;
+    let second = rootlog::note::Signer::generate("acme").unwrap();
+    let client = server.client();
+    for (action, vkey) in [("add", second.vkey()), ("retire", acme.signer.vkey())] {
+        let (status, _) = client
+            .change_key(ADMIN_TOKEN, "acme", action, &vkey, None)
+            .await
+            .unwrap();
+        assert_eq!(status, 201, "{action}");
+    }
+
+    let text = ok(&["tenant", "list", "--log", &server.url]);
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(lines[0].starts_with("acme  active  registered "), "{text}");
+    assert!(
+        lines[1].starts_with(&format!("  retired  {}  added ", acme.signer.vkey()))
+            && lines[1].contains("(entry 1), retired ")
+            && lines[1].ends_with("(entry 3)"),
+        "{text}"
+    );
+    assert!(
+        lines[2].starts_with(&format!("  active   {}  added ", second.vkey()))
+            && lines[2].ends_with("(entry 2)"),
+        "{text}"
+    );
+    assert!(lines[3].starts_with("beta  active  registered "), "{text}");
+    assert!(lines[4].ends_with("(entry 0)"), "{text}");
+    assert_eq!(lines.len(), 6, "{text}");
+
+    let json: serde_json::Value =
+        serde_json::from_str(&ok(&["tenant", "list", "--log", &server.url, "--json"])).unwrap();
+    let ids: Vec<&str> = json["tenants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["acme", "beta"]);
+    assert_eq!(json["tenants"][0]["keys"][0]["status"], "retired");
+
+    // A log that cannot be reached: a clear error, not a panic.
+    let out = rootlog(&["tenant", "list", "--log", "http://127.0.0.1:9"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot reach the log"));
+}

@@ -258,7 +258,10 @@ fn audit_line(
     client: Option<std::net::IpAddr>,
     response: &Response,
 ) {
-    let admin = ADMIN_ROUTES.contains(&route);
+    // Listing tenants is a read, whichever listener serves it.
+    let listing = route == "/v1/tenants"
+        && (method == axum::http::Method::GET || method == axum::http::Method::HEAD);
+    let admin = ADMIN_ROUTES.contains(&route) && !listing;
     let submission = route == "/v1/roots" && method == axum::http::Method::POST;
     if !(admin || submission || status >= 400) {
         return;
