@@ -33,30 +33,7 @@ pub struct LogIdentity {
     pub origin: String,
 }
 
-/// Writes `contents` to a new file readable only by its owner, durably
-/// (the file and its directory entry are synced: a key that a crash could
-/// take back would leave checkpoints nobody can verify).
-pub fn write_private_file(path: &Path, contents: &[u8]) -> anyhow::Result<()> {
-    crate::durable::create_file(path, contents, 0o600)
-        .with_context(|| format!("cannot create {}", path.display()))
-}
-
-/// Refuses a secret file that anyone but its owner may read or write: a log
-/// key or admin token readable by others is no longer a secret.
-pub fn check_private(path: &Path) -> anyhow::Result<()> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let mode = fs::metadata(path)
-            .with_context(|| format!("cannot read {}", path.display()))?
-            .permissions()
-            .mode();
-        if mode & 0o077 != 0 {
-            bail!("{} is accessible to other users (mode {:o}); it holds a secret: run `chmod 600 {}` and start again", path.display(), mode & 0o777, path.display());
-        }
-    }
-    Ok(())
-}
+pub use rootlog_runtime::private_file::{check_private, write_private_file};
 
 fn key_path(data: &Path) -> PathBuf {
     data.join(KEY_FILE)

@@ -1,17 +1,18 @@
 //! rootlog: a transparency log for the signed daily Merkle roots of a
 //! compliance archive's tenants.
 //!
-//! Pure logic: [`merkle`] (RFC 6962 trees and proofs), [`note`] (signed notes,
-//! keys, checkpoints, cosignatures), [`statement`] (the daily-root leaf).
+//! Pure logic lives in the `rootlog-tlog` crate and is re-exported here:
+//! [`merkle`] (RFC 6962 trees and proofs), [`note`] (signed notes, keys,
+//! checkpoints, cosignatures), [`tiles`] (tile math, paths, entry bundles),
+//! [`tlogproof`]; [`statement`] (the daily-root leaf) is ours.
+//! What log and witness share at run time is the `rootlog-runtime` crate,
+//! re-exported too: [`durable`], [`listener`], [`drain`], [`logging`],
+//! [`stdio`], and the tile client ([`tiles::TileClient`]).
 //! The log: [`storage`] (sled), [`sequencer`] (group commit), [`api`] (HTTP),
 //! [`server`] (start and stop), [`identity`] (keys and origin on disk),
 //! [`publish`] (the static tlog-tiles mirror and its [`locator`] files),
-//! [`backup`] (online backup and verified restore).
-//! tlog-tiles: [`tiles`] (tile math, paths, entry bundles, a tile client).
-//! [`fsck`] (integrity checks of the stored log). [`drain`] (oversize bodies
-//! read to the end, so clients see the 413).
-//! The command-line tools print through [`stdio`] (a closed pipe ends the
-//! printing quietly).
+//! [`backup`] (online backup and verified restore), [`fsck`] (integrity
+//! checks of the stored log).
 //! Users: [`client`] (HTTP client, tile-based auditor), [`verify`] (offline
 //! proof checks), [`audit`] (consistency, entry and export-manifest checks),
 //! [`mapped`] (a large file's bytes without a copy).
@@ -20,33 +21,37 @@ pub mod api;
 pub mod audit;
 pub mod backup;
 pub mod client;
-pub mod drain;
-pub mod durable;
 pub mod fork_guard;
 pub mod fsck;
 pub mod identity;
 pub mod limits;
-pub mod listener;
 pub mod locator;
-pub mod logging;
 pub mod mapped;
-pub mod merkle;
 pub mod metrics;
 pub mod node_cache;
-pub mod note;
 pub mod publish;
 pub mod rebuild;
 pub mod receipt;
 pub mod sequencer;
 pub mod server;
 pub mod statement;
-pub mod stdio;
 pub mod storage;
 pub mod tenant_key;
 pub mod tile_cache;
-pub mod tiles;
 pub mod timebound;
-pub mod tlogproof;
 pub mod verdict;
 pub mod verify;
 pub mod witnessing;
+
+// The pure core and the shared runtime, at the paths the rest of the crate
+// (and every user of the library) names them by.
+pub use rootlog_runtime::{drain, durable, listener, logging, stdio};
+pub use rootlog_runtime::{errln, out, outln};
+pub use rootlog_tlog::{merkle, note, tlogproof};
+
+/// tlog-tiles: the pure math, paths and bundles of the core crate, and the
+/// client that reads tiles over HTTP or from a mirror directory.
+pub mod tiles {
+    pub use rootlog_runtime::tile_client::TileClient;
+    pub use rootlog_tlog::tiles::*;
+}

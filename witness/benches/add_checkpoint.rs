@@ -9,8 +9,8 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
-use rootlog::merkle::{consistency_plan, leaf_hash, Frontier, Hash, NodeId};
-use rootlog::note::{encode_b64, Checkpoint, Note, Signer};
+use rootlog_tlog::merkle::{consistency_plan, leaf_hash, Frontier, Hash, NodeId};
+use rootlog_tlog::note::{encode_b64, Checkpoint, Note, Signer};
 
 fn main() {
     let n: u64 = std::env::args()

@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use anyhow::{bail, Context};
-use rootlog::note::{KeyKind, Verifier};
+use rootlog_tlog::note::{KeyKind, Verifier};
 use serde::Deserialize;
 
 use crate::protocol::TrustedLog;
@@ -146,7 +146,7 @@ fn check_url(url: &str) -> anyhow::Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rootlog::note::Signer;
+    use rootlog_tlog::note::Signer;
 
     #[test]
     fn flags_and_toml_merge() {

@@ -5,7 +5,7 @@
 //! mark write rather than N of each.
 //!
 //! Invariant: `wait(t)` returns `Ok` only after a [`SledSync::flush`] (sled's
-//! flush plus the real `fdatasync` it lacks, see `rootlog::durable`) that
+//! flush plus the real `fdatasync` it lacks, see `rootlog_runtime::durable`) that
 //! started after ticket `t` was taken has completed, followed by a durable
 //! high-water write holding the mark given with `t` (or a larger one). A
 //! caller takes its ticket after its write is applied (the compare-and-swap
@@ -21,7 +21,7 @@
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread;
 
-use rootlog::durable::SledSync;
+use rootlog_runtime::durable::SledSync;
 use tokio::sync::watch;
 
 use crate::high_water::{HighWater, Mark, Marks};

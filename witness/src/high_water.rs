@@ -42,8 +42,8 @@ use std::fs::{File, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
-use rootlog::merkle::Hash;
-use rootlog::note::{decode_hash_b64, encode_b64, parse_decimal_u64};
+use rootlog_tlog::merkle::Hash;
+use rootlog_tlog::note::{decode_hash_b64, encode_b64, parse_decimal_u64};
 use sha2::{Digest, Sha256};
 
 /// The mark file's name in the data directory.
@@ -174,7 +174,7 @@ impl HighWater {
         let slot_bytes = slot_size_for(text.len());
         let mut bytes = padded(&text, slot_bytes);
         bytes.extend_from_slice(&padded(&text, slot_bytes));
-        rootlog::durable::replace_file(path, &bytes)?;
+        rootlog_runtime::durable::replace_file(path, &bytes)?;
         let file = OpenOptions::new().read(true).write(true).open(path)?;
         Ok(HighWater {
             path: path.to_path_buf(),

@@ -16,7 +16,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::json;
 
-use rootlog::drain::{drain_oversize, DrainLimits};
+use rootlog_runtime::drain::{drain_oversize, DrainLimits};
 
 use crate::protocol::{parse_add_checkpoint, Refusal, MAX_BODY_BYTES};
 use crate::witness::Witness;

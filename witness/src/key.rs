@@ -7,8 +7,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
-use rootlog::identity::write_private_file;
-use rootlog::note::{is_valid_key_name, Signer};
+use rootlog_runtime::private_file::write_private_file;
+use rootlog_tlog::note::{is_valid_key_name, Signer};
 
 /// File name of the witness key inside the data directory.
 pub const KEY_FILE: &str = "witness.skey";
@@ -21,7 +21,7 @@ fn key_path(data: &Path) -> PathBuf {
 pub fn read_key(data: &Path) -> anyhow::Result<Signer> {
     let path = key_path(data);
     if path.exists() {
-        rootlog::identity::check_private(&path)?;
+        rootlog_runtime::private_file::check_private(&path)?;
     }
     let text = fs::read_to_string(&path).with_context(|| {
         format!(
@@ -35,7 +35,7 @@ pub fn read_key(data: &Path) -> anyhow::Result<Signer> {
 /// Loads the key, creating it named `name` on first start. On later starts a
 /// given `name` must equal the recorded one.
 pub fn load_or_create(data: &Path, name: Option<&str>) -> anyhow::Result<Signer> {
-    rootlog::durable::create_dir_all(data)
+    rootlog_runtime::durable::create_dir_all(data)
         .with_context(|| format!("cannot create data directory {}", data.display()))?;
     let path = key_path(data);
     if path.exists() {

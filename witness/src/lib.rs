@@ -8,7 +8,7 @@
 //! [`key`] (the witness key). The shared
 //! check-and-store step: [`witness`]. Serving:
 //! [`http`], [`watch`] (with the tlog-tiles math and client of
-//! `rootlog::tiles`). Setup: [`config`], [`metrics`].
+//! `rootlog_tlog::tiles`, `rootlog_runtime::tile_client`). Setup: [`config`], [`metrics`].
 
 pub mod config;
 pub mod group_commit;

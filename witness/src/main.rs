@@ -3,7 +3,7 @@
 //! `serve` prints `rootlog-witness: listening on http://ADDR` on stdout once
 //! the socket is bound (tests and scripts parse it); everything else is
 //! logged with tracing on stderr. Everything is printed through
-//! `rootlog::stdio` (a closed pipe ends the printing quietly), which the
+//! `rootlog_runtime::stdio` (a closed pipe ends the printing quietly), which the
 //! lints below keep so.
 
 #![deny(clippy::print_stdout, clippy::print_stderr)]
@@ -50,7 +50,7 @@ struct Cli {
         default_value = "text",
         env = "ROOTLOG_LOG_FORMAT"
     )]
-    log_format: rootlog::logging::LogFormat,
+    log_format: rootlog_runtime::logging::LogFormat,
     #[command(subcommand)]
     command: Command,
 }
@@ -96,7 +96,7 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     // The log's scheme: ROOTLOG_LOG filters, --log-format picks the format.
-    rootlog::logging::init(cli.log_format);
+    rootlog_runtime::logging::init(cli.log_format);
     let result = match cli.command {
         Command::Serve {
             data,
@@ -107,19 +107,21 @@ fn main() -> ExitCode {
             watches,
             poll_interval,
         } => serve(data, listen, name, config, logs, watches, poll_interval),
-        Command::Vkey { data } => key::read_key(&data).map(|k| rootlog::outln!("{}", k.vkey())),
+        Command::Vkey { data } => {
+            key::read_key(&data).map(|k| rootlog_runtime::outln!("{}", k.vkey()))
+        }
         Command::Evidence { data } => read_evidence(&data).and_then(|list| {
-            rootlog::outln!("{}", serde_json::to_string_pretty(&list)?);
+            rootlog_runtime::outln!("{}", serde_json::to_string_pretty(&list)?);
             Ok(())
         }),
     };
     if let Err(e) = result {
-        rootlog::errln!("rootlog-witness: error: {e:#}");
+        rootlog_runtime::errln!("rootlog-witness: error: {e:#}");
         return ExitCode::from(1);
     }
     // Output that was asked for and lost (not merely left unread) is a failure.
-    if let Some(e) = rootlog::stdio::stdout_error() {
-        rootlog::errln!("rootlog-witness: cannot write to standard output: {e}");
+    if let Some(e) = rootlog_runtime::stdio::stdout_error() {
+        rootlog_runtime::errln!("rootlog-witness: cannot write to standard output: {e}");
         return ExitCode::from(1);
     }
     ExitCode::SUCCESS
@@ -164,16 +166,16 @@ fn serve(
                 )?;
             }
         }
-        rootlog::outln!("rootlog-witness: listening on http://{addr}");
+        rootlog_runtime::outln!("rootlog-witness: listening on http://{addr}");
         // Header timeout and a connection cap under the open-file limit, as
         // the log's: a client holding sockets cannot take the witness offline.
-        let fd_limit = rootlog::listener::raise_fd_limit();
-        let defaults = rootlog::listener::ConnLimits::default();
-        let limits = rootlog::listener::ConnLimits {
-            max_connections: rootlog::listener::fitting_cap(defaults.max_connections, fd_limit),
+        let fd_limit = rootlog_runtime::listener::raise_fd_limit();
+        let defaults = rootlog_runtime::listener::ConnLimits::default();
+        let limits = rootlog_runtime::listener::ConnLimits {
+            max_connections: rootlog_runtime::listener::fitting_cap(defaults.max_connections, fd_limit),
             ..defaults
         };
-        rootlog::listener::serve(
+        rootlog_runtime::listener::serve(
             listener,
             http::router(witness),
             limits,

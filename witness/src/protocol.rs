@@ -14,8 +14,8 @@
 //! prove by themselves, never what an unauthenticated client claims: see
 //! [`Misbehaviour`].
 
-use rootlog::merkle::{verify_consistency, Hash, EMPTY_ROOT, MAX_PROOF_HASHES};
-use rootlog::note::{decode_hash_b64, open, parse_decimal_u64, Checkpoint, Note, Verifier};
+use rootlog_tlog::merkle::{verify_consistency, Hash, EMPTY_ROOT, MAX_PROOF_HASHES};
+use rootlog_tlog::note::{decode_hash_b64, open, parse_decimal_u64, Checkpoint, Note, Verifier};
 
 /// Largest request body accepted (transparency-dev/witness uses the same cap).
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
@@ -320,8 +320,8 @@ fn proves_other_prefix(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rootlog::merkle::{consistency_plan, leaf_hash, Frontier, NodeId};
-    use rootlog::note::{encode_b64, Signer};
+    use rootlog_tlog::merkle::{consistency_plan, leaf_hash, Frontier, NodeId};
+    use rootlog_tlog::note::{encode_b64, Signer};
     use std::collections::HashMap;
 
     const ORIGIN: &str = "example.com/log";

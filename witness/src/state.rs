@@ -18,8 +18,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::Context;
-use rootlog::durable::SledSync;
-use rootlog::note::Note;
+use rootlog_runtime::durable::SledSync;
+use rootlog_tlog::note::Note;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -128,7 +128,7 @@ impl Store {
         })?;
         let high_water = open_high_water(&data.join(HIGH_WATER_FILE), &stored_marks(&db)?)?;
         let evidence_dir = data.join(EVIDENCE_DIR);
-        rootlog::durable::create_dir_all(&evidence_dir)
+        rootlog_runtime::durable::create_dir_all(&evidence_dir)
             .with_context(|| format!("cannot create {}", evidence_dir.display()))?;
         let sync = SledSync::open(db.clone(), &db_path)
             .with_context(|| format!("cannot sync the database {}", db_path.display()))?;

@@ -19,9 +19,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{anyhow, bail};
-use rootlog::merkle::{root_plan, verify_consistency, EMPTY_ROOT};
-use rootlog::note::{Checkpoint, Note};
-use rootlog::tiles::{fold_right, TileClient};
+use rootlog_runtime::tile_client::TileClient;
+use rootlog_tlog::merkle::{root_plan, verify_consistency, EMPTY_ROOT};
+use rootlog_tlog::note::{Checkpoint, Note};
+use rootlog_tlog::tiles::fold_right;
 
 use crate::protocol::{verify_log_signatures, AddCheckpoint, ProofSource};
 use crate::witness::Witness;

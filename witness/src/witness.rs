@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use rootlog::note::{encode_b64, NoteSignature, Signer};
+use rootlog_tlog::note::{encode_b64, NoteSignature, Signer};
 use sha2::{Digest, Sha256};
 
 use crate::config::Config;

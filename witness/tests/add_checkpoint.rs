@@ -6,7 +6,7 @@
 mod common;
 
 use common::*;
-use rootlog::note::{open, Checkpoint, Note, Signer, Verifier};
+use rootlog_tlog::note::{open, Checkpoint, Note, Signer, Verifier};
 
 /// Appends a 200 body to the checkpoint and opens it with `verifier`: the
 /// way the spec suggests clients parse cosignatures. Returns the timestamp.
@@ -46,7 +46,7 @@ async fn every_status_code_and_interop() {
     let vkey = vkey.trim().to_string();
     assert!(vkey.starts_with("witness.example/w1+"));
     let v01 = Verifier::from_vkey(&vkey).unwrap();
-    assert_eq!(v01.kind(), rootlog::note::KeyKind::Ed25519);
+    assert_eq!(v01.kind(), rootlog_tlog::note::KeyKind::Ed25519);
     let cosig_from_01 = Verifier::cosignature_from_vkey(&vkey).unwrap();
     let vkey04 = cosig_from_01.vkey();
     assert_ne!(vkey04, vkey);

@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use common::{body, TestLog, WitnessProcess};
-use rootlog::note::Signer;
+use rootlog_tlog::note::Signer;
 
 /// `ROOTLOG_CRASH_CYCLES` (scripts/crash-test sets it), else a short run.
 fn cycles() -> u64 {

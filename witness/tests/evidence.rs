@@ -7,7 +7,7 @@
 mod common;
 
 use common::*;
-use rootlog::note::Signer;
+use rootlog_tlog::note::Signer;
 use serde_json::Value;
 
 #[tokio::test(flavor = "multi_thread")]

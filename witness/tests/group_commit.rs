@@ -5,7 +5,7 @@
 mod common;
 
 use common::*;
-use rootlog::note::{open, Checkpoint, Note, Verifier};
+use rootlog_tlog::note::{open, Checkpoint, Note, Verifier};
 
 const ORIGINS: usize = 16;
 const STEPS: u64 = 10;

@@ -2,7 +2,7 @@
 //! vkeys, signing under 0x04 key IDs) verify the way the witness's own
 //! cosignatures are checked.
 
-use rootlog::note::{open, Note, Verifier};
+use rootlog_tlog::note::{open, Note, Verifier};
 
 const CHECKPOINT: &str = "developers.google.com/android/binary_transparency/0\n611\n2GZ1zmS5VkfUZmn2ZyR4KZXwHLD+xnwBIWzql/cD50w=\n";
 const LINES: [(&str, &str, u64); 2] = [

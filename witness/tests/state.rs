@@ -5,7 +5,7 @@
 mod common;
 
 use common::*;
-use rootlog::note::{open, Note, Verifier};
+use rootlog_tlog::note::{open, Note, Verifier};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn sixteen_racing_requests_exactly_one_wins() {
@@ -69,7 +69,7 @@ async fn sixteen_racing_requests_exactly_one_wins() {
         // Leave the log's tree exactly at the stored size for the next round.
         let mut next = TestLog::with_signer(
             &log.origin,
-            rootlog::note::Signer::from_skey(&log.signer.skey()).unwrap(),
+            rootlog_tlog::note::Signer::from_skey(&log.signer.skey()).unwrap(),
             0,
         );
         next.grow_to(stored_size);

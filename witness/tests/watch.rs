@@ -11,9 +11,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use common::*;
-use rootlog::merkle::{Hash, NodeId};
-use rootlog::note::{Checkpoint, Note, Signer};
-use rootlog::tiles::{tile_path, tiles_for_size, TileId};
+use rootlog_tlog::merkle::{Hash, NodeId};
+use rootlog_tlog::note::{Checkpoint, Note, Signer};
+use rootlog_tlog::tiles::{tile_path, tiles_for_size, TileId};
 
 /// Writes `checkpoint` and every tile of `log` at its current size into
 /// `dir`; returns the tile paths written.
@@ -168,7 +168,7 @@ async fn watch_cosigns_growth_and_distrusts_bad_tiles() {
     );
     assert_eq!(
         ev[0]["prefix_root"].as_str().unwrap(),
-        rootlog::note::encode_b64(&fork.root(1500))
+        rootlog_tlog::note::encode_b64(&fork.root(1500))
     );
     assert!(w.stderr().contains("LOG MISBEHAVIOUR"));
 }

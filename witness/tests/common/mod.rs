@@ -11,8 +11,10 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use rootlog::merkle::{consistency_plan, leaf_hash, verify_consistency, Frontier, Hash, NodeId};
-use rootlog::note::{decode_hash_b64, encode_b64, open, Checkpoint, Note, Signer, Verifier};
+use rootlog_tlog::merkle::{
+    consistency_plan, leaf_hash, verify_consistency, Frontier, Hash, NodeId,
+};
+use rootlog_tlog::note::{decode_hash_b64, encode_b64, open, Checkpoint, Note, Signer, Verifier};
 use serde_json::Value;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_rootlog-witness");

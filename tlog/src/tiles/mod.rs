@@ -1,10 +1,10 @@
 //! tlog-tiles (c2sp.org/tlog-tiles, tile height 8): the widths a tree size
 //! implies, which tiles change between two sizes, where a perfect Merkle node
 //! lives in the tiles, and folding tile hashes into nodes and roots. Paths
-//! and their strict parser are in [`path`], entry bundles in [`bundle`], an
-//! HTTP client that builds proofs from tiles in [`client`]. Everything but
-//! the client is pure (no I/O), so the log's tile endpoint, its static
-//! mirror, and the witness's watch mode share one implementation.
+//! and their strict parser are in [`path`], entry bundles in [`bundle`].
+//! Everything here is pure (no I/O), so the log's tile endpoint, its static
+//! mirror, the tile client and the witness's watch mode share one
+//! implementation.
 //!
 //! A tile `(level t, index N)` holds up to 256 hashes: entry `j` is the
 //! perfect node `(8t, 256N + j)`. A node `(h, i)` with `h = 8t + r` is not
@@ -12,11 +12,9 @@
 //! below it, all of which sit in one tile because `2^r` divides 256.
 
 pub mod bundle;
-pub mod client;
 pub mod path;
 
 pub use bundle::{decode_bundle, encode_bundle, BundleError, MAX_BUNDLE_ENTRY};
-pub use client::TileClient;
 pub use path::{
     encode_index, entries_path, parse_tile_path, tile_path, TileKind, TilePath, TilePathError,
 };

@@ -15,13 +15,13 @@ use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context};
 
-use super::{TileId, FULL_TILE_BYTES, TILE_WIDTH};
-use crate::merkle::{consistency_plan, inclusion_plan, root_plan, Hash, NodeId, EMPTY_ROOT};
+use rootlog_tlog::merkle::{consistency_plan, inclusion_plan, root_plan, Hash, NodeId, EMPTY_ROOT};
+use rootlog_tlog::tiles::{self, TileId, FULL_TILE_BYTES, TILE_WIDTH};
 
 /// Largest checkpoint accepted (a note with many cosignatures fits easily).
 const MAX_CHECKPOINT_BYTES: usize = 64 * 1024;
 /// Largest entry bundle accepted: 256 entries of at most 65535 bytes each.
-const MAX_BUNDLE_BYTES: usize = 256 * (2 + super::MAX_BUNDLE_ENTRY);
+const MAX_BUNDLE_BYTES: usize = 256 * (2 + tiles::MAX_BUNDLE_ENTRY);
 
 /// A client for one log's tlog-tiles URL prefix or mirror directory.
 #[derive(Clone)]
@@ -105,20 +105,20 @@ impl TileClient {
         }
         let (url, mut bytes, full) = self
             .get_tile_or_full(
-                &super::tile_path(tile, width),
-                &super::tile_path(tile, TILE_WIDTH),
+                &tiles::tile_path(tile, width),
+                &tiles::tile_path(tile, TILE_WIDTH),
                 width,
                 FULL_TILE_BYTES,
             )
             .await?
-            .ok_or_else(|| anyhow!("{}: 404 Not Found", super::tile_path(tile, width)))?;
+            .ok_or_else(|| anyhow!("{}: 404 Not Found", tiles::tile_path(tile, width)))?;
         if full {
             if bytes.len() != FULL_TILE_BYTES {
                 bail!("{url}: full tile has {} bytes", bytes.len());
             }
             bytes.truncate(usize::from(width) * 32);
         }
-        let hashes = super::parse_tile(&bytes)
+        let hashes = tiles::parse_tile(&bytes)
             .ok_or_else(|| anyhow!("{url}: not a whole number of hashes"))?;
         if hashes.len() != usize::from(width) {
             bail!("{url}: {} hashes, expected {width}", hashes.len());
@@ -134,14 +134,14 @@ impl TileClient {
         }
         let (url, bytes, full) = self
             .get_tile_or_full(
-                &super::entries_path(index, width),
-                &super::entries_path(index, TILE_WIDTH),
+                &tiles::entries_path(index, width),
+                &tiles::entries_path(index, TILE_WIDTH),
                 width,
                 MAX_BUNDLE_BYTES,
             )
             .await?
-            .ok_or_else(|| anyhow!("{}: 404 Not Found", super::entries_path(index, width)))?;
-        let mut entries = super::decode_bundle(&bytes).with_context(|| url.clone())?;
+            .ok_or_else(|| anyhow!("{}: 404 Not Found", tiles::entries_path(index, width)))?;
+        let mut entries = tiles::decode_bundle(&bytes).with_context(|| url.clone())?;
         let expected = if full { TILE_WIDTH } else { width };
         if entries.len() != usize::from(expected) {
             bail!("{url}: {} entries, expected {expected}", entries.len());
@@ -157,9 +157,9 @@ impl TileClient {
         let mut out = Vec::with_capacity(nodes.len());
         for &node in nodes {
             let loc =
-                super::node_location(node).ok_or_else(|| anyhow!("node {node:?} cannot exist"))?;
-            let width = super::tile_width(loc.tile, size);
-            if super::width_needed(&loc) > width {
+                tiles::node_location(node).ok_or_else(|| anyhow!("node {node:?} cannot exist"))?;
+            let width = tiles::tile_width(loc.tile, size);
+            if tiles::width_needed(&loc) > width {
                 bail!("node {node:?} is not complete in a tree of {size} leaves");
             }
             if let std::collections::hash_map::Entry::Vacant(slot) = cache.entry(loc.tile) {
@@ -167,7 +167,7 @@ impl TileClient {
             }
             let hash = cache
                 .get(&loc.tile)
-                .and_then(|t| super::hash_at(&loc, t))
+                .and_then(|t| tiles::hash_at(&loc, t))
                 .ok_or_else(|| anyhow!("tile {:?} too short for node {node:?}", loc.tile))?;
             out.push(hash);
         }
@@ -192,7 +192,7 @@ impl TileClient {
     pub async fn root(&self, size: u64) -> anyhow::Result<Hash> {
         let nodes = root_plan(size);
         let hashes = self.node_hashes(&nodes, size).await?;
-        Ok(super::fold_right(&hashes).unwrap_or(EMPTY_ROOT))
+        Ok(tiles::fold_right(&hashes).unwrap_or(EMPTY_ROOT))
     }
 
     /// Any other file below the prefix (`path` relative to it, e.g. a

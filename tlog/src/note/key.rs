@@ -255,7 +255,8 @@ impl fmt::Debug for Signer {
 }
 
 impl Signer {
-    /// A new random key.
+    /// A new random key. Not in a browser build: a verifier never makes keys.
+    #[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
     pub fn generate(name: &str) -> Result<Self, KeyError> {
         if !is_valid_key_name(name) {
             return Err(KeyError::BadName(name.to_string()));
