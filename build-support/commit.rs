@@ -29,6 +29,20 @@ pub struct Commit {
     pub watch: Vec<PathBuf>,
 }
 
+/// The build script's whole work: describes the package's commit with
+/// `sources` (relative to the package directory) as what it is built from,
+/// sets `ROOTLOG_COMMIT` for `env!`, and tells cargo when to run it again.
+#[allow(dead_code)] // tests/version.rs includes this file for `describe` only.
+pub fn emit(sources: &[&str]) {
+    let dir = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets it"));
+    let found = describe(&dir, sources, std::env::var(OVERRIDE).ok().as_deref());
+    println!("cargo:rustc-env=ROOTLOG_COMMIT={}", found.text);
+    println!("cargo:rerun-if-env-changed={OVERRIDE}");
+    for path in &found.watch {
+        println!("cargo:rerun-if-changed={}", path.display());
+    }
+}
+
 /// Describes the commit of the work tree holding `dir` (a package
 /// directory), with `sources` (paths relative to `dir`) as what the binary
 /// is built from.
@@ -74,7 +88,7 @@ pub fn describe(dir: &Path, sources: &[&str], override_text: Option<&str>) -> Co
 }
 
 /// Runs git in `dir`; its trimmed standard output when it succeeded.
-fn git(dir: &Path, args: &[&str]) -> Option<String> {
+pub fn git(dir: &Path, args: &[&str]) -> Option<String> {
     let out = Command::new("git")
         .arg("-C")
         .arg(dir)

@@ -12,17 +12,7 @@ use std::process::Command;
 
 use common::{rootlog_bin, witness_bin};
 
-fn git(dir: &Path, args: &[&str]) -> Option<String> {
-    let out = Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args(args)
-        .output()
-        .ok()?;
-    out.status
-        .success()
-        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
-}
+use commit::git;
 
 fn version(bin: &Path) -> String {
     let out = Command::new(bin).arg("--version").output().unwrap();

@@ -1,30 +1,20 @@
 //! Build script of `rootlog-witness`: the commit the binary is built from,
 //! for `rootlog-witness --version` (`ROOTLOG_COMMIT`; see
 //! `../build-support/commit.rs`). The witness is built from its own sources
-//! and from the `rootlog` library's.
+//! and from the core and runtime crates'.
 
 #[path = "../build-support/commit.rs"]
 mod commit;
 
 fn main() {
-    let dir =
-        std::path::PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets it"));
-    let found = commit::describe(
-        &dir,
-        &[
-            "src",
-            "build.rs",
-            "Cargo.toml",
-            "../src",
-            "../build-support",
-            "../Cargo.toml",
-            "../Cargo.lock",
-        ],
-        std::env::var(commit::OVERRIDE).ok().as_deref(),
-    );
-    println!("cargo:rustc-env=ROOTLOG_COMMIT={}", found.text);
-    println!("cargo:rerun-if-env-changed={}", commit::OVERRIDE);
-    for path in &found.watch {
-        println!("cargo:rerun-if-changed={}", path.display());
-    }
+    commit::emit(&[
+        "src",
+        "build.rs",
+        "Cargo.toml",
+        "../tlog",
+        "../runtime",
+        "../build-support",
+        "../Cargo.toml",
+        "../Cargo.lock",
+    ]);
 }
