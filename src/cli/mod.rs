@@ -819,7 +819,7 @@ fn run_fsck(data: &Path, json: bool) -> anyhow::Result<bool> {
             )
         }
         Err(
-            e @ (StoreError::Io(_) | StoreError::Sled(sled::Error::Io(_)) | StoreError::Legacy(_)),
+            e @ (StoreError::Io(_) | StoreError::Sled(sled::Error::Io(_)) | StoreError::Layout(_)),
         ) => {
             bail!("cannot check the database {}: {e}", db.display())
         }

@@ -66,7 +66,7 @@ pub fn find(records: &[(u8, u64)], day: u8) -> Option<u64> {
 }
 
 /// Adds `(day, index)` keeping the records sorted. Adding a record that is
-/// already there is a no-op (so a restarted migration can repeat itself);
+/// already there is a no-op (so replaying a record changes nothing);
 /// another index for a day already recorded is refused with that index.
 pub fn insert(records: &mut Vec<(u8, u64)>, day: u8, index: u64) -> Result<(), u64> {
     match records.binary_search_by_key(&day, |r| r.0) {
