@@ -1,7 +1,7 @@
 //! The index from (tenant, date) to leaf index, one sled row per tenant and
 //! month (`S` + `tenant/YYYY-MM`) rather than one per statement: sled's
 //! page count, and with it the time every open takes, grows with the number
-//! of rows (measurements: `bench/experiments/index-layout-v2.md`).
+//! of rows (docs/storage-indexes.md).
 //!
 //! A row's value is a list of 9-byte records, day of the month (u8) then
 //! leaf index (u64 big-endian), sorted by day with no day twice. Statement
