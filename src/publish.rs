@@ -3,6 +3,10 @@
 //! `tile/entries/000`, ...), so any static web server, CDN or object store
 //! can serve the log's reads.
 //!
+//! *Publish* here means writing the static mirror's files; a checkpoint is
+//! made public when [`crate::witnessing`] has collected its cosignatures,
+//! and a tenant's statements are submitted, not published.
+//!
 //! Invariants a reader of the directory can rely on:
 //!
 //! - The `checkpoint` file is written last, after every tile and entry

@@ -1,5 +1,6 @@
-//! The daily-root statement (DESIGN.md §4): the log's leaf. A signed note whose
-//! text is exactly
+//! The daily-root statement (README, "The daily-root statement"; its rules
+//! and error codes are `POST /v1/roots` in openapi.yaml): the log's leaf. A
+//! signed note whose text is exactly
 //!
 //! ```text
 //! daily-root/v1

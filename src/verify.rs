@@ -6,6 +6,10 @@
 //! expected origin; enough of the trusted witnesses cosigned it; the
 //! statement's leaf hash is included at the stated index under its root.
 //! Pure logic: the caller reads the files.
+//!
+//! *Verify* here means the offline check of one statement from files and
+//! keys alone; *audit* ([`crate::audit`], `rootlog audit`) is the online
+//! check against a log or its mirror, remembering the last checkpoint seen.
 
 use crate::merkle::{leaf_hash, verify_inclusion};
 use crate::note::{open, Checkpoint, Note, Verifier};

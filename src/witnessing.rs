@@ -2,6 +2,10 @@
 //! checkpoint to the configured witnesses, keep their verified cosignatures
 //! durably, and publish the newest checkpoint that meets the K-of-N policy.
 //!
+//! *Witnessing* is what the log does; a *witness* is the independent
+//! cosigner it asks (`rootlog-witness`, the `witness/` crate), and
+//! *publishing* the mirror's files is [`crate::publish`].
+//!
 //! Each witness's tree size is learned, never assumed: the first request (and
 //! the first after a restart) says `old 0`; a witness that has seen the log
 //! answers 409 with its size, and the request is rebuilt with a consistency

@@ -1,4 +1,5 @@
-//! The daily-root statement rules of DESIGN.md §4, one assertion per rule.
+//! The daily-root statement rules (README, "The daily-root statement", and
+//! `POST /v1/roots` in openapi.yaml), one assertion per rule.
 
 use rootlog::merkle::EMPTY_ROOT;
 use rootlog::note::{encode_b64, Note, Signer, Verifier};

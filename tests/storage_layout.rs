@@ -1,12 +1,10 @@
-//! The on-disk layout with the real binaries: a data directory of the older
-//! layout (leaves and nodes inside sled) is moved into the tree files on the
-//! first start and serves the same log; an uncommitted tail in the tree
-//! files (what a crash between the file sync and the sled batch leaves) is
-//! harmless and cut off on start; a tree file shorter than the committed
-//! tree is found by fsck and refused by the server. A directory of layout
-//! `tree-files/v1` (one index row per leaf in sled) has its indexes moved to
-//! layout v2 on the first start and answers every query as before, and the
-//! leaf-hash runs are rebuilt when they are lost.
+//! The on-disk layout with the real binaries: an uncommitted tail in the
+//! tree files (what a crash between the file sync and the sled batch
+//! leaves) is harmless and cut off on start; a tree file shorter than the
+//! committed tree is found by fsck and refused by the server; the
+//! leaf-hash runs are rebuilt when they are lost; and a directory recording
+//! another layout version is refused by the server and by fsck, with the
+//! found and the supported version named, and left unchanged.
 
 mod common;
 
@@ -15,36 +13,6 @@ use std::process::Command;
 
 use common::{day, register, released, rootlog_bin, run_rootlog, Server, Tenant};
 use serde_json::Value;
-
-/// Unpacks `tests/fixtures/<name>` into a fresh directory.
-fn unpack(name: &str) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    let fixture = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(name);
-    let status = Command::new("tar")
-        .arg("-xzf")
-        .arg(&fixture)
-        .arg("-C")
-        .arg(dir.path())
-        .status()
-        .unwrap();
-    assert!(status.success());
-    dir
-}
-
-/// The older-layout fixture: 3 registrations and 300 statements written by
-/// `rootlog-bench load` before the tree files existed.
-fn legacy_log() -> tempfile::TempDir {
-    unpack("legacy-layout-v1.tar.gz")
-}
-
-/// The layout-v1 fixture: 3 registrations and 300 statements over 3
-/// tenants and the 100 days 2026-08-25..2026-12-02, written by
-/// `rootlog-bench load` when every leaf had an `H` and a `T` row.
-fn v1_log() -> tempfile::TempDir {
-    unpack("layout-tree-files-v1.tar.gz")
-}
 
 fn fsck(data: &Path) -> (i32, Value, String) {
     let out = Command::new(rootlog_bin())
@@ -84,60 +52,6 @@ async fn checkpoint_text(server: &Server) -> String {
         .text()
         .await
         .unwrap()
-}
-
-#[tokio::test]
-async fn a_legacy_directory_is_moved_into_the_tree_files_and_serves_the_same_log() {
-    let dir = legacy_log();
-    let data = dir.path();
-
-    // fsck reads only: it names the older layout and says what to do.
-    let (code, _, stderr) = fsck(data);
-    assert_eq!(code, 2, "{stderr}");
-    assert!(stderr.contains("older layout"), "{stderr}");
-    assert!(stderr.contains("rootlog serve"), "{stderr}");
-
-    let mut server = Server::start(data, &[]);
-    // The checkpoint and a leaf the fixture's log served before the move.
-    let checkpoint = checkpoint_text(&server).await;
-    assert!(
-        checkpoint.starts_with(
-            "example.com/legacy-log\n303\nSEgmn0wwWsSmBjMV0iQyIkT8F5zrgJZKGd50HiixGX4=\n"
-        ),
-        "{checkpoint}"
-    );
-    let entry = get_json(&server, "/v1/entries/150").await;
-    assert_eq!(
-        entry["leaf_hash"], "3Hvu904bXzL4YWThA/obDgwgAuOfUMV3LoVnXTo0xYs=",
-        "{entry}"
-    );
-
-    // The log goes on growing on the new layout.
-    let tenant = Tenant::new("after-move");
-    register(&server, &tenant).await;
-    let (status, proof) = server
-        .client()
-        .submit(&tenant.statement(&day(1), 1))
-        .await
-        .unwrap();
-    assert_eq!(status, 201);
-    assert_eq!(proof.index, 304);
-    server.stop();
-
-    let (code, report, stderr) = fsck(data);
-    assert_eq!(code, 0, "{report} {stderr}");
-    assert_eq!(report["tree_size"], 305);
-    assert_eq!(report["checked"]["leaves"], 305);
-    // Every leaf is in the files: 305 end offsets.
-    assert_eq!(len(data, "leaf-ends"), 305 * 8);
-
-    // A second start finds the new layout and moves nothing.
-    let server = Server::start(data, &[]);
-    let entry = get_json(&server, "/v1/entries/150").await;
-    assert_eq!(
-        entry["leaf_hash"],
-        "3Hvu904bXzL4YWThA/obDgwgAuOfUMV3LoVnXTo0xYs="
-    );
 }
 
 /// A fresh log of 1 registration and 20 statements, stopped.
@@ -245,82 +159,103 @@ async fn a_short_tree_file_is_found_and_refused() {
     assert_eq!(code, 0, "the key is still readable: {stderr}");
 }
 
-/// What the fixture's log answered before the move (recorded from the v1
-/// server): the statements of one date, one statement, a lookup by hash.
-async fn assert_v1_answers(server: &Server) {
-    let checkpoint = checkpoint_text(server).await;
-    assert!(
-        checkpoint
-            .starts_with("example.com/v1-log\n303\na86S/+3ycVyWbhkYWx0nR4Z8RHe2rISEgxuWHPq7Osc=\n"),
-        "{checkpoint}"
-    );
-    let day = get_json(server, "/v1/log/2026-10-01").await;
-    let roots: Vec<(String, u64)> = day["roots"]
-        .as_array()
+#[tokio::test]
+async fn lost_leaf_hash_runs_are_rebuilt_on_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    small_log(data).await;
+    let mut server = Server::start(data, &[]);
+    let before = get_json(&server, "/v1/entries/7").await;
+    server.stop();
+
+    std::fs::remove_dir_all(data.join("db").join("hash-index")).unwrap();
+    let server = Server::start(data, &[]);
+    let leaf_hash = before["leaf_hash"].as_str().unwrap();
+    let by_hash = reqwest::Client::new()
+        .get(format!("{}/v1/proof/inclusion", server.url))
+        .query(&[("leaf_hash", leaf_hash)])
+        .send()
+        .await
         .unwrap()
-        .iter()
-        .map(|r| {
-            (
-                r["tenant"].as_str().unwrap().to_string(),
-                r["index"].as_u64().unwrap(),
-            )
-        })
-        .collect();
-    assert_eq!(
-        roots,
-        vec![
-            ("tenant-000000".to_string(), 114),
-            ("tenant-000001".to_string(), 115),
-            ("tenant-000002".to_string(), 116)
-        ]
-    );
-    let none = get_json(server, "/v1/log/2026-08-24").await;
-    assert_eq!(none["roots"], serde_json::json!([]));
-    let last = get_json(server, "/v1/roots/tenant-000002/2026-12-02").await;
-    assert_eq!(last["index"], 302, "{last}");
-    let by_hash = get_json(
-        server,
-        "/v1/proof/inclusion?leaf_hash=grF%2FNASvfaR%2FNgZAsbMyx7a8AaX0u%2FJ9hoGp6cK1a1U%3D",
-    )
-    .await;
-    assert_eq!(by_hash["index"], 115, "{by_hash}");
+        .json::<Value>()
+        .await
+        .unwrap();
+    assert_eq!(by_hash["index"], 7, "{by_hash}");
+}
+
+/// Every file under `dir` with its bytes, in path order, except sled's
+/// `snap.*` files: sled writes a new one of those (where its pages are)
+/// whenever it opens a database, whatever the caller does next.
+fn snapshot(dir: &Path) -> Vec<(std::path::PathBuf, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(next) = pending.pop() {
+        for entry in std::fs::read_dir(&next).unwrap() {
+            let path = entry.unwrap().path();
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            if path.is_dir() {
+                pending.push(path);
+            } else if !name.starts_with("snap.") {
+                let bytes = std::fs::read(&path).unwrap();
+                out.push((path, bytes));
+            }
+        }
+    }
+    out.sort();
+    out
 }
 
 #[tokio::test]
-async fn a_v1_directory_moves_its_indexes_and_answers_as_before() {
-    let dir = v1_log();
+async fn another_layout_version_is_refused_and_left_unchanged() {
+    let dir = tempfile::tempdir().unwrap();
     let data = dir.path();
+    small_log(data).await;
 
-    // fsck reads only: it names the layout and says what to do.
-    let (code, _, stderr) = fsck(data);
-    assert_eq!(code, 2, "{stderr}");
-    assert!(stderr.contains("tree-files/v1"), "{stderr}");
-    assert!(stderr.contains("rootlog serve"), "{stderr}");
+    // An older version, a newer one, and rows with no version named.
+    for layout in ["tree-files/v1", "tree-files/v9", ""] {
+        let db = sled::open(data.join("db")).unwrap();
+        if layout.is_empty() {
+            db.remove(b"Mlayout").unwrap();
+        } else {
+            db.insert(b"Mlayout", layout.as_bytes()).unwrap();
+        }
+        db.flush().unwrap();
+        drop(db);
+        released(&data.join("db"));
+        let before = snapshot(data);
 
-    let mut server = Server::start(data, &[]);
-    assert_v1_answers(&server).await;
-    server.stop();
-
-    // No v1 row is left; every statement has its date record.
-    let (code, report, stderr) = fsck(data);
-    assert_eq!(code, 0, "{report} {stderr}");
-    assert_eq!(report["checked"]["index_rows"], 300);
-    let db = sled::open(data.join("db")).unwrap();
-    for prefix in [b"H", b"T"] {
+        let found = if layout.is_empty() {
+            "storage layout no layout version".to_string()
+        } else {
+            format!("storage layout \"{layout}\"")
+        };
+        let refused = Server::try_start(data, &[])
+            .err()
+            .expect("the server refuses");
+        assert!(refused.contains(&found), "{refused}");
         assert!(
-            db.scan_prefix(prefix).next().is_none(),
-            "{prefix:?} rows remain"
+            refused.contains("supports only \"tree-files/v2\""),
+            "{refused}"
+        );
+
+        let (code, _, stderr) = fsck(data);
+        assert_eq!(code, 2, "{stderr}");
+        assert!(stderr.contains(&found), "{stderr}");
+        assert!(
+            stderr.contains("supports only \"tree-files/v2\""),
+            "{stderr}"
+        );
+
+        let after = snapshot(data);
+        let changed: Vec<_> = after
+            .iter()
+            .filter(|f| !before.contains(f))
+            .map(|f| &f.0)
+            .chain(before.iter().filter(|f| !after.contains(f)).map(|f| &f.0))
+            .collect();
+        assert!(
+            changed.is_empty(),
+            "a refused directory is changed: {changed:?}"
         );
     }
-    assert_eq!(
-        db.get(b"Mlayout").unwrap().as_deref(),
-        Some(&b"tree-files/v2"[..])
-    );
-    drop(db);
-    released(&data.join("db"));
-
-    // Losing the leaf-hash runs loses nothing: the next start rebuilds them.
-    std::fs::remove_dir_all(data.join("db").join("hash-index")).unwrap();
-    let server = Server::start(data, &[]);
-    assert_v1_answers(&server).await;
 }

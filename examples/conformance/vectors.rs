@@ -4,9 +4,10 @@
 //! `tests/conformance.rs` includes this module, checks the committed files
 //! are exactly what it makes, and submits and verifies every vector.
 //!
-//! The expected answers are written here by hand from DESIGN.md §4 and the
-//! error table of openapi.yaml, never computed with the code under test: a
-//! vector that the log answers otherwise is a bug in one of them.
+//! The expected answers are written here by hand from the statement rules
+//! (README, "The daily-root statement") and the error table of
+//! openapi.yaml, never computed with the code under test: a vector that the
+//! log answers otherwise is a bug in one of them.
 
 use rootlog::merkle::{leaf_hash, Frontier, Hash, EMPTY_ROOT};
 use rootlog::note::{encode_b64, Checkpoint, Note, Signer};
@@ -193,7 +194,7 @@ pub fn statements() -> Value {
     let key_json = |s: &Signer| json!({ "skey": s.skey(), "vkey": s.vkey() });
     json!({
         "format": "rootlog-conformance-statements/v1",
-        "about": "Daily-root statements (DESIGN.md section 4) and the answer POST /v1/roots must give each. See docs/conformance/README.md. The keys are published test keys: never use them for anything else.",
+        "about": "Daily-root statements (README, The daily-root statement) and the answer POST /v1/roots must give each. See docs/conformance/README.md. The keys are published test keys: never use them for anything else.",
         "tenant": TENANT,
         "keys": {
             "tenant": key_json(&tenant),

@@ -2,6 +2,11 @@
 //! answers once they are fetched. No I/O here; `client::Auditor` fetches
 //! (over the log's API or a static tlog-tiles mirror) and calls these.
 //!
+//! *Audit* here means checking a log's live answers, and its consistency
+//! with what this auditor saw before; *verify* ([`crate::verify`],
+//! `rootlog verify`) is the offline check of one statement from files and
+//! keys alone, and [`export`] checks an archive's manifest against the log.
+//!
 //! What an audit establishes, in order:
 //!
 //! 1. The checkpoint is signed by the log key, has the expected origin, and

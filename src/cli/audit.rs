@@ -3,6 +3,11 @@
 //! `rootlog verify-export` (an archive's export manifest against the log,
 //! or offline against the export's receipts).
 //!
+//! Both are audits: they check the log (or a mirror) as it answers now.
+//! `rootlog verify`, the offline check of one statement with its proof
+//! file (`rootlog::verify`), is not an audit; a witness, which cosigns
+//! checkpoints, is the `witness/` crate.
+//!
 //! Both read the log only through its tlog-tiles read path (so a static
 //! mirror works), keep the last verified checkpoint per log in a small state
 //! file, and write that file only after everything verified. Every statement

@@ -2,7 +2,8 @@
 //! retried, how long it waits in between, and when it gives up.
 //!
 //! Retrying a submission is safe by the log's design: the same statement
-//! again is answered `200` with the entry already logged (DESIGN.md §4), so
+//! again is answered `200` with the entry already logged (`POST /v1/roots`
+//! in openapi.yaml), so
 //! a retry after an unknown outcome (a dropped connection, a timeout after
 //! the request was sent) never logs anything twice. Fetching a receipt only
 //! reads. The backoff itself is `backon`'s exponential backoff with jitter;

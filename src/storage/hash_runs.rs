@@ -1,6 +1,5 @@
 //! The index from leaf hash to leaf index, kept as sorted runs beside the
-//! tree files instead of one sled row per leaf (design and measurements:
-//! `bench/experiments/index-layout-v2.md`).
+//! tree files instead of one sled row per leaf (docs/storage-indexes.md).
 //!
 //! Everything here is derived from the level-0 hashes of the `hashes` file,
 //! so it needs no durability of its own: a missing or damaged run is rebuilt

@@ -27,21 +27,19 @@
 //! rebuilt from the `hashes` file whenever it is missing, and every answer
 //! it gives is checked against the stored hash.
 //!
-//! Data directories written before the tree files existed kept leaves under
-//! `L` and nodes under `N` in sled, and a date index under `D`; [`legacy`]
-//! moves the leaves and nodes into the files the first time such a directory
-//! is opened for writing, and drops the old rows. Layout `tree-files/v1`
-//! kept one `H` and one `T` row per leaf; [`v1_indexes`] moves those.
+//! The `M` row `layout` names the layout a directory was written in. A
+//! directory of any other layout, or with rows but no layout named, is
+//! refused with both versions named, and nothing in it is changed: layouts
+//! are not converted in place, so every directory this rootlog opens holds
+//! exactly the rows and files described here.
 //!
 //! Only perfect-subtree nodes are stored (about two hashes per leaf), so any
 //! proof is O(log n) positioned reads and start-up reads O(log n) nodes to
 //! rebuild the right edge: it never re-hashes the log.
 
 pub mod hash_runs;
-mod legacy;
 pub mod month_rows;
 pub mod tree_files;
-mod v1_indexes;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -61,12 +59,11 @@ const COSIGNATURE: u8 = b'W';
 
 const META_ORIGIN: &[u8] = b"origin";
 const META_SIZE: &[u8] = b"size";
-/// Present once leaves and nodes live in the tree files.
+/// The layout the directory was written in, recorded when it is created.
 const META_LAYOUT: &[u8] = b"layout";
-/// Leaves and nodes in the tree files, `H` and `T` rows in sled.
-const LAYOUT_V1: &[u8] = b"tree-files/v1";
-/// The index by hash in runs, the index by date in `S` rows.
-const LAYOUT_V2: &[u8] = b"tree-files/v2";
+/// The one layout this rootlog reads and writes: leaves and nodes in the
+/// tree files, the index by hash in runs, the index by date in `S` rows.
+const LAYOUT: &[u8] = b"tree-files/v2";
 /// The directory of the leaf-hash runs, inside the database directory.
 const HASH_INDEX_DIR: &str = "hash-index";
 /// Leaves whose level-0 hashes one read takes when (re)building the runs:
@@ -85,7 +82,7 @@ pub enum StoreError {
     #[error("storage is inconsistent: {0}")]
     Corrupt(String),
     #[error("{0}")]
-    Legacy(String),
+    Layout(String),
 }
 
 pub use crate::tenant_key::{TenantKey, TenantRecord};
@@ -168,8 +165,8 @@ fn decode_u64(v: &[u8]) -> Result<u64, StoreError> {
 }
 
 impl Store {
-    /// Opens (creating if needed) the database in `dir`, moving a legacy
-    /// layout into the tree files first.
+    /// Opens (creating if needed) the database in `dir`; a directory of
+    /// another layout is refused unchanged ([`check_layout`]).
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
         let db = sled::Config::new()
             .path(dir)
@@ -178,25 +175,14 @@ impl Store {
         // Whatever opening created or recovered is made durable before it is built on.
         let sync = Arc::new(SledSync::open(db.clone(), dir).map_err(|e| sync_error(dir, e))?);
         let flush = || sync.flush().map_err(|e| sync_error(dir, e));
-        if db.get(key(META, META_LAYOUT))?.is_none() {
-            legacy::migrate(&db, dir)?;
-            db.insert(key(META, META_LAYOUT), LAYOUT_V1)?;
+        if !check_layout(&db, dir)? {
+            db.insert(key(META, META_LAYOUT), LAYOUT)?;
             flush()?;
-        }
-        legacy::remove_leftovers(&db)?;
-        match db.get(key(META, META_LAYOUT))?.as_deref() {
-            Some(LAYOUT_V2) => {}
-            Some(LAYOUT_V1) => {
-                v1_indexes::migrate(&db)?;
-                db.insert(key(META, META_LAYOUT), LAYOUT_V2)?;
-                flush()?;
-            }
-            other => return Err(unknown_layout(dir, other)),
         }
         let size = read_size(&db)?;
         let files = Arc::new(TreeFiles::open(dir, size, Access::Write)?);
         // Derived from the files just opened, so it opens after them; a
-        // missing or partial directory is rebuilt here (the v1 move too).
+        // missing or partial directory is rebuilt here.
         let hash_index_dir: Arc<Path> = dir.join(HASH_INDEX_DIR).into();
         let runs = HashRuns::open(&hash_index_dir, size, &|first, count| {
             read_level0(&files, first, count)
@@ -638,12 +624,23 @@ fn sync_error(dir: &Path, e: std::io::Error) -> StoreError {
     ))
 }
 
-fn unknown_layout(dir: &Path, layout: Option<&[u8]>) -> StoreError {
-    StoreError::Legacy(format!(
-        "{} records layout {:?}, which this rootlog does not know (written by a newer version?)",
+/// Whether `db` records this rootlog's layout: true if it does, false if
+/// it is empty (a new database, whose layout the caller records), and an
+/// error naming the layout found and the one supported otherwise. It only
+/// reads, so a refused directory is left exactly as it was.
+fn check_layout(db: &sled::Db, dir: &Path) -> Result<bool, StoreError> {
+    let found = match db.get(key(META, META_LAYOUT))? {
+        Some(layout) if layout.as_ref() == LAYOUT => return Ok(true),
+        None if db.is_empty() => return Ok(false),
+        Some(layout) => format!("{:?}", String::from_utf8_lossy(&layout)),
+        None => "no layout version (rows written before layouts were named)".to_string(),
+    };
+    Err(StoreError::Layout(format!(
+        "{} has storage layout {found}; this rootlog supports only {:?}. \
+         Layouts are not converted: serve this directory with the rootlog that wrote it",
         dir.display(),
-        String::from_utf8_lossy(layout.unwrap_or_default())
-    ))
+        String::from_utf8_lossy(LAYOUT)
+    )))
 }
 
 /// Key prefixes of the layout above, for tools that walk the raw rows
@@ -686,26 +683,8 @@ impl Store {
             .path(sled_dir)
             .cache_capacity(64 * 1024 * 1024)
             .open()?;
-        let layout = db.get(key(META, META_LAYOUT))?;
-        match layout.as_deref() {
-            Some(LAYOUT_V2) => {}
-            None if !legacy::has_rows(&db)? => {}
-            None => {
-                return Err(StoreError::Legacy(format!(
-                    "{} has the older layout (leaves and nodes inside sled); \
-                     start `rootlog serve` on it once to move them into the tree files, then check it",
-                    dir.display()
-                )))
-            }
-            Some(LAYOUT_V1) => {
-                return Err(StoreError::Legacy(format!(
-                    "{} has the older layout tree-files/v1 (one index row per leaf); \
-                     start `rootlog serve` on it once to move its indexes, then check it",
-                    dir.display()
-                )))
-            }
-            Some(other) => return Err(unknown_layout(dir, Some(other))),
-        }
+        // An empty database (nothing written yet) has no layout to refuse.
+        check_layout(&db, dir)?;
         let files = Arc::new(TreeFiles::open(dir, read_size(&db)?, Access::Read)?);
         Ok(Store {
             db,

@@ -1,7 +1,7 @@
 //! The index from (tenant, date) to leaf index, one sled row per tenant and
 //! month (`S` + `tenant/YYYY-MM`) rather than one per statement: sled's
 //! page count, and with it the time every open takes, grows with the number
-//! of rows (measurements: `bench/experiments/index-layout-v2.md`).
+//! of rows (docs/storage-indexes.md).
 //!
 //! A row's value is a list of 9-byte records, day of the month (u8) then
 //! leaf index (u64 big-endian), sorted by day with no day twice. Statement
@@ -66,7 +66,7 @@ pub fn find(records: &[(u8, u64)], day: u8) -> Option<u64> {
 }
 
 /// Adds `(day, index)` keeping the records sorted. Adding a record that is
-/// already there is a no-op (so a restarted migration can repeat itself);
+/// already there is a no-op (so replaying a record changes nothing);
 /// another index for a day already recorded is refused with that index.
 pub fn insert(records: &mut Vec<(u8, u64)>, day: u8, index: u64) -> Result<(), u64> {
     match records.binary_search_by_key(&day, |r| r.0) {

@@ -2,6 +2,10 @@
 //! v1.0.0 and cosigns (cosignature/v1, Ed25519) only checkpoints consistent
 //! with everything it cosigned before.
 //!
+//! A *witness* is this independent server; *witnessing*
+//! (`rootlog::witnessing`) is the log's side, which asks witnesses for
+//! cosignatures; [`witness`] is this crate's check-and-store step.
+//!
 //! Pure logic: [`protocol`] (request parsing and the add-checkpoint
 //! decision). State: [`state`] (sled CAS and evidence files), made durable
 //! by [`group_commit`], guarded against rollback by [`high_water`];
