@@ -25,6 +25,7 @@ pub mod durable;
 pub mod fork_guard;
 pub mod fsck;
 pub mod identity;
+pub mod integrity;
 pub mod limits;
 pub mod listener;
 pub mod locator;

@@ -236,7 +236,7 @@ pub async fn serve(mut config: ServeConfig) -> anyhow::Result<()> {
     let tenants = TenantKeys::load(&id.store)?;
     let log_vkey = id.signer.vkey();
     let log_key = id.signer.verifier();
-    crate::fsck::spawn_periodic_check(
+    crate::integrity::spawn_periodic_check(
         id.store.clone(),
         id.signer.verifier(),
         metrics.clone(),

@@ -333,7 +333,7 @@ async fn checkpoint(State(state): State<Arc<AppState>>) -> Response {
 async fn healthz(State(state): State<Arc<AppState>>) -> Response {
     let latest = state.latest();
     let running = !state.sequencer.is_stopped();
-    // A failed integrity check makes the log unhealthy too (see fsck.rs).
+    // A failed integrity check makes the log unhealthy too (see integrity.rs).
     let intact = !state.metrics.integrity.failing();
     let hold = state.guard.hold();
     let lag = state.witness_lag();
