@@ -40,7 +40,7 @@ use tokio::sync::watch;
 use crate::audit::statement_key;
 use crate::locator::{self, KeyLocator, LocatedDay, MonthLocator};
 use crate::note::{open, Checkpoint, Note, Verifier};
-use crate::sequencer::SignedCheckpoint;
+use crate::signed_checkpoint::SignedCheckpoint;
 use crate::storage::Store;
 use crate::tenant_key::key_change_tenant;
 use crate::tiles::{self, TileId, TILE_WIDTH};

@@ -24,9 +24,9 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 use crate::fork_guard::ForkGuard;
-use crate::merkle::consistency_plan;
 use crate::note::{encode_b64, Checkpoint, NoteSignature, Verifier};
-use crate::sequencer::SignedCheckpoint;
+use crate::proof_reader::{ProofReadError, ProofReader};
+use crate::signed_checkpoint::SignedCheckpoint;
 use crate::storage::{Store, StoreError};
 
 /// Content type of a witness's 409 body that states its size.
@@ -275,11 +275,9 @@ fn request_body(
 ) -> Result<String, StoreError> {
     let mut body = format!("old {old}\n");
     if old > 0 && old < checkpoint.size {
-        let plan = consistency_plan(old, checkpoint.size)
-            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        let proof = plan
-            .assemble(&store.read_nodes(&plan.nodes)?)
-            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let proof = ProofReader::new(store)
+            .consistency(old, checkpoint.size)
+            .map_err(ProofReadError::into_store)?;
         for hash in proof {
             body.push_str(&encode_b64(&hash));
             body.push('\n');

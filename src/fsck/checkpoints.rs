@@ -9,8 +9,9 @@
 use super::indexes::decode_index;
 use super::report::{b64, corrupt, key_location, FindingKind, Findings, ProgressFn, Stage};
 use super::Checker;
-use crate::merkle::{consistency_plan, root_plan, verify_consistency, Frontier, Hash};
+use crate::merkle::{root_plan, verify_consistency, Frontier, Hash};
 use crate::note::{open, Checkpoint, Note, Verifier};
+use crate::proof_reader::{ProofReadError, ProofReader};
 use crate::storage::{prefix, Store, StoreError};
 
 impl Checker<'_> {
@@ -218,17 +219,13 @@ fn consistent(
     old_root: &Hash,
     new_root: &Hash,
 ) -> Result<Result<(), String>, StoreError> {
-    let plan = match consistency_plan(old, new) {
-        Ok(plan) => plan,
-        Err(e) => return Ok(Err(e.to_string())),
-    };
-    let hashes = match corrupt(store.read_nodes(&plan.nodes))? {
-        Ok(h) => h,
-        Err(why) => return Ok(Err(format!("the proof cannot be built: {why}"))),
-    };
-    let proof = match plan.assemble(&hashes) {
+    let proof = match ProofReader::new(store).consistency(old, new) {
         Ok(p) => p,
-        Err(e) => return Ok(Err(e.to_string())),
+        Err(ProofReadError::Plan(e)) => return Ok(Err(e.to_string())),
+        Err(ProofReadError::Store(StoreError::Corrupt(why))) => {
+            return Ok(Err(format!("the proof cannot be built: {why}")))
+        }
+        Err(ProofReadError::Store(e)) => return Err(e),
     };
     Ok(verify_consistency(old, new, old_root, new_root, &proof).map_err(|e| e.to_string()))
 }
