@@ -10,7 +10,7 @@ use super::indexes::decode_index;
 use super::report::{b64, corrupt, key_location, FindingKind, Findings, ProgressFn, Stage};
 use super::Checker;
 use crate::merkle::{root_plan, verify_consistency, Frontier, Hash};
-use crate::note::{open, Checkpoint, Note, Verifier};
+use crate::note::{open_checkpoint, Checkpoint, OpenCheckpointError, Verifier};
 use crate::proof_reader::{ProofReadError, ProofReader};
 use crate::storage::{prefix, Store, StoreError};
 
@@ -164,26 +164,19 @@ fn verify_stored_checkpoint(
     tree_size: u64,
     value: &[u8],
 ) -> Result<Checkpoint, (FindingKind, String)> {
-    let note = Note::parse(value).map_err(|e| (FindingKind::CheckpointMalformed, e.to_string()))?;
-    open(&note, std::slice::from_ref(log_key)).map_err(|e| {
-        (
+    let (_, checkpoint) = open_checkpoint(value, log_key, origin).map_err(|e| match e {
+        OpenCheckpointError::Signature(e) => (
             FindingKind::CheckpointSignature,
             format!("no valid signature by the log key {}: {e}", log_key.name()),
-        )
-    })?;
-    let checkpoint = Checkpoint::parse(&note.text)
-        .map_err(|e| (FindingKind::CheckpointMalformed, e.to_string()))?;
-    if let Some(origin) = origin {
-        if checkpoint.origin != origin {
-            return Err((
-                FindingKind::CheckpointOrigin,
-                format!(
-                    "names origin {:?}, the log's origin is {origin:?}",
-                    checkpoint.origin
-                ),
-            ));
+        ),
+        OpenCheckpointError::Origin { expected, found } => (
+            FindingKind::CheckpointOrigin,
+            format!("names origin {found:?}, the log's origin is {expected:?}"),
+        ),
+        e @ (OpenCheckpointError::Note(_) | OpenCheckpointError::Body(_)) => {
+            (FindingKind::CheckpointMalformed, e.to_string())
         }
-    }
+    })?;
     if checkpoint.size != size {
         return Err((
             FindingKind::CheckpointSize,
