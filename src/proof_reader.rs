@@ -27,7 +27,9 @@ impl ProofReadError {
     /// inconsistent.
     pub fn into_store(self) -> StoreError {
         match self {
-            ProofReadError::Plan(e) => StoreError::Corrupt(e.to_string()),
+            ProofReadError::Plan(e) => {
+                StoreError::invalid("no proof exists for the stored sizes", e)
+            }
             ProofReadError::Store(e) => e,
         }
     }
@@ -104,5 +106,5 @@ impl<'a> ProofReader<'a> {
 /// The plan's proof from the nodes read for it.
 fn assemble(plan: &ProofPlan, hashes: &[Hash]) -> Result<Vec<Hash>, StoreError> {
     plan.assemble(hashes)
-        .map_err(|e| StoreError::Corrupt(e.to_string()))
+        .map_err(|e| StoreError::invalid("the nodes read for a proof", e))
 }

@@ -244,7 +244,10 @@ impl Sequencer {
         let flusher = std::thread::Builder::new()
             .name("flusher".into())
             .spawn(move || run_flusher(flush_store, flush_rx, latest, metrics, flush_failed))
-            .map_err(|e| StoreError::Corrupt(format!("cannot start the flusher thread: {e}")))?;
+            .map_err(|source| StoreError::Io {
+                what: "starting the flusher thread".into(),
+                source,
+            })?;
         let integrator = Integrator {
             store,
             signer,
@@ -265,7 +268,10 @@ impl Sequencer {
                 let _ = flusher.join();
                 flag.store(true, Ordering::SeqCst);
             })
-            .map_err(|e| StoreError::Corrupt(format!("cannot start the integrator thread: {e}")))?;
+            .map_err(|source| StoreError::Io {
+                what: "starting the integrator thread".into(),
+                source,
+            })?;
         Ok((Sequencer { tx, stopped }, handle))
     }
 

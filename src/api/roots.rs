@@ -292,10 +292,11 @@ fn leaf_text(state: &AppState, index: u64) -> Result<String, ApiError> {
             "leaf {index} is missing"
         )))
     })?;
-    String::from_utf8(bytes).map_err(|_| {
-        ApiError::from(crate::storage::StoreError::Corrupt(format!(
-            "leaf {index} is not UTF-8"
-        )))
+    String::from_utf8(bytes).map_err(|e| {
+        ApiError::from(crate::storage::StoreError::invalid(
+            format!("leaf {index}"),
+            e,
+        ))
     })
 }
 

@@ -215,10 +215,10 @@ fn consistent(
     let proof = match ProofReader::new(store).consistency(old, new) {
         Ok(p) => p,
         Err(ProofReadError::Plan(e)) => return Ok(Err(e.to_string())),
-        Err(ProofReadError::Store(StoreError::Corrupt(why))) => {
-            return Ok(Err(format!("the proof cannot be built: {why}")))
-        }
-        Err(ProofReadError::Store(e)) => return Err(e),
+        Err(ProofReadError::Store(e)) => match e.inconsistency() {
+            Some(why) => return Ok(Err(format!("the proof cannot be built: {why}"))),
+            None => return Err(e),
+        },
     };
     Ok(verify_consistency(old, new, old_root, new_root, &proof).map_err(|e| e.to_string()))
 }

@@ -270,8 +270,10 @@ impl Findings {
 pub(super) fn corrupt<T>(result: Result<T, StoreError>) -> Result<Result<T, String>, StoreError> {
     match result {
         Ok(v) => Ok(Ok(v)),
-        Err(StoreError::Corrupt(why)) => Ok(Err(why)),
-        Err(e) => Err(e),
+        Err(e) => match e.inconsistency() {
+            Some(why) => Ok(Err(why)),
+            None => Err(e),
+        },
     }
 }
 

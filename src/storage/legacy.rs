@@ -13,7 +13,7 @@ use std::path::Path;
 
 use crate::merkle::{leaf_hash, root_plan, Frontier, Hash, NodeId};
 
-use super::tree_files::{Access, TreeFiles};
+use super::tree_files::{io_error, Access, TreeFiles};
 use super::{read_size, StoreError};
 
 const LEAF: u8 = b'L';
@@ -66,7 +66,7 @@ pub fn migrate(db: &sled::Db, dir: &Path) -> Result<(), StoreError> {
     for name in ["leaves", "leaf-ends", "hashes"] {
         let path = dir.join(name);
         if path.exists() {
-            std::fs::remove_file(&path).map_err(|e| StoreError::Io(format!("{name}: {e}")))?;
+            std::fs::remove_file(&path).map_err(|e| io_error(name, e))?;
         }
     }
     let files = TreeFiles::open(dir, 0, Access::Write)?;
