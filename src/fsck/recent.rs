@@ -23,12 +23,20 @@ pub const RECENT_LEAVES: u64 = 256;
 /// whole integration batch or none of it, and the checkpoint is read after
 /// the size, so it covers at least that size.
 pub fn check_recent(store: &Store, log_key: &Verifier) -> Result<Report, StoreError> {
-    let mut f = Findings::new(MAX_FINDINGS);
-    let mut checked = Checked::default();
-    let (origin, size) = read_meta(store, log_key, &mut f)?;
-    let start = size.saturating_sub(RECENT_LEAVES);
-    check_leaves(store, start, size, &mut f, &mut checked)?;
-    check_nodes(store, start, size, &mut f, &mut checked)?;
+    let mut findings = Findings::new(MAX_FINDINGS);
+    let (origin, size) = read_meta(store, log_key, &mut findings)?;
+    let mut edge = RightEdge {
+        store,
+        start: size.saturating_sub(RECENT_LEAVES),
+        size,
+        f: findings,
+        checked: Checked::default(),
+    };
+    edge.check_leaves()?;
+    edge.check_nodes()?;
+    let RightEdge {
+        mut f, mut checked, ..
+    } = edge;
     check_latest(
         store,
         log_key,
@@ -40,71 +48,72 @@ pub fn check_recent(store: &Store, log_key: &Verifier) -> Result<Report, StoreEr
     Ok(f.into_report(origin, size, checked))
 }
 
-/// Leaves `start..size` against their stored level-0 hashes.
-fn check_leaves(
-    store: &Store,
+/// The window of the tree the recent check covers, leaves `start..size`,
+/// and what it has found so far.
+struct RightEdge<'a> {
+    store: &'a Store,
     start: u64,
     size: u64,
-    f: &mut Findings,
-    checked: &mut Checked,
-) -> Result<(), StoreError> {
-    for i in start..size {
-        let bytes = match corrupt(store.leaf(i))? {
-            Ok(Some(bytes)) => bytes,
-            Ok(None) => {
-                f.push(
-                    FindingKind::LeafMissing,
-                    format!("index {i}"),
-                    "no stored note bytes",
-                );
-                continue;
-            }
-            Err(why) => {
-                f.push(FindingKind::LeafMissing, format!("index {i}"), why);
-                continue;
-            }
-        };
-        checked.leaves += 1;
-        let Some(stored) = node_hash_at(store, NodeId::new(0, i), f)? else {
-            continue;
-        };
-        checked.nodes += 1;
-        compare_leaf(f, i, &leaf_hash(&bytes), &stored);
-    }
-    Ok(())
+    f: Findings,
+    checked: Checked,
 }
 
-/// Nodes wholly inside the window `start..size`, then the right edge's
-/// nodes (those above the window are recomputed from their two stored
-/// children).
-fn check_nodes(
-    store: &Store,
-    start: u64,
-    size: u64,
-    f: &mut Findings,
-    checked: &mut Checked,
-) -> Result<(), StoreError> {
-    let mut ids = Vec::new();
-    for level in 1..LEVELS as u8 {
-        let first = start.div_ceil(1u64 << level);
-        let end = size >> level;
-        ids.extend((first..end).map(|index| NodeId::new(level, index)));
-    }
-    ids.extend(root_plan(size).into_iter().filter(|id| id.level > 0));
-    ids.sort();
-    ids.dedup();
-    for id in ids {
-        let Some(stored) = node_hash_at(store, id, f)? else {
-            continue;
-        };
-        let left = node_hash_at(store, NodeId::new(id.level - 1, id.index << 1), f)?;
-        let right = node_hash_at(store, NodeId::new(id.level - 1, (id.index << 1) | 1), f)?;
-        if let (Some(l), Some(r)) = (left, right) {
-            checked.nodes += 1;
-            compare_node(f, id, &stored, &node_hash(&l, &r));
+impl RightEdge<'_> {
+    /// The window's leaves against their stored level-0 hashes.
+    fn check_leaves(&mut self) -> Result<(), StoreError> {
+        let (store, f) = (self.store, &mut self.f);
+        for i in self.start..self.size {
+            let bytes = match corrupt(store.leaf(i))? {
+                Ok(Some(bytes)) => bytes,
+                Ok(None) => {
+                    f.push(
+                        FindingKind::LeafMissing,
+                        format!("index {i}"),
+                        "no stored note bytes",
+                    );
+                    continue;
+                }
+                Err(why) => {
+                    f.push(FindingKind::LeafMissing, format!("index {i}"), why);
+                    continue;
+                }
+            };
+            self.checked.leaves += 1;
+            let Some(stored) = node_hash_at(store, NodeId::new(0, i), f)? else {
+                continue;
+            };
+            self.checked.nodes += 1;
+            compare_leaf(f, i, &leaf_hash(&bytes), &stored);
         }
+        Ok(())
     }
-    Ok(())
+
+    /// Nodes wholly inside the window, then the right edge's nodes (those
+    /// above the window are recomputed from their two stored children).
+    fn check_nodes(&mut self) -> Result<(), StoreError> {
+        let (store, f) = (self.store, &mut self.f);
+        let mut ids = Vec::new();
+        for level in 1..LEVELS as u8 {
+            let first = self.start.div_ceil(1u64 << level);
+            let end = self.size >> level;
+            ids.extend((first..end).map(|index| NodeId::new(level, index)));
+        }
+        ids.extend(root_plan(self.size).into_iter().filter(|id| id.level > 0));
+        ids.sort();
+        ids.dedup();
+        for id in ids {
+            let Some(stored) = node_hash_at(store, id, f)? else {
+                continue;
+            };
+            let left = node_hash_at(store, NodeId::new(id.level - 1, id.index << 1), f)?;
+            let right = node_hash_at(store, NodeId::new(id.level - 1, (id.index << 1) | 1), f)?;
+            if let (Some(l), Some(r)) = (left, right) {
+                self.checked.nodes += 1;
+                compare_node(f, id, &stored, &node_hash(&l, &r));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// The latest checkpoint: it covers at least the tree of `size` leaves
