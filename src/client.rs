@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::merkle::{leaf_hash, verify_inclusion, Hash};
-use crate::note::{decode_hash_b64, open, Checkpoint, Note, Verifier};
+use crate::note::{decode_hash_b64, Checkpoint, Note, Verifier};
 use crate::receipt::{KeyChangeProof, Receipt};
 use crate::tiles::TileClient;
 use crate::tlogproof::TlogProof;
@@ -130,11 +130,9 @@ pub fn verify_checkpoint(
     log_key: &Verifier,
     note_text: &str,
 ) -> Result<Checkpoint, ProofCheckError> {
-    let note = Note::parse(note_text.as_bytes())
-        .map_err(|e| ProofCheckError::Checkpoint(e.to_string()))?;
-    open(&note, std::slice::from_ref(log_key))
-        .map_err(|e| ProofCheckError::Checkpoint(e.to_string()))?;
-    Checkpoint::parse(&note.text).map_err(|e| ProofCheckError::Checkpoint(e.to_string()))
+    crate::note::open_checkpoint(note_text.as_bytes(), log_key, None)
+        .map(|(_, checkpoint)| checkpoint)
+        .map_err(|e| ProofCheckError::Checkpoint(e.to_string()))
 }
 
 fn decode_all(hashes: &[String]) -> Result<Vec<Hash>, ProofCheckError> {

@@ -102,8 +102,8 @@ pub struct Metrics {
     integrity_ok: Gauge,
     integrity_checks: Counter,
     integrity_last: Gauge,
-    /// Results of the periodic integrity check (`fsck::spawn_periodic_check`).
-    pub integrity: crate::fsck::IntegrityState,
+    /// Results of the periodic integrity check (`integrity::spawn_periodic_check`).
+    pub integrity: crate::integrity::IntegrityState,
 }
 
 /// Request-latency buckets: 100 µs to about 6.5 s.

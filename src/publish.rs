@@ -43,8 +43,8 @@ use tokio::sync::watch;
 
 use crate::audit::statement_key;
 use crate::locator::{self, KeyLocator, LocatedDay, MonthLocator};
-use crate::note::{open, Checkpoint, Note, Verifier};
-use crate::sequencer::SignedCheckpoint;
+use crate::note::{Checkpoint, Note, Verifier};
+use crate::signed_checkpoint::SignedCheckpoint;
 use crate::storage::Store;
 use crate::tenant_key::key_change_tenant;
 use crate::tiles::{self, TileId, TILE_WIDTH};
@@ -103,10 +103,7 @@ pub fn inspect(store: &Store, dir: &Path, log_key: &Verifier) -> anyhow::Result<
     let published = parse_checkpoint(&bytes)
         .with_context(|| format!("{} is not a checkpoint", path.display()))?;
     let origin = store.origin()?.unwrap_or_default();
-    let signed = Note::parse(&bytes)
-        .ok()
-        .is_some_and(|note| open(&note, std::slice::from_ref(log_key)).is_ok());
-    if published.origin != origin || !signed {
+    if crate::note::open_checkpoint(&bytes, log_key, Some(&origin)).is_err() {
         bail!(
             "{} holds a checkpoint of the log {:?} that this log's key did not sign; it is another log's mirror: use another directory",
             dir.display(),

@@ -21,7 +21,7 @@
 use std::collections::HashMap;
 
 use crate::merkle::{leaf_hash, Frontier, Hash, NodeId};
-use crate::note::{open, Checkpoint, Note, Verifier};
+use crate::note::{open, Checkpoint, Note, OpenCheckpointError, Verifier};
 use crate::statement::parse_submission;
 use crate::storage::{LeafRows, NewLeaf, Store, StoreError};
 use crate::tenant_key::{is_key_change_entry, KeyChange, TenantRecord, Transition};
@@ -246,17 +246,11 @@ pub fn open_checkpoint(
     log_key: &Verifier,
     origin: &str,
 ) -> Result<Checkpoint, String> {
-    let parsed = Note::parse(note).map_err(|e| e.to_string())?;
-    open(&parsed, std::slice::from_ref(log_key))
-        .map_err(|_| "it is not signed by the log key".to_string())?;
-    let cp = Checkpoint::parse(&parsed.text).map_err(|e| e.to_string())?;
-    if cp.origin != origin {
-        return Err(format!(
-            "it is a checkpoint of {:?}, not of {origin:?}",
-            cp.origin
-        ));
+    match crate::note::open_checkpoint(note, log_key, Some(origin)) {
+        Ok((_, checkpoint)) => Ok(checkpoint),
+        Err(OpenCheckpointError::Signature(_)) => Err("it is not signed by the log key".into()),
+        Err(e) => Err(e.to_string()),
     }
-    Ok(cp)
 }
 
 /// A mirror's checkpoint, verified: the note as published, its parse, the

@@ -40,41 +40,10 @@ use crate::fork_guard::ForkGuard;
 use crate::merkle::leaf_hash;
 use crate::merkle::{Frontier, Hash};
 use crate::metrics::Metrics;
-use crate::note::{signed_text, Checkpoint, Note, Signer};
+use crate::note::{signed_text, Signer};
+use crate::signed_checkpoint::SignedCheckpoint;
 use crate::storage::{LeafRows, NewLeaf, Store, StoreError};
 use crate::tenant_key::{may_sign_at, KeyChangeError, KeyChangeRequest, TenantRecord, Transition};
-
-/// A signed checkpoint the log has made durable.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SignedCheckpoint {
-    pub size: u64,
-    pub root: Hash,
-    /// The whole signed note.
-    pub note: String,
-}
-
-impl SignedCheckpoint {
-    /// Signs the checkpoint of a tree of `size` with `root`, and timestamps
-    /// it with the log's own `cosignature/v1` line (the same key in its
-    /// cosignature form): the log's claim of when it integrated what the
-    /// checkpoint covers, which verifiers without a witness policy report
-    /// as such (`crate::timebound`). Verifiers of the log's 0x01 key ignore
-    /// the line (another key ID), as signed-note rules say.
-    pub fn sign(signer: &Signer, origin: &str, size: u64, root: Hash) -> Self {
-        let mut note = Note::new(Checkpoint::new(origin, size, root).to_text());
-        note.signatures.push(signer.sign(note.text.as_bytes()));
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
-        note.signatures
-            .push(signer.cosign(note.text.as_bytes(), now));
-        SignedCheckpoint {
-            size,
-            root,
-            note: note.to_text(),
-        }
-    }
-}
 
 /// Something waiting for a place in the log.
 pub struct Submission {
@@ -275,7 +244,10 @@ impl Sequencer {
         let flusher = std::thread::Builder::new()
             .name("flusher".into())
             .spawn(move || run_flusher(flush_store, flush_rx, latest, metrics, flush_failed))
-            .map_err(|e| StoreError::Corrupt(format!("cannot start the flusher thread: {e}")))?;
+            .map_err(|source| StoreError::Io {
+                what: "starting the flusher thread".into(),
+                source,
+            })?;
         let integrator = Integrator {
             store,
             signer,
@@ -296,7 +268,10 @@ impl Sequencer {
                 let _ = flusher.join();
                 flag.store(true, Ordering::SeqCst);
             })
-            .map_err(|e| StoreError::Corrupt(format!("cannot start the integrator thread: {e}")))?;
+            .map_err(|source| StoreError::Io {
+                what: "starting the integrator thread".into(),
+                source,
+            })?;
         Ok((Sequencer { tx, stopped }, handle))
     }
 

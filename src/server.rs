@@ -15,7 +15,8 @@ use crate::fork_guard::ForkGuard;
 use crate::identity;
 use crate::metrics::Metrics;
 use crate::publish::Published;
-use crate::sequencer::{BatchConfig, Sequencer, SignedCheckpoint};
+use crate::sequencer::{BatchConfig, Sequencer};
+use crate::signed_checkpoint::SignedCheckpoint;
 use crate::witnessing::{self, WitnessPolicy};
 
 /// How to run a log server.
@@ -41,7 +42,7 @@ pub struct ServeConfig {
     /// None puts them on the public listener (`--admin-on-public`).
     pub admin_listen: Option<SocketAddr>,
     /// Rate limits and the in-flight cap.
-    pub limits: crate::limits::LimitConfig,
+    pub limits: crate::api::limits::LimitConfig,
     /// How often the periodic integrity check runs (zero: never).
     pub check_interval: std::time::Duration,
     /// Bytes of full tiles and bundles kept in memory (zero: none).
@@ -50,7 +51,7 @@ pub struct ServeConfig {
     /// start to fit the open-file limit.
     pub conn_limits: crate::listener::ConnLimits,
     /// Reverse proxies whose `X-Forwarded-For` names the client (`--trusted-proxy`).
-    pub trusted_proxies: crate::limits::TrustedProxies,
+    pub trusted_proxies: crate::api::limits::TrustedProxies,
     /// How long entries may wait for a witnessed checkpoint before
     /// `/healthz` says `degraded`.
     pub witness_lag_limit: Duration,
@@ -236,7 +237,7 @@ pub async fn serve(mut config: ServeConfig) -> anyhow::Result<()> {
     let tenants = TenantKeys::load(&id.store)?;
     let log_vkey = id.signer.vkey();
     let log_key = id.signer.verifier();
-    crate::fsck::spawn_periodic_check(
+    crate::integrity::spawn_periodic_check(
         id.store.clone(),
         id.signer.verifier(),
         metrics.clone(),
@@ -251,7 +252,7 @@ pub async fn serve(mut config: ServeConfig) -> anyhow::Result<()> {
         config.batch,
         guard.clone(),
     )?;
-    let limits = Arc::new(crate::limits::Limits::new(
+    let limits = Arc::new(crate::api::limits::Limits::new(
         config.limits,
         config.trusted_proxies.clone(),
     ));

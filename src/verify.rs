@@ -12,7 +12,7 @@
 //! check against a log or its mirror, remembering the last checkpoint seen.
 
 use crate::merkle::{leaf_hash, verify_inclusion};
-use crate::note::{open, Checkpoint, Note, Verifier};
+use crate::note::{open_checkpoint, Checkpoint, Note, OpenCheckpointError, Verifier};
 use crate::statement::{parse_submission, verify_tenant_signatures, Statement};
 use crate::tlogproof::TlogProof;
 
@@ -90,19 +90,16 @@ pub fn verify_checkpoint_note(
     note_text: &str,
     trust: &Trust<'_>,
 ) -> Result<VerifiedCheckpoint, VerifyFailure> {
-    let cp_note = Note::parse(note_text.as_bytes())
-        .map_err(|e| VerifyFailure::LogSignature(e.to_string()))?;
-    open(&cp_note, std::slice::from_ref(trust.log_key))
-        .map_err(|e| VerifyFailure::LogSignature(e.to_string()))?;
-    let checkpoint =
-        Checkpoint::parse(&cp_note.text).map_err(|e| VerifyFailure::LogSignature(e.to_string()))?;
     let expected = trust.origin.unwrap_or(trust.log_key.name());
-    if checkpoint.origin != expected {
-        return Err(VerifyFailure::Origin {
-            expected: expected.to_string(),
-            found: checkpoint.origin,
-        });
-    }
+    let (cp_note, checkpoint) =
+        open_checkpoint(note_text.as_bytes(), trust.log_key, Some(expected)).map_err(
+            |e| match e {
+                OpenCheckpointError::Origin { expected, found } => {
+                    VerifyFailure::Origin { expected, found }
+                }
+                e => VerifyFailure::LogSignature(e.to_string()),
+            },
+        )?;
 
     let mut cosigners = Vec::new();
     for witness in trust.witnesses {

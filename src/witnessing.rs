@@ -28,9 +28,9 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 use crate::fork_guard::ForkGuard;
-use crate::merkle::consistency_plan;
 use crate::note::{encode_b64, Checkpoint, NoteSignature, Verifier};
-use crate::sequencer::SignedCheckpoint;
+use crate::proof_reader::{ProofReadError, ProofReader};
+use crate::signed_checkpoint::SignedCheckpoint;
 use crate::storage::{Store, StoreError};
 
 /// Content type of a witness's 409 body that states its size.
@@ -157,21 +157,28 @@ pub fn load_witnessed(
         let Some(note) = store.checkpoint(size)? else {
             continue;
         };
-        let note = String::from_utf8(note)
-            .map_err(|_| StoreError::Corrupt("checkpoint is not UTF-8".into()))?;
-        let text = checkpoint_text(&note);
-        let lines = verified_lines(policy, text, &store.cosignatures(size)?);
+        let note = stored_text(size, note)?;
+        let lines = verified_lines(policy, checkpoint_text(&note), &store.cosignatures(size)?);
         if lines.len() >= policy.quorum {
-            let root = Checkpoint::parse(text)
-                .map_err(|e| StoreError::Corrupt(format!("stored checkpoint {size}: {e}")))?
-                .root;
-            return Ok(Some(with_cosignatures(
-                &SignedCheckpoint { size, root, note },
-                &lines,
-            )));
+            let stored = stored_checkpoint(size, note)?;
+            return Ok(Some(with_cosignatures(&stored, &lines)));
         }
     }
     Ok(None)
+}
+
+/// A stored checkpoint note as text.
+fn stored_text(size: u64, note: Vec<u8>) -> Result<String, StoreError> {
+    String::from_utf8(note).map_err(|e| StoreError::invalid(format!("stored checkpoint {size}"), e))
+}
+
+/// The stored checkpoint of `size` as the log signed it (the log's own
+/// signatures, and whatever cosignatures the note holds).
+fn stored_checkpoint(size: u64, note: String) -> Result<SignedCheckpoint, StoreError> {
+    let root = Checkpoint::parse(checkpoint_text(&note))
+        .map_err(|e| StoreError::invalid(format!("stored checkpoint {size}"), e))?
+        .root;
+    Ok(SignedCheckpoint { size, root, note })
 }
 
 /// How many cosigned sizes [`earliest_witnessed`] looks at before it gives
@@ -189,17 +196,11 @@ pub fn earliest_witnessed(
     index: u64,
     upto: u64,
 ) -> Result<Option<SignedCheckpoint>, StoreError> {
-    let parse = |size: u64, note: Vec<u8>| -> Result<SignedCheckpoint, StoreError> {
-        let note = String::from_utf8(note)
-            .map_err(|_| StoreError::Corrupt("checkpoint is not UTF-8".into()))?;
-        let root = Checkpoint::parse(checkpoint_text(&note))
-            .map_err(|e| StoreError::Corrupt(format!("stored checkpoint {size}: {e}")))?
-            .root;
-        Ok(SignedCheckpoint { size, root, note })
-    };
     if policy.witnesses.is_empty() {
         return match store.first_checkpoint_covering(index)? {
-            Some((size, note)) if size <= upto => parse(size, note).map(Some),
+            Some((size, note)) if size <= upto => {
+                stored_checkpoint(size, stored_text(size, note)?).map(Some)
+            }
             _ => Ok(None),
         };
     }
@@ -211,7 +212,7 @@ pub fn earliest_witnessed(
         let Some(note) = store.checkpoint(size)? else {
             continue;
         };
-        let checkpoint = parse(size, note)?;
+        let checkpoint = stored_checkpoint(size, stored_text(size, note)?)?;
         let lines = verified_lines(
             policy,
             checkpoint_text(&checkpoint.note),
@@ -279,11 +280,9 @@ fn request_body(
 ) -> Result<String, StoreError> {
     let mut body = format!("old {old}\n");
     if old > 0 && old < checkpoint.size {
-        let plan = consistency_plan(old, checkpoint.size)
-            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        let proof = plan
-            .assemble(&store.read_nodes(&plan.nodes)?)
-            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let proof = ProofReader::new(store)
+            .consistency(old, checkpoint.size)
+            .map_err(ProofReadError::into_store)?;
         for hash in proof {
             body.push_str(&encode_b64(&hash));
             body.push('\n');

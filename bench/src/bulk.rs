@@ -16,7 +16,7 @@ use rootlog::identity;
 use rootlog::merkle::Frontier;
 use rootlog::merkle::{leaf_hash, Hash};
 use rootlog::note::Signer;
-use rootlog::sequencer::SignedCheckpoint;
+use rootlog::signed_checkpoint::SignedCheckpoint;
 use rootlog::statement::format_date;
 use rootlog::storage::{LeafRows, NewLeaf, Store};
 use rootlog::tenant_key::registration_entry;

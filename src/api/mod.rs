@@ -3,8 +3,10 @@
 
 mod backup;
 mod error;
+pub mod limits;
 mod proofs;
 mod roots;
+mod shared;
 mod tenants;
 mod tiles;
 
@@ -26,7 +28,8 @@ pub use tenants::TenantKeys;
 
 use crate::drain::{buffer_body, DrainLimits};
 use crate::metrics::Metrics;
-use crate::sequencer::{Sequencer, SignedCheckpoint};
+use crate::sequencer::Sequencer;
+use crate::signed_checkpoint::SignedCheckpoint;
 use crate::storage::Store;
 
 /// Everything a handler needs.
@@ -44,7 +47,7 @@ pub struct AppState {
     pub tenants: TenantKeys,
     pub admin_token: String,
     pub metrics: Arc<Metrics>,
-    pub limits: Arc<crate::limits::Limits>,
+    pub limits: Arc<crate::api::limits::Limits>,
     /// Full tiles and bundles read recently (immutable, so never stale).
     pub tile_cache: crate::tile_cache::TileCache,
     /// The tree's upper levels, read once (immutable, so never stale).
@@ -69,6 +72,11 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// The proof reader over the store and the node cache.
+    pub fn proofs(&self) -> crate::proof_reader::ProofReader<'_> {
+        crate::proof_reader::ProofReader::cached(&self.store, &self.node_cache)
+    }
+
     /// The newest durable checkpoint.
     pub fn latest(&self) -> Arc<SignedCheckpoint> {
         self.checkpoint.borrow().clone()
@@ -208,7 +216,7 @@ fn finish(routes: Router<Arc<AppState>>, state: Arc<AppState>) -> Router {
 /// `from_fn` layer clones the service behind it and boxes a future per
 /// request, which costs measurably on the hot path): the body is
 /// buffered (`crate::drain`), the per-IP limit and the in-flight cap
-/// admit the request (`crate::limits`), an error answer, the guard's 429s
+/// admit the request (`limits`), an error answer, the guard's 429s
 /// and 503s included, is counted by its code, the answer's latency is
 /// recorded by route, and the audit trail gets its line
 /// ([`audit_line`]).
@@ -333,7 +341,7 @@ async fn checkpoint(State(state): State<Arc<AppState>>) -> Response {
 async fn healthz(State(state): State<Arc<AppState>>) -> Response {
     let latest = state.latest();
     let running = !state.sequencer.is_stopped();
-    // A failed integrity check makes the log unhealthy too (see fsck.rs).
+    // A failed integrity check makes the log unhealthy too (see integrity.rs).
     let intact = !state.metrics.integrity.failing();
     let hold = state.guard.hold();
     let lag = state.witness_lag();

@@ -11,17 +11,21 @@ use axum::Json;
 use serde::Serialize;
 
 use super::{ApiError, AppState};
-use crate::merkle::{consistency_plan, inclusion_plan, Hash};
+use crate::merkle::Hash;
 use crate::note::{decode_hash_b64, encode_b64, encode_b64_into, parse_decimal_u64};
-use crate::storage::Store;
+use crate::proof_reader::ProofReadError;
 
-/// Reads the inclusion proof of `index` at tree `size` (index < size <= stored size).
-pub fn read_inclusion(state: &AppState, index: u64, size: u64) -> Result<Vec<String>, ApiError> {
-    Ok(read_inclusion_and_leaf(state, index, size)?.0)
+/// A proof read for a request: an index or sizes that admit no proof are
+/// the request's fault (`code`), anything else the store's.
+fn proof_answer<T>(read: Result<T, ProofReadError>, code: &'static str) -> Result<T, ApiError> {
+    read.map_err(|e| match e {
+        ProofReadError::Plan(e) => ApiError::bad_request(code, e.to_string()),
+        ProofReadError::Store(e) => ApiError::from(e),
+    })
 }
 
-/// The inclusion proof of `index` at `size` and the leaf hash stored for
-/// `index`, in one read: the leaf's node lies beside its proof's low levels.
+/// The inclusion proof of `index` at `size` (index < size <= stored size)
+/// and the leaf hash stored for `index`, in one read.
 pub fn read_inclusion_and_leaf(
     state: &AppState,
     index: u64,
@@ -37,34 +41,30 @@ fn read_inclusion_hashes(
     index: u64,
     size: u64,
 ) -> Result<(Vec<Hash>, Hash), ApiError> {
-    let plan = inclusion_plan(index, size)
-        .map_err(|e| ApiError::bad_request("index_out_of_range", e.to_string()))?;
-    let mut ids = plan.nodes.clone();
-    ids.push(crate::merkle::NodeId::new(0, index));
-    let mut hashes = state.node_cache.read(&state.store, &ids)?;
-    let leaf = hashes
-        .pop()
-        .ok_or_else(|| crate::storage::StoreError::Corrupt("no leaf hash read".into()))?;
-    let proof = plan
-        .assemble(&hashes)
-        .map_err(|e| ApiError::from(crate::storage::StoreError::Corrupt(e.to_string())))?;
-    Ok((proof, leaf))
+    proof_answer(
+        state.proofs().inclusion_and_leaf(index, size),
+        "index_out_of_range",
+    )
+}
+
+/// The inclusion proof of `index` at `size`, as hashes.
+pub fn read_inclusion_proof(
+    state: &AppState,
+    index: u64,
+    size: u64,
+) -> Result<Vec<Hash>, ApiError> {
+    proof_answer(state.proofs().inclusion(index, size), "index_out_of_range")
 }
 
 /// Reads the consistency proof from `old` to `new` (0 < old <= new <= stored size).
 pub fn read_consistency(state: &AppState, old: u64, new: u64) -> Result<Vec<String>, ApiError> {
-    let plan =
-        consistency_plan(old, new).map_err(|e| ApiError::bad_request("bad_size", e.to_string()))?;
-    let hashes = state.node_cache.read(&state.store, &plan.nodes)?;
-    let proof = plan
-        .assemble(&hashes)
-        .map_err(|e| ApiError::from(crate::storage::StoreError::Corrupt(e.to_string())))?;
+    let proof = proof_answer(state.proofs().consistency(old, new), "bad_size")?;
     Ok(proof.iter().map(|h| encode_b64(h)).collect())
 }
 
 /// The leaf hash stored for `index`.
-pub fn read_leaf_hash(store: &Store, index: u64) -> Result<Hash, ApiError> {
-    Ok(store.read_nodes(&[crate::merkle::NodeId::new(0, index)])?[0])
+pub fn read_leaf_hash(state: &AppState, index: u64) -> Result<Hash, ApiError> {
+    Ok(state.proofs().leaf_hash(index)?)
 }
 
 type Params = Result<Query<HashMap<String, String>>, QueryRejection>;

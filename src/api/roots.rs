@@ -10,57 +10,21 @@ use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde::Serialize;
 use serde_json::json;
-use tokio::sync::oneshot;
 
-use super::proofs::{read_inclusion, read_leaf_hash};
-use super::tenants::{key_error, CachedKeys};
+use super::proofs::{read_inclusion_proof, read_leaf_hash};
+use super::shared::{key_error, prove, sequence, ProvenEntry};
+use super::tenants::CachedKeys;
 use super::{ApiError, AppState, Audited, PathParams};
-use crate::fork_guard::Hold;
 use crate::merkle::leaf_hash;
 use crate::note::{encode_b64, parse_decimal_u64, Note};
-use crate::sequencer::{Entry, Outcome, QueueError, SignedCheckpoint, StatementEntry, Submission};
+use crate::sequencer::{Entry, Outcome, StatementEntry};
+use crate::signed_checkpoint::SignedCheckpoint;
 use crate::statement::{
     check_age, check_date, format_date, is_valid_tenant_id, parse_date, parse_submission,
     verify_tenant_signatures, Statement, StatementError,
 };
 use crate::tenant_key::KeyChangeError;
-
-/// An entry with its proof against a checkpoint.
-#[derive(Serialize)]
-pub struct ProvenEntry {
-    pub index: u64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub statement: Option<String>,
-    pub leaf_hash: String,
-    pub checkpoint: String,
-    pub inclusion_proof: Vec<String>,
-    /// When the entry was in the log by (RFC 3339, UTC), as `checkpoint`'s
-    /// cosignatures attest it; null when they do not meet the policy yet.
-    pub logged_by: Option<String>,
-    /// Who attests `logged_by`: `witnesses`, or `log_claim` (no witness
-    /// policy: the log's own word); null with it.
-    pub logged_by_attested: Option<&'static str>,
-}
-
-pub(super) fn prove(
-    state: &AppState,
-    index: u64,
-    checkpoint: &SignedCheckpoint,
-    statement: Option<String>,
-) -> Result<ProvenEntry, ApiError> {
-    let bound = state.logged_by(checkpoint);
-    Ok(ProvenEntry {
-        index,
-        statement,
-        leaf_hash: encode_b64(&read_leaf_hash(&state.store, index)?),
-        checkpoint: checkpoint.note.clone(),
-        inclusion_proof: read_inclusion(state, index, checkpoint.size)?,
-        logged_by: bound.map(|b| b.rfc3339()),
-        logged_by_attested: bound.map(|b| b.attested.as_str()),
-    })
-}
 
 fn check_content_type(headers: &HeaderMap) -> Result<(), ApiError> {
     let Some(value) = headers.get(header::CONTENT_TYPE) else {
@@ -291,68 +255,6 @@ fn logged_identical(
     Ok(crate::note::open(note, &every_key).is_ok().then_some(index))
 }
 
-/// Queues an entry for the sequencer and waits for its outcome, which comes
-/// only once whatever it appended is durable.
-pub(super) async fn sequence(state: &AppState, entry: Entry) -> Result<Outcome, ApiError> {
-    let stopped = || {
-        ApiError::unavailable(
-            "sequencer_stopped",
-            "the log stopped sequencing after a storage failure; nothing was logged",
-            30,
-        )
-    };
-    // A starting log learns its witnesses' sizes within a few round trips:
-    // wait that long rather than refuse the first submissions after a start.
-    state
-        .guard
-        .wait_open(GUARD_WAIT)
-        .await
-        .map_err(hold_error)?;
-    let (reply, answer) = oneshot::channel();
-    state
-        .sequencer
-        .try_submit(Submission { entry, reply })
-        .map_err(|e| match e {
-            QueueError::Full => ApiError::unavailable(
-                "overloaded",
-                "the submission queue is full; retry after a second",
-                1,
-            ),
-            QueueError::Stopped => stopped(),
-        })?;
-    match answer.await {
-        Ok(Ok(Outcome::Held)) => Err(state.guard.hold().map(hold_error).unwrap_or_else(|| {
-            ApiError::unavailable("starting", "the log was not ready; retry", 1)
-        })),
-        Ok(Ok(outcome)) => Ok(outcome),
-        _ => Err(stopped()),
-    }
-}
-
-/// How long a submission waits for a starting log's fork guard to open.
-const GUARD_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
-
-/// The answer while the fork guard holds sequencing (`crate::fork_guard`).
-fn hold_error(hold: Hold) -> ApiError {
-    match hold {
-        Hold::Starting { waiting_for } => ApiError::unavailable(
-            "starting",
-            format!(
-                "the log is starting: before it sequences anything it learns the largest size its witnesses cosigned, and these have not answered yet: {}; retry shortly",
-                waiting_for.join(", ")
-            ),
-            1,
-        ),
-        Hold::Behind(behind) => ApiError::unavailable(
-            "log_behind",
-            format!(
-                "the log does not sequence: {behind}, so appending would sign a second tree; nothing was logged. The operator must restore the missing entries (the server log says how)"
-            ),
-            60,
-        ),
-    }
-}
-
 /// When no active key signed a note: the retirement or revocation of a key of
 /// the tenant whose signature on it verifies, so the submitter learns why.
 fn signed_only_by_inactive(note: &Note, keys: &CachedKeys) -> Option<KeyChangeError> {
@@ -390,10 +292,11 @@ fn leaf_text(state: &AppState, index: u64) -> Result<String, ApiError> {
             "leaf {index} is missing"
         )))
     })?;
-    String::from_utf8(bytes).map_err(|_| {
-        ApiError::from(crate::storage::StoreError::Corrupt(format!(
-            "leaf {index} is not UTF-8"
-        )))
+    String::from_utf8(bytes).map_err(|e| {
+        ApiError::from(crate::storage::StoreError::invalid(
+            format!("leaf {index}"),
+            e,
+        ))
     })
 }
 
@@ -450,12 +353,7 @@ pub async fn proof_file(
     let Some(witnessed) = earliest_witnessed(&state, index)? else {
         return Err(ApiError::unavailable("not_witnessed_yet", format!("entry {index} is sequenced but no checkpoint meeting the witness policy covers it yet (witnessed size {}); retry shortly", state.served().size), 5));
     };
-    let plan = crate::merkle::inclusion_plan(index, witnessed.size)
-        .map_err(|e| ApiError::bad_request("index_out_of_range", e.to_string()))?;
-    let hashes = state.node_cache.read(&state.store, &plan.nodes)?;
-    let inclusion_proof = plan
-        .assemble(&hashes)
-        .map_err(|e| ApiError::from(crate::storage::StoreError::Corrupt(e.to_string())))?;
+    let inclusion_proof = read_inclusion_proof(&state, index, witnessed.size)?;
     let file = crate::tlogproof::TlogProof {
         extra: None,
         index,
@@ -490,7 +388,7 @@ pub async fn by_date(
         let root = parse_submission(text.as_bytes())
             .map(|(_, s): (_, Statement)| encode_b64(&s.root))
             .unwrap_or_default();
-        roots.push(json!({ "tenant": tenant, "index": index, "leaf_hash": encode_b64(&read_leaf_hash(&state.store, index)?), "root": root }));
+        roots.push(json!({ "tenant": tenant, "index": index, "leaf_hash": encode_b64(&read_leaf_hash(&state, index)?), "root": root }));
     }
     Ok(Json(json!({ "date": date, "roots": roots })))
 }
@@ -513,6 +411,6 @@ pub async fn entry(
         )));
     }
     Ok(Json(
-        json!({ "index": index, "statement": leaf_text(&state, index)?, "leaf_hash": encode_b64(&read_leaf_hash(&state.store, index)?) }),
+        json!({ "index": index, "statement": leaf_text(&state, index)?, "leaf_hash": encode_b64(&read_leaf_hash(&state, index)?) }),
     ))
 }

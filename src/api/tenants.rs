@@ -12,7 +12,7 @@ use axum::Json;
 use serde::Deserialize;
 use subtle::ConstantTimeEq;
 
-use super::roots::{prove, sequence};
+use super::shared::{key_error, prove, sequence};
 use super::{ApiError, AppState, PathParams};
 use crate::note::{KeyKind, Verifier};
 use crate::sequencer::{Entry, Outcome};
@@ -222,25 +222,6 @@ pub async fn change_key(
         registers: false,
     };
     log_key_change(&state, request).await
-}
-
-/// The HTTP answer to a key change or key that cannot be used. `statement`:
-/// the key signed a submitted statement (403), rather than being changed (409).
-pub fn key_error(e: KeyChangeError, statement: bool) -> ApiError {
-    let status = match &e {
-        KeyChangeError::UnknownTenant(_) if statement => StatusCode::FORBIDDEN,
-        KeyChangeError::UnknownTenant(_) | KeyChangeError::UnknownKey { .. } => {
-            StatusCode::NOT_FOUND
-        }
-        KeyChangeError::KeyNotActive { .. } if statement => StatusCode::FORBIDDEN,
-        KeyChangeError::TenantExists(_) | KeyChangeError::KeyNotActive { .. } => {
-            StatusCode::CONFLICT
-        }
-        KeyChangeError::BadFormat(_)
-        | KeyChangeError::BadVkey(_)
-        | KeyChangeError::BadEffective(_) => StatusCode::BAD_REQUEST,
-    };
-    ApiError::new(status, e.code(), e.to_string())
 }
 
 /// Queues a key change for the integrator, which decides it in log order and

@@ -80,7 +80,7 @@ pub async fn tile(State(state): State<Arc<AppState>>, uri: Uri) -> Result<Respon
                 TileKind::Entries => {
                     let leaves = state.store.leaf_range(first, count)?;
                     tiles::encode_bundle(&leaves)
-                        .map_err(|e| ApiError::from(StoreError::Corrupt(e.to_string())))?
+                        .map_err(|e| ApiError::from(StoreError::invalid("an entry bundle", e)))?
                 }
             });
             // A full tile inside the checkpointed tree never changes again.

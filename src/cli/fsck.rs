@@ -72,13 +72,15 @@ fn run_fsck(data: &Path, json: bool) -> anyhow::Result<bool> {
             )
         }
         Err(
-            e @ (StoreError::Io(_) | StoreError::Sled(sled::Error::Io(_)) | StoreError::Layout(_)),
+            e @ (StoreError::Io { .. }
+            | StoreError::Sled(sled::Error::Io(_))
+            | StoreError::Layout(_)),
         ) => {
             bail!("cannot check the database {}: {e}", db.display())
         }
         // sled found its own data damaged, or the stored size cannot be:
         // that is a finding, not a failure to check.
-        Err(e @ (StoreError::Sled(_) | StoreError::Corrupt(_))) => {
+        Err(e @ (StoreError::Sled(_) | StoreError::Corrupt(_) | StoreError::Invalid { .. })) => {
             let report = rootlog::fsck::Report::unreadable(
                 &db.display().to_string(),
                 format!("the database cannot be opened: {e}; restore the data directory from a backup (rootlog restore)"),

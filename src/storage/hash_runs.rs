@@ -24,6 +24,7 @@ use std::io::{self, BufReader, BufWriter, Read, Write};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
+use crate::fsck::FindingKind;
 use crate::merkle::Hash;
 
 use super::tree_files::io_error;
@@ -317,9 +318,9 @@ pub fn check(
     dir: &Path,
     size: u64,
     level0: &mut dyn FnMut(u64) -> Result<Option<Hash>, StoreError>,
-    report: &mut dyn FnMut(&'static str, String, String),
+    report: &mut dyn FnMut(FindingKind, String, String),
 ) -> Result<u64, StoreError> {
-    const DAMAGED: &str = "hash_index_damaged";
+    const DAMAGED: FindingKind = FindingKind::HashIndexDamaged;
     let (chain, _) = chain(dir, size)?;
     let mut examined = 0u64;
     for (first, count, path) in chain {
@@ -374,7 +375,7 @@ pub fn check(
             if let Some((k, i, Some(other))) = &previous {
                 if *k == key && stored.as_ref() == Some(other) {
                     report(
-                        "duplicate_leaf",
+                        FindingKind::DuplicateLeaf,
                         format!("index {index}"),
                         format!("the same note bytes are also stored at index {i}"),
                     );

@@ -77,12 +77,50 @@ const REBUILD_CHUNK: u64 = 512;
 pub enum StoreError {
     #[error("storage: {0}")]
     Sled(#[from] sled::Error),
-    #[error("storage: {0}")]
-    Io(String),
+    /// A file operation failed: `what` names the file or the step, `source`
+    /// is the operating system's error.
+    #[error("storage: {what}: {source}")]
+    Io {
+        what: String,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("storage is inconsistent: {0}")]
     Corrupt(String),
+    /// Stored data that does not decode or fit together, with the error
+    /// that says why; `what` names the data.
+    #[error("storage is inconsistent: {what}: {source}")]
+    Invalid {
+        what: String,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
     #[error("{0}")]
     Layout(String),
+}
+
+impl StoreError {
+    /// Stored data named by `what` found inconsistent because of `source`.
+    pub fn invalid(
+        what: impl Into<String>,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> Self {
+        StoreError::Invalid {
+            what: what.into(),
+            source: source.into(),
+        }
+    }
+
+    /// What was found inconsistent, when the store was read but what it
+    /// held is wrong ([`StoreError::Corrupt`], [`StoreError::Invalid`]);
+    /// None for a failure to read.
+    pub fn inconsistency(&self) -> Option<String> {
+        match self {
+            StoreError::Corrupt(why) => Some(why.clone()),
+            StoreError::Invalid { what, source } => Some(format!("{what}: {source}")),
+            _ => None,
+        }
+    }
 }
 
 pub use crate::tenant_key::{TenantKey, TenantRecord};
@@ -618,10 +656,10 @@ impl Store {
 }
 
 fn sync_error(dir: &Path, e: std::io::Error) -> StoreError {
-    StoreError::Io(format!(
-        "making the database in {} durable: {e}",
-        dir.display()
-    ))
+    StoreError::Io {
+        what: format!("making the database in {} durable", dir.display()),
+        source: e,
+    }
 }
 
 /// Whether `db` records this rootlog's layout: true if it does, false if
@@ -699,8 +737,10 @@ impl Store {
     /// snapshots and blobs; not the tree files) into the empty directory
     /// `scratch`, for [`Store::open_existing_from`].
     pub fn copy_sled_files(dir: &Path, scratch: &Path) -> Result<(), StoreError> {
-        let io =
-            |what: &Path, e: std::io::Error| StoreError::Io(format!("{}: {e}", what.display()));
+        let io = |what: &Path, source: std::io::Error| StoreError::Io {
+            what: what.display().to_string(),
+            source,
+        };
         for entry in std::fs::read_dir(dir).map_err(|e| io(dir, e))? {
             let entry = entry.map_err(|e| io(dir, e))?;
             let name = entry.file_name().to_string_lossy().into_owned();

@@ -76,7 +76,10 @@ fn corrupt(what: String) -> StoreError {
 
 /// An I/O failure, naming the file (or what) it happened on.
 pub(super) fn io_error(file: impl std::fmt::Display, e: io::Error) -> StoreError {
-    StoreError::Io(format!("{file}: {e}"))
+    StoreError::Io {
+        what: file.to_string(),
+        source: e,
+    }
 }
 
 fn open_file(dir: &Path, name: &str, access: Access) -> Result<File, StoreError> {

@@ -5,6 +5,7 @@
 mod checkpoint;
 mod encoding;
 mod key;
+mod log_checkpoint;
 mod signed;
 
 pub use checkpoint::{Checkpoint, CheckpointError};
@@ -14,4 +15,5 @@ pub use encoding::{
 pub use key::{
     cosignature_message, is_valid_key_name, key_id, KeyError, KeyKind, Signer, Verifier,
 };
+pub use log_checkpoint::{open_checkpoint, OpenCheckpointError};
 pub use signed::{open, signed_text, Note, NoteError, NoteSignature, MAX_SIGNATURES};
