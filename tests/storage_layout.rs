@@ -225,7 +225,7 @@ async fn another_layout_version_is_refused_and_left_unchanged() {
         let before = snapshot(data);
 
         let found = if layout.is_empty() {
-            "storage layout no layout version".to_string()
+            "rows but no storage layout version".to_string()
         } else {
             format!("storage layout \"{layout}\"")
         };
@@ -234,7 +234,7 @@ async fn another_layout_version_is_refused_and_left_unchanged() {
             .expect("the server refuses");
         assert!(refused.contains(&found), "{refused}");
         assert!(
-            refused.contains("supports only \"tree-files/v2\""),
+            refused.contains("supports only storage layout \"tree-files/v2\""),
             "{refused}"
         );
 
@@ -242,7 +242,7 @@ async fn another_layout_version_is_refused_and_left_unchanged() {
         assert_eq!(code, 2, "{stderr}");
         assert!(stderr.contains(&found), "{stderr}");
         assert!(
-            stderr.contains("supports only \"tree-files/v2\""),
+            stderr.contains("supports only storage layout \"tree-files/v2\""),
             "{stderr}"
         );
 

@@ -670,11 +670,11 @@ fn check_layout(db: &sled::Db, dir: &Path) -> Result<bool, StoreError> {
     let found = match db.get(key(META, META_LAYOUT))? {
         Some(layout) if layout.as_ref() == LAYOUT => return Ok(true),
         None if db.is_empty() => return Ok(false),
-        Some(layout) => format!("{:?}", String::from_utf8_lossy(&layout)),
-        None => "no layout version (rows written before layouts were named)".to_string(),
+        Some(layout) => format!("storage layout {:?}", String::from_utf8_lossy(&layout)),
+        None => "rows but no storage layout version".to_string(),
     };
     Err(StoreError::Layout(format!(
-        "{} has storage layout {found}; this rootlog supports only {:?}. \
+        "{} has {found}; this rootlog supports only storage layout {:?}. \
          Layouts are not converted: serve this directory with the rootlog that wrote it",
         dir.display(),
         String::from_utf8_lossy(LAYOUT)
