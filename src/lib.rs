@@ -4,7 +4,8 @@
 //! Pure logic lives in the `rootlog-tlog` crate and is re-exported here:
 //! [`merkle`] (RFC 6962 trees and proofs), [`note`] (signed notes, keys,
 //! checkpoints, cosignatures), [`tiles`] (tile math, paths, entry bundles),
-//! [`tlogproof`]; [`statement`] (the daily-root leaf) is ours.
+//! [`tlogproof`], and the verdict's pure parts: [`statement`] (the daily-root
+//! leaf), [`tenant_key`], [`timebound`], [`verify`], [`verdict`], [`receipt`].
 //! What log and witness share at run time is the `rootlog-runtime` crate,
 //! re-exported too: [`durable`], [`listener`], [`drain`], [`logging`],
 //! [`stdio`], and the tile client ([`tiles::TileClient`]).
@@ -34,17 +35,11 @@ pub mod node_cache;
 pub mod proof_reader;
 pub mod publish;
 pub mod rebuild;
-pub mod receipt;
 pub mod sequencer;
 pub mod server;
 pub mod signed_checkpoint;
-pub mod statement;
 pub mod storage;
-pub mod tenant_key;
 pub mod tile_cache;
-pub mod timebound;
-pub mod verdict;
-pub mod verify;
 pub mod witnessing;
 
 // The pure core and the shared runtime, at the paths the rest of the crate
@@ -52,6 +47,8 @@ pub mod witnessing;
 pub use rootlog_runtime::{drain, durable, listener, logging, stdio};
 pub use rootlog_runtime::{errln, out, outln};
 pub use rootlog_tlog::{merkle, note, tlogproof};
+// The verdict's pure parts, shared with the browser page (web/).
+pub use rootlog_tlog::{receipt, statement, tenant_key, timebound, verdict, verify};
 
 /// tlog-tiles: the pure math, paths and bundles of the core crate, and the
 /// client that reads tiles over HTTP or from a mirror directory.

@@ -35,8 +35,8 @@ use sha2::{Digest, Sha256};
 use crate::merkle::{leaf_hash, verify_consistency, verify_inclusion, Hash, EMPTY_ROOT};
 use crate::note::{encode_b64, Checkpoint, Note, Verifier};
 use crate::statement::{format_date, parse_submission, verify_tenant_signatures, Statement};
-use crate::tenant_key::{may_sign_at, revoked_for_date, KeyChange, TenantRecord};
-use crate::verify::{VerifiedCheckpoint, VerifyFailure};
+use crate::tenant_key::{KeyChange, TenantRecord};
+use crate::verify::{KeyCheckFailure, VerifiedCheckpoint, VerifyFailure};
 
 /// Why an audit failed, in words an auditor can act on.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -111,6 +111,27 @@ pub enum AuditFailure {
     TenantKeys(String),
     #[error("cannot fetch from the log: {0}")]
     Fetch(String),
+}
+
+/// The core crate's key-rule failures, in the same words.
+impl From<KeyCheckFailure> for AuditFailure {
+    fn from(e: KeyCheckFailure) -> Self {
+        match e {
+            KeyCheckFailure::Inclusion {
+                index,
+                size,
+                reason,
+            } => AuditFailure::Inclusion {
+                index,
+                size,
+                reason,
+            },
+            KeyCheckFailure::KeyChange { index, reason } => {
+                AuditFailure::KeyChange { index, reason }
+            }
+            KeyCheckFailure::TenantKeys(why) => AuditFailure::TenantKeys(why),
+        }
+    }
 }
 
 /// How the checkpoint relates to the one verified before.
@@ -264,7 +285,9 @@ fn check_included(
 }
 
 /// Checks a key-change entry fetched from the log: included at `index` under
-/// `checkpoint`, signed by the log's key, about `tenant`.
+/// `checkpoint`, signed by the log's key, about `tenant`. The rule is the
+/// core crate's ([`crate::verify::check_key_change`]), shared with receipts
+/// and the browser page.
 pub fn check_key_change(
     entry: &[u8],
     index: u64,
@@ -273,82 +296,26 @@ pub fn check_key_change(
     log_key: &Verifier,
     tenant: &str,
 ) -> Result<KeyChange, AuditFailure> {
-    let bad = |reason: String| AuditFailure::KeyChange { index, reason };
-    check_included(entry, index, proof, checkpoint)?;
-    let note = Note::parse(entry).map_err(|e| bad(e.to_string()))?;
-    crate::note::open(&note, std::slice::from_ref(log_key))
-        .map_err(|_| bad("it is not signed by the log's key".into()))?;
-    let change = KeyChange::parse_text(&note.text).map_err(|e| bad(e.to_string()))?;
-    if change.tenant != tenant {
-        return Err(bad(format!(
-            "it is about tenant {}, not {tenant}",
-            change.tenant
-        )));
-    }
-    Ok(change)
+    crate::verify::check_key_change(entry, index, proof, checkpoint, log_key, tenant)
+        .map_err(AuditFailure::from)
 }
 
 /// How a statement's signature stands against the tenant's key history.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct KeyVerdict {
-    /// The key that may sign at the statement's index and signed it.
-    pub vkey: String,
-    /// The index of the entry that added it.
-    pub added_index: u64,
-}
+pub use crate::verify::KeyVerdict;
 
-/// The tenant-key rule for the statement at `index`: a key whose signature
-/// on `note` verifies must have been added before `index` and not retired or
-/// revoked before it, and must not have been revoked with effect on or before
-/// the statement's date (a compromised key's statements are not relied on,
-/// wherever they stand). `record` is the tenant as its key-change entries up
-/// to the checkpoint leave it.
+/// The tenant-key rule for the statement at `index`
+/// ([`crate::verify::check_statement_keys`]): a key whose signature on
+/// `note` verifies must have been added before `index` and not retired or
+/// revoked before it, and must not have been revoked with effect on or
+/// before the statement's date. `record` is the tenant as its key-change
+/// entries up to the checkpoint leave it.
 pub fn check_statement_keys(
     note: &Note,
     statement: &Statement,
     index: u64,
     record: &TenantRecord,
 ) -> Result<KeyVerdict, AuditFailure> {
-    let mut why = Vec::new();
-    let mut revoked = Vec::new();
-    for key in &record.keys {
-        let Ok(verifier) = Verifier::from_vkey(&key.vkey) else {
-            continue;
-        };
-        if verify_tenant_signatures(note, &statement.tenant, std::slice::from_ref(&verifier))
-            .is_err()
-        {
-            continue;
-        }
-        if let Err(e) = may_sign_at(record, &key.vkey, index) {
-            why.push(e.to_string());
-            continue;
-        }
-        if let Some(at) = revoked_for_date(record, &key.vkey, statement.date) {
-            revoked.push(format!(
-                "{} was revoked with effect from {at} (entry {}), on or before the statement's date",
-                key.vkey,
-                key.changed_index.unwrap_or_default()
-            ));
-            continue;
-        }
-        return Ok(KeyVerdict {
-            vkey: key.vkey.clone(),
-            added_index: key.added_index,
-        });
-    }
-    let mut reasons = revoked;
-    reasons.extend(why);
-    if reasons.is_empty() {
-        reasons.push(format!(
-            "no key the log ever published for tenant {} signed it",
-            statement.tenant
-        ));
-    }
-    Err(AuditFailure::TenantKeys(format!(
-        "the statement at index {index} is signed by no key that could sign it there: {}",
-        reasons.join("; ")
-    )))
+    crate::verify::check_statement_keys(note, statement, index, record).map_err(AuditFailure::from)
 }
 
 /// The tenant and date of an entry, if it is a well-formed statement (used

@@ -12,8 +12,24 @@
 //! - [`tiles`]: tlog-tiles math (widths, node locations, folding), tile and
 //!   entry-bundle paths, entry bundles.
 //! - [`tlogproof`]: c2sp.org/tlog-proof@v1 files.
+//!
+//! The verdict, one code path for the CLI and the browser page:
+//!
+//! - [`statement`]: the daily-root/v1 statement (the log's leaf).
+//! - [`tenant_key`]: tenant-key/v1 entries and the key-history rules.
+//! - [`timebound`]: when an entry was logged, by cosignature times.
+//! - [`verify`]: checkpoints under a trust policy, and `judge_statement`,
+//!   the one rule every verifier applies to a statement.
+//! - [`verdict`]: the report and its JSON document (`rootlog-verdict/v1`).
+//! - [`receipt`]: `rootlog-receipt/v1` files and their verification.
 
 pub mod merkle;
 pub mod note;
+pub mod receipt;
+pub mod statement;
+pub mod tenant_key;
 pub mod tiles;
+pub mod timebound;
 pub mod tlogproof;
+pub mod verdict;
+pub mod verify;

@@ -7,13 +7,18 @@
 //! statement's leaf hash is included at the stated index under its root.
 //! Pure logic: the caller reads the files.
 //!
+//! The tenant-key rule as applied to evidence ([`check_key_change`],
+//! [`check_statement_keys`]) lives here too, so the CLI's online audit, its
+//! receipts and the browser page apply one rule by one code path.
+//!
 //! *Verify* here means the offline check of one statement from files and
-//! keys alone; *audit* ([`crate::audit`], `rootlog audit`) is the online
+//! keys alone; *audit* (`rootlog::audit`, `rootlog audit`) is the online
 //! check against a log or its mirror, remembering the last checkpoint seen.
 
-use crate::merkle::{leaf_hash, verify_inclusion};
+use crate::merkle::{leaf_hash, verify_inclusion, Hash};
 use crate::note::{open_checkpoint, Checkpoint, Note, OpenCheckpointError, Verifier};
 use crate::statement::{parse_submission, verify_tenant_signatures, Statement};
+use crate::tenant_key::{may_sign_at, revoked_for_date, KeyChange, TenantRecord};
 use crate::tlogproof::TlogProof;
 
 /// What to check a statement and proof against.
@@ -290,7 +295,7 @@ pub fn judge_statement(
     }
     match evidence.key_history {
         Some(record) => report.checks.push(
-            match crate::audit::check_statement_keys(&note, &statement, evidence.index, record) {
+            match check_statement_keys(&note, &statement, evidence.index, record) {
                 Ok(v) => Check::pass(
                     "tenant_keys",
                     format!(
@@ -331,4 +336,122 @@ pub fn judge_statement(
         });
     report.judge_time(statement.date, bound, max_delay);
     (report, Some(statement))
+}
+
+/// Why a key-change entry or a statement's keys failed the tenant-key rule.
+/// The words are those of `rootlog::audit::AuditFailure`, which converts
+/// from this, so the CLI and the page say the same thing.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum KeyCheckFailure {
+    #[error(
+        "entry {index} is not included in the checkpoint of size {size} (proof built from tiles): {reason}"
+    )]
+    Inclusion {
+        index: u64,
+        size: u64,
+        reason: String,
+    },
+    #[error("key-change entry {index} does not verify: {reason}")]
+    KeyChange { index: u64, reason: String },
+    #[error("tenant keys: {0}")]
+    TenantKeys(String),
+}
+
+/// Checks a key-change entry: included at `index` under `checkpoint`,
+/// signed by the log's key, about `tenant`.
+pub fn check_key_change(
+    entry: &[u8],
+    index: u64,
+    proof: &[Hash],
+    checkpoint: &Checkpoint,
+    log_key: &Verifier,
+    tenant: &str,
+) -> Result<KeyChange, KeyCheckFailure> {
+    let bad = |reason: String| KeyCheckFailure::KeyChange { index, reason };
+    verify_inclusion(
+        index,
+        checkpoint.size,
+        &leaf_hash(entry),
+        proof,
+        &checkpoint.root,
+    )
+    .map_err(|e| KeyCheckFailure::Inclusion {
+        index,
+        size: checkpoint.size,
+        reason: e.to_string(),
+    })?;
+    let note = Note::parse(entry).map_err(|e| bad(e.to_string()))?;
+    crate::note::open(&note, std::slice::from_ref(log_key))
+        .map_err(|_| bad("it is not signed by the log's key".into()))?;
+    let change = KeyChange::parse_text(&note.text).map_err(|e| bad(e.to_string()))?;
+    if change.tenant != tenant {
+        return Err(bad(format!(
+            "it is about tenant {}, not {tenant}",
+            change.tenant
+        )));
+    }
+    Ok(change)
+}
+
+/// How a statement's signature stands against the tenant's key history.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyVerdict {
+    /// The key that may sign at the statement's index and signed it.
+    pub vkey: String,
+    /// The index of the entry that added it.
+    pub added_index: u64,
+}
+
+/// The tenant-key rule for the statement at `index`: a key whose signature
+/// on `note` verifies must have been added before `index` and not retired or
+/// revoked before it, and must not have been revoked with effect on or before
+/// the statement's date (a compromised key's statements are not relied on,
+/// wherever they stand). `record` is the tenant as its key-change entries up
+/// to the checkpoint leave it.
+pub fn check_statement_keys(
+    note: &Note,
+    statement: &Statement,
+    index: u64,
+    record: &TenantRecord,
+) -> Result<KeyVerdict, KeyCheckFailure> {
+    let mut why = Vec::new();
+    let mut revoked = Vec::new();
+    for key in &record.keys {
+        let Ok(verifier) = Verifier::from_vkey(&key.vkey) else {
+            continue;
+        };
+        if verify_tenant_signatures(note, &statement.tenant, std::slice::from_ref(&verifier))
+            .is_err()
+        {
+            continue;
+        }
+        if let Err(e) = may_sign_at(record, &key.vkey, index) {
+            why.push(e.to_string());
+            continue;
+        }
+        if let Some(at) = revoked_for_date(record, &key.vkey, statement.date) {
+            revoked.push(format!(
+                "{} was revoked with effect from {at} (entry {}), on or before the statement's date",
+                key.vkey,
+                key.changed_index.unwrap_or_default()
+            ));
+            continue;
+        }
+        return Ok(KeyVerdict {
+            vkey: key.vkey.clone(),
+            added_index: key.added_index,
+        });
+    }
+    let mut reasons = revoked;
+    reasons.extend(why);
+    if reasons.is_empty() {
+        reasons.push(format!(
+            "no key the log ever published for tenant {} signed it",
+            statement.tenant
+        ));
+    }
+    Err(KeyCheckFailure::TenantKeys(format!(
+        "the statement at index {index} is signed by no key that could sign it there: {}",
+        reasons.join("; ")
+    )))
 }

@@ -20,14 +20,13 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::audit::check_key_change;
 use crate::merkle::Hash;
 use crate::note::{decode_hash_b64, encode_b64, Checkpoint, Note};
 use crate::tenant_key::replay;
 use crate::timebound::MaxDelay;
 use crate::tlogproof::TlogProof;
 use crate::verdict::{Check, StatementReport};
-use crate::verify::{judge_statement, StatementEvidence, Trust};
+use crate::verify::{check_key_change, judge_statement, StatementEvidence, Trust};
 
 /// The `receipt` field of every receipt of this format.
 pub const FORMAT: &str = "rootlog-receipt/v1";
@@ -102,7 +101,8 @@ impl Receipt {
         let tenant = crate::statement::parse_submission(self.statement.as_bytes())
             .map(|(_, s)| s.tenant)
             .unwrap_or_default();
-        let history = self.key_history(&proof, trust, &tenant);
+        let history =
+            replay_key_history(&self.key_history, &proof.checkpoint, trust.log_key, &tenant);
         let evidence = StatementEvidence {
             entry: self.statement.as_bytes(),
             index: proof.index,
@@ -119,44 +119,48 @@ impl Receipt {
         }
         report
     }
-
-    /// The tenant record the receipt's key-change entries leave, each
-    /// proven included under the receipt's checkpoint and signed by the log.
-    fn key_history(
-        &self,
-        proof: &TlogProof,
-        trust: &Trust<'_>,
-        tenant: &str,
-    ) -> Result<crate::tenant_key::TenantRecord, String> {
-        let note = Note::parse(proof.checkpoint.as_bytes()).map_err(|e| e.to_string())?;
-        let checkpoint = Checkpoint::parse(&note.text).map_err(|e| e.to_string())?;
-        let mut changes = Vec::with_capacity(self.key_history.len());
-        for k in &self.key_history {
-            let hashes = decode_proof(&k.inclusion_proof).ok_or_else(|| {
-                format!(
-                    "key-change entry {}: a proof hash is not base64 of 32 bytes",
-                    k.index
-                )
-            })?;
-            let change = check_key_change(
-                k.entry.as_bytes(),
-                k.index,
-                &hashes,
-                &checkpoint,
-                trust.log_key,
-                tenant,
-            )
-            .map_err(|e| e.to_string())?;
-            changes.push((k.index, change));
-        }
-        changes.sort_by_key(|(i, _)| *i);
-        replay(changes.iter().map(|(i, c)| (*i, c)))
-            .map_err(|e| format!("the receipt's key history: {e}"))?
-            .ok_or_else(|| format!("the receipt holds no key-change entry of tenant {tenant}"))
-    }
 }
 
-fn decode_proof(hashes: &[String]) -> Option<Vec<Hash>> {
+/// The tenant record that `entries` (key-change entries of `tenant` with
+/// their inclusion proofs) leave, each proven included under the signed
+/// checkpoint `checkpoint_note` and signed by the log key. Receipts carry
+/// such a history; the browser page reads the same from the log's tiles.
+pub fn replay_key_history(
+    entries: &[KeyChangeProof],
+    checkpoint_note: &str,
+    log_key: &crate::note::Verifier,
+    tenant: &str,
+) -> Result<crate::tenant_key::TenantRecord, String> {
+    let note = Note::parse(checkpoint_note.as_bytes()).map_err(|e| e.to_string())?;
+    let checkpoint = Checkpoint::parse(&note.text).map_err(|e| e.to_string())?;
+    let mut changes = Vec::with_capacity(entries.len());
+    for k in entries {
+        let hashes = decode_proof(&k.inclusion_proof).ok_or_else(|| {
+            format!(
+                "key-change entry {}: a proof hash is not base64 of 32 bytes",
+                k.index
+            )
+        })?;
+        let change = check_key_change(
+            k.entry.as_bytes(),
+            k.index,
+            &hashes,
+            &checkpoint,
+            log_key,
+            tenant,
+        )
+        .map_err(|e| e.to_string())?;
+        changes.push((k.index, change));
+    }
+    changes.sort_by_key(|(i, _)| *i);
+    replay(changes.iter().map(|(i, c)| (*i, c)))
+        .map_err(|e| format!("the receipt's key history: {e}"))?
+        .ok_or_else(|| format!("the receipt holds no key-change entry of tenant {tenant}"))
+}
+
+/// Base64 proof hashes (as receipts hold them) decoded; None if any is not
+/// base64 of 32 bytes.
+pub fn decode_proof(hashes: &[String]) -> Option<Vec<Hash>> {
     hashes.iter().map(|h| decode_hash_b64(h)).collect()
 }
 
