@@ -7,13 +7,12 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
 
 use common::nginx::Nginx;
 use common::tiles::Grower;
-use common::{register, sign_text, Server, Tenant};
+use common::{register, sign_text, wait_published, Server, Tenant};
 use rootlog::merkle::leaf_hash;
-use rootlog::note::{encode_b64, Checkpoint, Note, Signer};
+use rootlog::note::{encode_b64, Checkpoint, Signer};
 
 /// Runs `rootlog <args>`; returns (exit code, stdout, stderr).
 fn rootlog(args: &[&str]) -> (i32, String, String) {
@@ -48,24 +47,6 @@ fn audit(
     ];
     args.extend_from_slice(extra);
     rootlog(&args)
-}
-
-fn published_size(dir: &Path) -> Option<u64> {
-    let text = std::fs::read_to_string(dir.join("checkpoint")).ok()?;
-    let note = Note::parse(text.as_bytes()).ok()?;
-    Some(Checkpoint::parse(&note.text).ok()?.size)
-}
-
-fn wait_published(dir: &Path, size: u64) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while published_size(dir) != Some(size) {
-        assert!(
-            Instant::now() < deadline,
-            "mirror stuck at {:?}, expected {size}",
-            published_size(dir)
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
 }
 
 /// A log with `fill` statements of other tenants (so the tiles have full

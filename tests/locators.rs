@@ -12,11 +12,13 @@
 mod common;
 
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::nginx::Nginx;
 use common::tiles::Grower;
-use common::{register, rootlog_bin, run_rootlog, sign_text, Server, Tenant, WatchingWitness};
+use common::{
+    register, rootlog_bin, run_rootlog, sign_text, wait_published, Server, Tenant, WatchingWitness,
+};
 use rootlog::locator::MonthLocator;
 use rootlog::merkle::leaf_hash;
 use rootlog::note::{Checkpoint, Note, Signer};
@@ -24,24 +26,6 @@ use serde_json::Value;
 
 fn p(path: &Path) -> &str {
     path.to_str().unwrap()
-}
-
-fn published_size(dir: &Path) -> Option<u64> {
-    let text = std::fs::read_to_string(dir.join("checkpoint")).ok()?;
-    let note = Note::parse(text.as_bytes()).ok()?;
-    Some(Checkpoint::parse(&note.text).ok()?.size)
-}
-
-fn wait_published(dir: &Path, size: u64) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while published_size(dir) != Some(size) {
-        assert!(
-            Instant::now() < deadline,
-            "mirror stuck at {:?}, expected {size}",
-            published_size(dir)
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
 }
 
 /// `rootlog audit` of one day, with a fresh state file each time.

@@ -15,34 +15,15 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::nginx::Nginx;
 use common::tiles::{partial_dirs, verify_dir, verify_over_http, Grower};
-use common::{day, register, rootlog_bin, Server, Tenant};
+use common::{day, register, rootlog_bin, wait_published, Server, Tenant};
 use rootlog::client::verify_checkpoint;
 use rootlog::merkle::{leaf_hash, verify_consistency, verify_inclusion};
 use rootlog::note::Checkpoint;
 use rootlog::tiles::{entries_path, partial_tiles, tile_path, TileClient};
-
-/// The size of the checkpoint published in `dir`, if any.
-fn published_size(dir: &Path) -> Option<u64> {
-    let text = std::fs::read_to_string(dir.join("checkpoint")).ok()?;
-    let note = rootlog::note::Note::parse(text.as_bytes()).ok()?;
-    Some(Checkpoint::parse(&note.text).ok()?.size)
-}
-
-fn wait_published(dir: &Path, size: u64) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while published_size(dir) != Some(size) {
-        assert!(
-            Instant::now() < deadline,
-            "mirror stuck at {:?}, expected {size}",
-            published_size(dir)
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
 
 /// The only `.p` directories a mirror at `size` may hold: the partials the
 /// current tree still needs (stale ones are removed once the full tile is out).

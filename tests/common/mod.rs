@@ -463,3 +463,23 @@ pub fn released(db: &Path) {
     file.lock().unwrap();
     file.unlock().unwrap();
 }
+
+/// The size of the checkpoint a static mirror in `dir` publishes, if any.
+pub fn published_size(dir: &Path) -> Option<u64> {
+    let text = std::fs::read_to_string(dir.join("checkpoint")).ok()?;
+    let note = rootlog::note::Note::parse(text.as_bytes()).ok()?;
+    Some(rootlog::note::Checkpoint::parse(&note.text).ok()?.size)
+}
+
+/// Waits (up to 60 s) until the mirror in `dir` publishes a checkpoint of `size`.
+pub fn wait_published(dir: &Path, size: u64) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while published_size(dir) != Some(size) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "mirror stuck at {:?}, expected {size}",
+            published_size(dir)
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
