@@ -94,9 +94,11 @@ enum Command {
         /// The log's data directory (sled locks it: the server must not be running).
         #[arg(long, default_value = "rootlog-data", env = "ROOTLOG_DATA")]
         data: PathBuf,
-        /// The mirror directory (checkpoint, tile/..., locator/...), servable by any static web server.
-        #[arg(long)]
-        to: PathBuf,
+        /// The mirror directory (checkpoint, tile/..., locator/...), servable by any
+        /// static web server, or an S3-compatible bucket: s3://BUCKET/PREFIX (configured
+        /// from AWS_ENDPOINT_URL, AWS_REGION, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY).
+        #[arg(long, value_name = "DIR|s3://BUCKET/PREFIX")]
+        to: String,
         /// The server's TOML config file: its witnesses and quorum decide which
         /// checkpoint is published, and which checkpoints the locators carry.
         #[arg(long, env = "ROOTLOG_CONFIG")]
@@ -220,6 +222,12 @@ pub struct ServeArgs {
     /// Keep a static tlog-tiles mirror (checkpoint, tile/..., locator/...) of the log in this directory.
     #[arg(long, env = "ROOTLOG_PUBLISH_DIR")]
     pub publish_dir: Option<PathBuf>,
+    /// Keep a mirror in S3-compatible object storage too (or instead):
+    /// s3://BUCKET/PREFIX, configured from AWS_ENDPOINT_URL, AWS_REGION,
+    /// AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY (path-style requests unless
+    /// AWS_VIRTUAL_HOSTED_STYLE_REQUEST=true).
+    #[arg(long, env = "ROOTLOG_PUBLISH_URL", value_name = "s3://BUCKET/PREFIX")]
+    pub publish_url: Option<String>,
     /// Requests per second per client IP, bursts of twice that; 0 = no limit [default: 0].
     #[arg(long)]
     pub rate_per_ip: Option<u32>,

@@ -51,6 +51,11 @@ struct ReasonLabel {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct TargetLabel {
+    target: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct BuildLabels {
     version: &'static str,
     commit: &'static str,
@@ -74,6 +79,8 @@ pub struct Snapshot {
     pub largest_seen_size: u64,
     pub connections_open: usize,
     pub connections_evicted: u64,
+    /// Each mirror's publisher (`crate::publish`).
+    pub publishing: Vec<crate::publish::PublishReport>,
 }
 
 /// Every metric of the log.
@@ -102,6 +109,11 @@ pub struct Metrics {
     integrity_ok: Gauge,
     integrity_checks: Counter,
     integrity_last: Gauge,
+    publish_size: Family<TargetLabel, Gauge>,
+    publish_lag: Family<TargetLabel, Gauge>,
+    publish_lag_seconds: Family<TargetLabel, FloatGauge>,
+    publish_failures: Family<TargetLabel, Gauge>,
+    publish_stopped: Family<TargetLabel, Gauge>,
     /// Results of the periodic integrity check (`integrity::spawn_periodic_check`).
     pub integrity: crate::integrity::IntegrityState,
 }
@@ -144,6 +156,11 @@ impl Metrics {
             integrity_ok: Gauge::default(),
             integrity_checks: Counter::default(),
             integrity_last: Gauge::default(),
+            publish_size: Family::default(),
+            publish_lag: Family::default(),
+            publish_lag_seconds: Family::default(),
+            publish_failures: Family::default(),
+            publish_stopped: Family::default(),
             integrity: Default::default(),
             registry: Registry::default(),
         };
@@ -240,6 +257,15 @@ impl Metrics {
             m.integrity_last.clone(),
         );
         r.register(
+            "rootlog_publish_published_size",
+            "The size of the checkpoint each mirror (--publish-dir, --publish-url) holds",
+            m.publish_size.clone(),
+        );
+        r.register("rootlog_publish_lag_entries", "Entries covered by the served (witnessed) checkpoint that each mirror does not hold yet", m.publish_lag.clone());
+        r.register("rootlog_publish_lag_seconds", "Seconds each mirror has been behind the served (witnessed) checkpoint (0 when it holds it)", m.publish_lag_seconds.clone());
+        r.register("rootlog_publish_failures", "Failed publishing attempts per mirror since start (each retried with backoff; a count)", m.publish_failures.clone());
+        r.register("rootlog_publish_stopped", "1 once a mirror's publisher stopped for good: its target holds a tile with other bytes, or another log's checkpoint (an alarm; the log sequences on)", m.publish_stopped.clone());
+        r.register(
             "rootlog_build",
             "The running build",
             Info::new(BuildLabels {
@@ -332,6 +358,26 @@ impl Metrics {
             .set(i64::from(last.as_ref().is_none_or(|s| s.ok)));
         self.integrity_last
             .set(int(last.as_ref().map_or(0, |s| s.checked_at_unix)));
+        for p in &now.publishing {
+            let label = TargetLabel {
+                target: p.target.clone(),
+            };
+            self.publish_size
+                .get_or_create(&label)
+                .set(int(p.published_size));
+            self.publish_lag
+                .get_or_create(&label)
+                .set(int(p.lag_entries));
+            self.publish_lag_seconds
+                .get_or_create(&label)
+                .set(p.lag_seconds);
+            self.publish_failures
+                .get_or_create(&label)
+                .set(int(p.failures));
+            self.publish_stopped
+                .get_or_create(&label)
+                .set(i64::from(p.state == "stopped"));
+        }
         let mut out = String::new();
         // Encoding into a String cannot fail but for a bug in the encoder.
         if let Err(e) = encode(&mut out, &self.registry) {

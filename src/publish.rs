@@ -1,42 +1,54 @@
 //! The static mirror: the log written out as files in exactly the tlog-tiles
 //! URL layout (`checkpoint`, `tile/0/000`, `tile/0/001.p/17`,
 //! `tile/entries/000`, ...), so any static web server, CDN or object store
-//! can serve the log's reads.
+//! can serve the log's reads. One flow ([`Mirror`]) decides what is written
+//! and in which order; a [`Sink`] writes it: into a directory
+//! ([`sink::DirSink`], `--publish-dir`) or an S3-compatible bucket
+//! ([`object::ObjectSink`], `--publish-url s3://...`).
 //!
 //! *Publish* here means writing the static mirror's files; a checkpoint is
 //! made public when [`crate::witnessing`] has collected its cosignatures,
 //! and a tenant's statements are submitted, not published.
 //!
-//! Invariants a reader of the directory can rely on:
+//! Invariants a reader of the mirror can rely on:
 //!
-//! - The `checkpoint` file is written last, after every tile and entry
-//!   bundle it needs is durable, so a reader never sees a checkpoint whose
-//!   tiles are missing, even across a crash.
-//! - Every file appears atomically: it is written under a temporary name in
-//!   its own directory, fsynced, renamed, and the directory fsynced.
-//! - A file, once there, never changes content: full tiles are immutable and
-//!   a partial tile `.p/W` always holds the first W hashes. Partial tiles of
-//!   every checkpointed size stay until the full tile is published and a
-//!   checkpoint needing only the full tile is in place; then they are removed.
+//! - The `checkpoint` is written last, after every tile and entry bundle it
+//!   needs is durable, so a reader never sees a checkpoint whose tiles are
+//!   missing, even across a crash. It is always one meeting the witness
+//!   policy, with its cosignatures.
+//! - Every file appears whole (see [`sink`]).
+//! - A tile, once there, never changes content: full tiles are immutable and
+//!   a partial tile `.p/W` always holds the first W hashes. In a directory,
+//!   partial tiles of every checkpointed size stay until the full tile is
+//!   published and a checkpoint needing only the full tile is in place;
+//!   then they are removed. In a bucket they stay (nothing is deleted).
+//!   A bucket's tile that exists with other bytes is never overwritten: the
+//!   publisher stops and alarms ([`sink::Conflict`]), the log sequences on.
 //!
 //! - Beside the tiles, `locator/<tenant>/<YYYY-MM>` and `locator/<tenant>/keys`
 //!   ([`crate::locator`]) say where each tenant's statements and key
 //!   changes are. A step writes them after its tiles and bundles are
-//!   durable and before its checkpoint, each whole and atomically, listing
-//!   only entries below the size of the checkpoint it publishes. Unlike
-//!   tiles they change as days are added.
+//!   durable and before its checkpoint, each whole, listing only entries
+//!   below the size of the checkpoint it publishes. Unlike tiles they
+//!   change as days are added.
 //!
 //! Publishing is idempotent: after a crash (or on start) the mirror catches
-//! up from the checkpoint already in the directory, rewriting at most what
-//! the interrupted step had written. A mirror published before locators
-//! existed gets them all once, built aside and renamed into place.
+//! up from the checkpoint already in the target, rewriting at most what
+//! the interrupted step had written, and refuses a target holding another
+//! log's checkpoint or a fork of this one. A directory mirror published
+//! before locators existed gets them all once, built aside and renamed into
+//! place. Publishing never blocks sequencing: it runs in its own task, and
+//! a failing store is retried with exponential backoff while the lag shows
+//! in `/metrics` and `/healthz` ([`PublishStatus`]).
+
+pub mod object;
+pub mod sink;
 
 use std::collections::BTreeSet;
-use std::fs::{self, File};
-use std::io::{self, Write};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 use tokio::sync::watch;
@@ -50,11 +62,48 @@ use crate::tenant_key::key_change_tenant;
 use crate::tiles::{self, TileId, TILE_WIDTH};
 use crate::witnessing::{earliest_witnessed_each, WitnessPolicy};
 
-/// Writes one log's tiles, bundles, locators and checkpoint into a directory.
+pub use sink::{Class, Conflict, DirSink, Sink};
+
+/// Where a mirror is published: a local directory or an S3-compatible bucket.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    Dir(PathBuf),
+    Bucket(object::S3Url),
+}
+
+impl Target {
+    /// `s3://BUCKET/PREFIX` is a bucket; anything else a directory path.
+    pub fn parse(s: &str) -> anyhow::Result<Self> {
+        if s.contains("://") {
+            Ok(Target::Bucket(s.parse()?))
+        } else {
+            Ok(Target::Dir(PathBuf::from(s)))
+        }
+    }
+
+    /// The target as the operator named it.
+    pub fn describe(&self) -> String {
+        match self {
+            Target::Dir(dir) => dir.display().to_string(),
+            Target::Bucket(url) => url.to_string(),
+        }
+    }
+
+    /// Opens the sink (creating a directory; probing a bucket). Blocks on
+    /// `handle` for a bucket: call it off the async workers.
+    pub fn open(&self, handle: tokio::runtime::Handle) -> anyhow::Result<Arc<dyn Sink>> {
+        Ok(match self {
+            Target::Dir(dir) => Arc::new(DirSink::open(dir)?),
+            Target::Bucket(url) => Arc::new(object::ObjectSink::open(url, handle)?),
+        })
+    }
+}
+
+/// Writes one log's tiles, bundles, locators and checkpoint into a sink.
 #[derive(Clone)]
 pub struct Mirror {
     store: Store,
-    dir: PathBuf,
+    sink: Arc<dyn Sink>,
     /// The log's witness policy: the checkpoints the locators carry meet it,
     /// as the published checkpoint does.
     policy: WitnessPolicy,
@@ -63,11 +112,11 @@ pub struct Mirror {
 /// One tenant's month (tenant, `YYYY-MM`) and its (day, index) records.
 type MonthRecords = (String, String, Vec<(u8, u64)>);
 
-/// The temporary name a first set of locators is built under.
-const LOCATOR_TMP: &str = ".locator.tmp";
 /// Days whose checkpoints one pass looks up together (bounds the memory of
 /// publishing a large log at once).
 const LOCATOR_GROUP_DAYS: usize = 1 << 18;
+/// Files handed to the sink at once (bounds the memory of a catch-up).
+const WRITE_GROUP: usize = 64;
 
 /// The origin, size and root of a signed checkpoint note.
 fn parse_checkpoint(bytes: &[u8]) -> anyhow::Result<Checkpoint> {
@@ -75,7 +124,7 @@ fn parse_checkpoint(bytes: &[u8]) -> anyhow::Result<Checkpoint> {
     Checkpoint::parse(&note.text).map_err(|e| anyhow::anyhow!("{e}"))
 }
 
-/// What a mirror directory holds, against the log's tree.
+/// What a mirror holds, against the log's tree.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Published {
     /// No checkpoint yet.
@@ -90,25 +139,46 @@ pub enum Published {
 }
 
 /// Reads the checkpoint in the mirror directory `dir` (which may not
-/// exist) and compares it with the log in `store`: it must be signed by
-/// `log_key` (a checkpoint of another log is an error), and is then within,
-/// ahead of, or forked from the tree.
+/// exist) and compares it with the log in `store` ([`inspect_sink`]).
 pub fn inspect(store: &Store, dir: &Path, log_key: &Verifier) -> anyhow::Result<Published> {
     let path = dir.join("checkpoint");
-    let bytes = match fs::read(&path) {
-        Ok(bytes) => bytes,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Published::Nothing),
+    let bytes = match std::fs::read(&path) {
+        Ok(bytes) => Some(bytes),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
         Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
     };
+    compare(store, bytes, &dir.display().to_string(), log_key)
+}
+
+/// Reads the checkpoint in `sink` and compares it with the log in `store`:
+/// it must be signed by `log_key` (a checkpoint of another log is an
+/// error), and is then within, ahead of, or forked from the tree.
+pub fn inspect_sink(
+    store: &Store,
+    sink: &dyn Sink,
+    log_key: &Verifier,
+) -> anyhow::Result<Published> {
+    compare(store, sink.read("checkpoint")?, &sink.describe(), log_key)
+}
+
+fn compare(
+    store: &Store,
+    bytes: Option<Vec<u8>>,
+    target: &str,
+    log_key: &Verifier,
+) -> anyhow::Result<Published> {
+    let Some(bytes) = bytes else {
+        return Ok(Published::Nothing);
+    };
     let published = parse_checkpoint(&bytes)
-        .with_context(|| format!("{} is not a checkpoint", path.display()))?;
+        .with_context(|| format!("{target}/checkpoint is not a checkpoint"))?;
     let origin = store.origin()?.unwrap_or_default();
     if crate::note::open_checkpoint(&bytes, log_key, Some(&origin)).is_err() {
-        bail!(
-            "{} holds a checkpoint of the log {:?} that this log's key did not sign; it is another log's mirror: use another directory",
-            dir.display(),
+        return Err(sink::Refused(format!(
+            "{target} holds a checkpoint of the log {:?} that this log's key did not sign; it is another log's mirror: use another directory or bucket",
             published.origin
-        );
+        ))
+        .into());
     }
     let size = store.size()?;
     Ok(if published.size > size {
@@ -121,47 +191,49 @@ pub fn inspect(store: &Store, dir: &Path, log_key: &Verifier) -> anyhow::Result<
 }
 
 impl Mirror {
-    /// Opens (creating) the mirror directory for the log in `store`, and
-    /// checks that what is already published belongs to this log's tree:
-    /// signed by `log_key`, of a size the tree reached, and the root it had
-    /// there. `policy` is the log's witness policy (for the locators).
+    /// Opens the mirror in `sink` for the log in `store`, and checks that
+    /// what is already published belongs to this log's tree: signed by
+    /// `log_key`, of a size the tree reached, and the root it had there.
+    /// `policy` is the log's witness policy (for the locators).
     pub fn open(
         store: Store,
-        dir: &Path,
+        sink: Arc<dyn Sink>,
         log_key: &Verifier,
         policy: WitnessPolicy,
     ) -> anyhow::Result<Self> {
-        fs::create_dir_all(dir)
-            .with_context(|| format!("cannot create the publish directory {}", dir.display()))?;
-        // Absolute, so every file's ancestors up to it are real directories to fsync.
-        let dir = dir
-            .canonicalize()
-            .with_context(|| format!("cannot resolve {}", dir.display()))?;
-        match inspect(&store, &dir, log_key)? {
-            Published::Nothing | Published::Within(_) => {}
-            Published::Ahead(size) => bail!(
-                "{} holds this log's checkpoint of size {size}, larger than the log's tree ({}): the data directory is older than what was published; restore the missing entries with `rootlog restore --from-mirror {}`",
-                dir.display(),
+        let target = sink.describe();
+        let refused = match inspect_sink(&store, sink.as_ref(), log_key)? {
+            Published::Nothing | Published::Within(_) => None,
+            Published::Ahead(size) => Some(format!(
+                "{target} holds this log's checkpoint of size {size}, larger than the log's tree ({}): the data directory is older than what was published; restore the missing entries with `rootlog restore --from-mirror <the mirror's directory or web URL>`",
                 store.size()?,
-                dir.display()
-            ),
-            Published::Forked(size) => bail!(
-                "{} holds a checkpoint of size {size} with a root this log's tree does not have: the log signed two trees; keep both as evidence and do not publish over it",
-                dir.display()
-            ),
+            )),
+            Published::Forked(size) => Some(format!(
+                "{target} holds a checkpoint of size {size} with a root this log's tree does not have: the log signed two trees; keep both as evidence and do not publish over it",
+            )),
+        };
+        if let Some(refused) = refused {
+            return Err(sink::Refused(refused).into());
         }
-        Ok(Mirror { store, dir, policy })
+        Ok(Mirror {
+            store,
+            sink,
+            policy,
+        })
+    }
+
+    /// The sink's name for messages.
+    pub fn target(&self) -> String {
+        self.sink.describe()
     }
 
     /// The checkpoint currently published, if any.
     pub fn published(&self) -> anyhow::Result<Option<Checkpoint>> {
-        let path = self.dir.join("checkpoint");
-        match fs::read(&path) {
-            Ok(bytes) => parse_checkpoint(&bytes)
+        match self.sink.read("checkpoint")? {
+            Some(bytes) => parse_checkpoint(&bytes)
                 .map(Some)
-                .with_context(|| format!("{} is not a checkpoint", path.display())),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(e).with_context(|| format!("cannot read {}", path.display())),
+                .with_context(|| format!("{}/checkpoint is not a checkpoint", self.target())),
+            None => Ok(None),
         }
     }
 
@@ -171,8 +243,8 @@ impl Mirror {
     /// Writes every tile and bundle that is new or grew since `from`, the
     /// partial tiles of every checkpoint the log signed in between (clients
     /// holding those may ask for them), then the locators of every tenant
-    /// and month with a new entry, then the checkpoint, then removes
-    /// partials made stale by full tiles.
+    /// and month with a new entry, then the checkpoint, then lets the sink
+    /// drop partials made stale by full tiles.
     pub fn publish(&self, from: u64, size: u64, note: &[u8]) -> anyhow::Result<()> {
         if size < from {
             bail!("cannot publish size {size} over the published size {from}: the log does not shrink");
@@ -187,33 +259,40 @@ impl Mirror {
                 }
             }
         }
-        let mut dirs = BTreeSet::new();
+        let mut files = Vec::new();
         for &(tile, width) in &wanted {
+            let class = if width == TILE_WIDTH {
+                Class::Full
+            } else {
+                Class::Partial
+            };
             let first = tile.index * u64::from(TILE_WIDTH);
             let count = u64::from(width);
             let hashes = self.store.node_range(tile.level * 8, first, count)?;
-            self.write(&tiles::tile_path(tile, width), &hashes, &mut dirs)?;
+            files.push((tiles::tile_path(tile, width), hashes, class));
             if tile.level == 0 {
                 let leaves = self.store.leaf_range(first, count)?;
                 let bundle = tiles::encode_bundle(&leaves)?;
-                self.write(&tiles::entries_path(tile.index, width), &bundle, &mut dirs)?;
+                files.push((tiles::entries_path(tile.index, width), bundle, class));
+            }
+            if files.len() >= WRITE_GROUP {
+                self.sink.write_all(&std::mem::take(&mut files))?;
             }
         }
-        sync_dirs(&dirs)?;
+        self.sink.write_all(&files)?;
+        self.sink.sync()?;
         // Then where the new entries' tenants find them.
-        let mut dirs = BTreeSet::new();
-        let locators = self.dir.join(locator::DIR);
-        self.write_locators(&locators, from, size, note, &mut dirs)?;
-        sync_dirs(&dirs)?;
+        self.write_locators(locator::DIR, from, size, note)?;
+        self.sink.sync()?;
         // Only now, with everything it needs durable, the checkpoint.
-        let mut dirs = BTreeSet::new();
-        self.write("checkpoint", note, &mut dirs)?;
-        sync_dirs(&dirs)?;
+        self.sink
+            .write_all(&[("checkpoint".to_string(), note.to_vec(), Class::Checkpoint)])?;
+        self.sink.sync()?;
         // The published checkpoint no longer needs the partials of tiles
         // that became full.
         for (tile, width) in tiles::tiles_between(from, size) {
             if width == TILE_WIDTH {
-                self.remove_partials(tile)?;
+                self.sink.superseded(tile)?;
             }
         }
         Ok(())
@@ -224,61 +303,47 @@ impl Mirror {
     /// then removes stale partials left by an interrupted run. Returns the
     /// published size.
     pub fn catch_up(&self, checkpoint: &SignedCheckpoint) -> anyhow::Result<u64> {
-        let from = self.published()?.map_or(0, |c| c.size);
-        if !self.dir.join(locator::DIR).exists() {
-            self.first_locators(from)?;
+        let published = self.sink.read("checkpoint")?;
+        let from = match &published {
+            Some(bytes) => {
+                parse_checkpoint(bytes)
+                    .with_context(|| format!("{}/checkpoint is not a checkpoint", self.target()))?
+                    .size
+            }
+            None => 0,
+        };
+        if !self.sink.has_locators()? {
+            self.first_locators(from, published.as_deref())?;
         }
         let size = checkpoint.size;
-        if size > from || !self.dir.join("checkpoint").exists() {
+        if size > from || published.is_none() {
             self.publish(from, size, checkpoint.note.as_bytes())?;
         }
         let size = size.max(from);
-        self.sweep(size)?;
+        self.sink.sweep(size)?;
         Ok(size)
     }
 
     /// Writes the locators of everything published up to `from` (the
-    /// published checkpoint's size) into a directory that did not have
-    /// them: built under a temporary name, made durable, then renamed into
-    /// place, so `locator/` exists only once it is complete (a crash before
-    /// the rename builds it again on the next start).
-    fn first_locators(&self, from: u64) -> anyhow::Result<()> {
-        let tmp = self.dir.join(LOCATOR_TMP);
-        match fs::remove_dir_all(&tmp) {
-            Ok(()) => {}
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-            Err(e) => return Err(e).with_context(|| format!("cannot remove {}", tmp.display())),
+    /// published checkpoint's size, `note`) into a target that did not have
+    /// them, through the sink's staging ([`Sink::begin_locators`]), so they
+    /// appear only once complete.
+    fn first_locators(&self, from: u64, note: Option<&[u8]>) -> anyhow::Result<()> {
+        let prefix = self.sink.begin_locators()?;
+        if let (true, Some(note)) = (from > 0, note) {
+            self.write_locators(&prefix, 0, from, note)?;
         }
-        fs::create_dir_all(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
-        let mut dirs = BTreeSet::from([tmp.clone(), self.dir.clone()]);
-        if from > 0 {
-            let path = self.dir.join("checkpoint");
-            let note =
-                fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
-            self.write_locators(&tmp, 0, from, &note, &mut dirs)?;
-        }
-        sync_dirs(&dirs)?;
-        let target = self.dir.join(locator::DIR);
-        fs::rename(&tmp, &target)
-            .with_context(|| format!("cannot rename {} to {}", tmp.display(), target.display()))?;
-        sync_dirs(&BTreeSet::from([self.dir.clone()]))
+        self.sink.finish_locators()
     }
 
-    /// Writes, under `root`, the locators the entries in `[from, size)`
-    /// change: the month locator of each (tenant, month) with a new
-    /// statement, whole (every day of it below `size`), and the key-change
-    /// locator of each tenant with a new key change. `note` is the
-    /// checkpoint of `size` being published (it meets the witness policy and
-    /// covers every listed entry, so it stands in for an entry whose earliest
-    /// witnessed checkpoint is not found in the store).
-    fn write_locators(
-        &self,
-        root: &Path,
-        from: u64,
-        size: u64,
-        note: &[u8],
-        dirs: &mut BTreeSet<PathBuf>,
-    ) -> anyhow::Result<()> {
+    /// Writes, under `root` (a mirror path), the locators the entries in
+    /// `[from, size)` change: the month locator of each (tenant, month) with
+    /// a new statement, whole (every day of it below `size`), and the
+    /// key-change locator of each tenant with a new key change. `note` is
+    /// the checkpoint of `size` being published (it meets the witness
+    /// policy and covers every listed entry, so it stands in for an entry
+    /// whose earliest witnessed checkpoint is not found in the store).
+    fn write_locators(&self, root: &str, from: u64, size: u64, note: &[u8]) -> anyhow::Result<()> {
         let mut months: BTreeSet<(String, String)> = BTreeSet::new();
         let mut key_tenants: BTreeSet<String> = BTreeSet::new();
         let mut next = from;
@@ -293,6 +358,7 @@ impl Mirror {
             }
             next += count;
         }
+        let mut files = Vec::new();
         for tenant in key_tenants {
             if !crate::statement::is_valid_tenant_id(&tenant) {
                 continue;
@@ -311,8 +377,16 @@ impl Mirror {
                 tree_size: size,
                 key_changes,
             };
-            self.write_in(root, &locator::keys_file(&tenant), &keys.to_json(), dirs)?;
+            files.push((
+                format!("{root}/{}", locator::keys_file(&tenant)),
+                keys.to_json(),
+                Class::Locator,
+            ));
+            if files.len() >= WRITE_GROUP {
+                self.sink.write_all(&std::mem::take(&mut files))?;
+            }
         }
+        self.sink.write_all(&files)?;
         let fallback = String::from_utf8_lossy(note).into_owned();
         let mut group = Vec::new();
         let mut days = 0;
@@ -329,12 +403,12 @@ impl Mirror {
             days += records.len();
             group.push((tenant, month, records));
             if days >= LOCATOR_GROUP_DAYS {
-                self.write_months(root, &group, size, &fallback, dirs)?;
+                self.write_months(root, &group, size, &fallback)?;
                 group.clear();
                 days = 0;
             }
         }
-        self.write_months(root, &group, size, &fallback, dirs)
+        self.write_months(root, &group, size, &fallback)
     }
 
     /// Writes the month locators of `group` ((tenant, month, day records)),
@@ -342,11 +416,10 @@ impl Mirror {
     /// policy (looked up for all of them in one ascending pass).
     fn write_months(
         &self,
-        root: &Path,
+        root: &str,
         group: &[MonthRecords],
         size: u64,
         fallback: &str,
-        dirs: &mut BTreeSet<PathBuf>,
     ) -> anyhow::Result<()> {
         let mut indexes: Vec<u64> = group
             .iter()
@@ -362,6 +435,7 @@ impl Mirror {
                 .and_then(|at| earliest.get(at).cloned().flatten())
                 .map_or_else(|| fallback.to_string(), |c| c.note.clone())
         };
+        let mut files = Vec::new();
         for (tenant, month, records) in group {
             if records.is_empty() {
                 continue;
@@ -381,146 +455,196 @@ impl Mirror {
                 tree_size: size,
                 days,
             };
-            self.write_in(
-                root,
-                &locator::month_file(tenant, month),
-                &file.to_json(),
-                dirs,
-            )?;
-        }
-        Ok(())
-    }
-
-    /// Removes the partials of every tile full at `size`: what a crash
-    /// between publishing a checkpoint and its clean-up leaves behind.
-    fn sweep(&self, size: u64) -> anyhow::Result<()> {
-        let kinds = (0u8..8).map(|level| (level, level.to_string()));
-        // Entry bundles are level-0 tiles: the same widths, their own directory.
-        for (level, kind) in kinds.chain([(0, "entries".to_string())]) {
-            let full = tiles::entries_at(level, size) / u64::from(TILE_WIDTH);
-            for index in partial_dirs(&self.dir.join("tile"), &kind)? {
-                if index < full {
-                    self.remove_partials(TileId { level, index })?;
-                }
+            files.push((
+                format!("{root}/{}", locator::month_file(tenant, month)),
+                file.to_json(),
+                Class::Locator,
+            ));
+            if files.len() >= WRITE_GROUP {
+                self.sink.write_all(&std::mem::take(&mut files))?;
             }
         }
-        Ok(())
+        self.sink.write_all(&files)
     }
+}
 
-    /// Removes `tile/<L>/<N>.p/` (and `tile/entries/<N>.p/` at level 0).
-    fn remove_partials(&self, tile: TileId) -> anyhow::Result<()> {
-        let mut paths = vec![format!("{}.p", tiles::tile_path(tile, TILE_WIDTH))];
-        if tile.level == 0 {
-            paths.push(format!("{}.p", tiles::entries_path(tile.index, TILE_WIDTH)));
+/// What one publisher is doing, for `/metrics` and `/healthz`: the size it
+/// published last, whether it is retrying a failing store, and whether it
+/// stopped on a [`Conflict`] (an alarm: the log sequences on, but the
+/// mirror no longer follows).
+pub struct PublishStatus {
+    target: String,
+    published: AtomicU64,
+    /// The newest witnessed size the publisher was handed.
+    wanted: AtomicU64,
+    failures: AtomicU64,
+    state: Mutex<StatusState>,
+}
+
+#[derive(Default)]
+struct StatusState {
+    /// The last failure, while retrying it.
+    retrying: Option<String>,
+    /// Why publishing stopped, for good.
+    stopped: Option<String>,
+    /// Since when the published size has been below the witnessed one.
+    behind_since: Option<Instant>,
+}
+
+/// A publisher's state as `/healthz` and `/metrics` report it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PublishReport {
+    pub target: String,
+    pub published_size: u64,
+    /// Witnessed entries not yet published.
+    pub lag_entries: u64,
+    /// Seconds the mirror has been behind the witnessed checkpoint.
+    pub lag_seconds: f64,
+    /// Failed attempts since start (each retried).
+    pub failures: u64,
+    /// `publishing`, `retrying` or `stopped`.
+    pub state: &'static str,
+    pub error: Option<String>,
+}
+
+impl PublishStatus {
+    /// A publisher of `target` whose target holds the checkpoint of `published`.
+    pub fn new(target: String, published: u64) -> Self {
+        PublishStatus {
+            target,
+            published: AtomicU64::new(published),
+            wanted: AtomicU64::new(published),
+            failures: AtomicU64::new(0),
+            state: Mutex::new(StatusState::default()),
         }
-        for rel in paths {
-            let path = self.dir.join(&rel);
-            match fs::remove_dir_all(&path) {
-                Ok(()) => {}
-                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-                Err(e) => {
-                    return Err(e).with_context(|| format!("cannot remove {}", path.display()))
-                }
-            }
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, StatusState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The target's name.
+    pub fn target(&self) -> &str {
+        &self.target
+    }
+
+    /// Whether publishing stopped on a conflict.
+    pub fn stopped(&self) -> bool {
+        self.state().stopped.is_some()
+    }
+
+    /// The publisher was handed the witnessed checkpoint of `size`.
+    fn want(&self, size: u64) {
+        self.wanted.fetch_max(size, Ordering::Relaxed);
+        if size > self.published.load(Ordering::Relaxed) {
+            self.state().behind_since.get_or_insert_with(Instant::now);
         }
-        Ok(())
     }
 
-    /// Writes `rel` atomically (temporary name, fsync, rename); records the
-    /// directories whose entries changed so the caller fsyncs them.
-    fn write(&self, rel: &str, bytes: &[u8], dirs: &mut BTreeSet<PathBuf>) -> anyhow::Result<()> {
-        self.write_in(&self.dir, rel, bytes, dirs)
+    /// The target now holds the checkpoint of `size`.
+    fn published(&self, size: u64) {
+        self.published.store(size, Ordering::Relaxed);
+        let mut state = self.state();
+        state.retrying = None;
+        if size >= self.wanted.load(Ordering::Relaxed) {
+            state.behind_since = None;
+        }
     }
 
-    /// [`Mirror::write`] of `rel` below `root`, a directory inside the mirror.
-    fn write_in(
-        &self,
-        root: &Path,
-        rel: &str,
-        bytes: &[u8],
-        dirs: &mut BTreeSet<PathBuf>,
-    ) -> anyhow::Result<()> {
-        let path = root.join(rel);
-        let (Some(parent), Some(name)) = (path.parent(), path.file_name()) else {
-            bail!("bad mirror path {rel}");
+    fn failed(&self, error: String) {
+        self.failures.fetch_add(1, Ordering::Relaxed);
+        self.state().retrying = Some(error);
+    }
+
+    fn stop(&self, error: String) {
+        self.state().stopped = Some(error);
+    }
+
+    /// The report against `witnessed`, the size of the checkpoint the log
+    /// serves (the one the mirror follows).
+    pub fn report(&self, witnessed: u64) -> PublishReport {
+        let published_size = self.published.load(Ordering::Relaxed);
+        let wanted = witnessed.max(self.wanted.load(Ordering::Relaxed));
+        let lag_entries = wanted.saturating_sub(published_size);
+        let state = self.state();
+        let lag_seconds = state
+            .behind_since
+            .map_or(0.0, |since| since.elapsed().as_secs_f64());
+        let (name, error) = match (&state.stopped, &state.retrying) {
+            (Some(e), _) => ("stopped", Some(e.clone())),
+            (None, Some(e)) => ("retrying", Some(e.clone())),
+            (None, None) => ("publishing", None),
         };
-        fs::create_dir_all(parent)
-            .with_context(|| format!("cannot create {}", parent.display()))?;
-        // New directories are entries of their parents: fsync them all up to the root.
-        let mut dir = parent;
-        while dir.starts_with(&self.dir) {
-            dirs.insert(dir.to_path_buf());
-            match dir.parent() {
-                Some(up) if dir != self.dir => dir = up,
-                _ => break,
-            }
-        }
-        let tmp = parent.join(format!(".{}.tmp", name.to_string_lossy()));
-        let written = (|| {
-            let mut file = File::create(&tmp)?;
-            file.write_all(bytes)?;
-            file.sync_all()?;
-            fs::rename(&tmp, &path)
-        })();
-        written.with_context(|| format!("cannot write {}", path.display()))
-    }
-}
-
-/// fsyncs directories so the renames into them are durable.
-fn sync_dirs(dirs: &BTreeSet<PathBuf>) -> anyhow::Result<()> {
-    for dir in dirs {
-        File::open(dir)
-            .and_then(|d| d.sync_all())
-            .with_context(|| format!("cannot fsync the directory {}", dir.display()))?;
-    }
-    Ok(())
-}
-
-/// The indexes of the tiles that have a `.p` directory under
-/// `<tile_dir>/<kind>` (`kind` is a level or `entries`), found by walking the
-/// index directories (`x001/...`); only canonical tile paths count.
-fn partial_dirs(tile_dir: &Path, kind: &str) -> anyhow::Result<Vec<u64>> {
-    let mut out = Vec::new();
-    let mut stack = vec![(tile_dir.join(kind), String::new())];
-    while let Some((dir, prefix)) = stack.pop() {
-        let entries = match fs::read_dir(&dir) {
-            Ok(entries) => entries,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
-            Err(e) => return Err(e).with_context(|| format!("cannot list {}", dir.display())),
-        };
-        for entry in entries {
-            let entry = entry?;
-            let name = entry.file_name().to_string_lossy().into_owned();
-            if !entry.file_type()?.is_dir() {
-                continue;
-            }
-            let rel = format!("{prefix}{name}");
-            if let Some(index) = name.strip_suffix(".p") {
-                let candidate = format!("{kind}/{prefix}{index}");
-                if let Ok(p) = tiles::parse_tile_path(&candidate) {
-                    out.push(p.index);
-                }
-            } else if name.starts_with('x') {
-                stack.push((entry.path(), format!("{rel}/")));
-            }
+        PublishReport {
+            target: self.target.clone(),
+            published_size,
+            lag_entries,
+            lag_seconds,
+            failures: self.failures.load(Ordering::Relaxed),
+            state: name,
+            error,
         }
     }
-    Ok(out)
 }
 
-/// Starts the mirror for a running server: checks the directory now, then
-/// (in a task) catches up and publishes every new checkpoint from `latest`
-/// (the newest checkpoint meeting `policy`, with its cosignatures).
+/// Starts the mirror for a running server: checks the target now (which
+/// must hold nothing, or a checkpoint of this tree), then (in a task)
+/// catches up and publishes every new checkpoint from `latest` (the newest
+/// checkpoint meeting `policy`, with its cosignatures). Returns the status
+/// the task keeps.
 pub fn spawn(
     store: Store,
-    dir: PathBuf,
+    target: Target,
     log_key: &Verifier,
     policy: WitnessPolicy,
     latest: watch::Receiver<Arc<SignedCheckpoint>>,
-) -> anyhow::Result<tokio::task::JoinHandle<()>> {
-    let mirror = Mirror::open(store, &dir, log_key, policy)?;
-    tracing::info!(dir = %dir.display(), "publishing a static tlog-tiles mirror");
-    Ok(tokio::spawn(run(mirror, latest)))
+) -> Arc<PublishStatus> {
+    let name = target.describe();
+    tracing::info!(target = %name, "publishing a static tlog-tiles mirror");
+    let status = Arc::new(PublishStatus::new(name, 0));
+    let (log_key, task_status) = (log_key.clone(), status.clone());
+    tokio::spawn(async move {
+        // A store that is down at start is retried like any failed step;
+        // a target this log must not publish over stops the publisher.
+        let mut delays = retry_delays();
+        let mirror = loop {
+            let (store, target, key, policy) = (
+                store.clone(),
+                target.clone(),
+                log_key.clone(),
+                policy.clone(),
+            );
+            let handle = tokio::runtime::Handle::current();
+            let opened = blocking(move || {
+                let sink = target.open(handle)?;
+                let mirror = Mirror::open(store, sink, &key, policy)?;
+                let published = mirror.published()?.map_or(0, |c| c.size);
+                Ok((mirror, published))
+            })
+            .await;
+            match opened {
+                Ok((mirror, published)) => {
+                    task_status.published(published);
+                    break mirror;
+                }
+                Err(e) if sink::is_fatal(&e) => {
+                    let error = format!("{e:#}");
+                    tracing::error!(target = %task_status.target(), error = %error, "PUBLISHING STOPPED: the mirror's target cannot take this log");
+                    task_status.stop(error);
+                    return;
+                }
+                Err(e) => {
+                    let error = format!("{e:#}");
+                    let delay = delays.next().unwrap_or(Duration::from_secs(30));
+                    tracing::error!(target = %task_status.target(), error = %error, retry_in = ?delay, "cannot open the mirror's target; retrying");
+                    task_status.failed(error);
+                    tokio::time::sleep(delay).await;
+                }
+            }
+        };
+        run(mirror, latest, task_status).await;
+    });
+    status
 }
 
 /// Runs a blocking mirror step on the blocking pool.
@@ -532,52 +656,82 @@ async fn blocking<T: Send + 'static>(
         .context("mirror task panicked")?
 }
 
-async fn run(mirror: Mirror, mut latest: watch::Receiver<Arc<SignedCheckpoint>>) {
+/// The delays between retries of a failing step: exponential from 200 ms
+/// to 30 s, with jitter, forever (the store may be down for hours; the lag
+/// metric says so meanwhile).
+fn retry_delays() -> impl Iterator<Item = Duration> {
+    use backon::BackoffBuilder;
+    backon::ExponentialBuilder::default()
+        .with_min_delay(Duration::from_millis(200))
+        .with_max_delay(Duration::from_secs(30))
+        .with_jitter()
+        .without_max_times()
+        .build()
+}
+
+async fn run(
+    mirror: Mirror,
+    mut latest: watch::Receiver<Arc<SignedCheckpoint>>,
+    status: Arc<PublishStatus>,
+) {
     // Until the first catch-up succeeds, nothing is known to be published.
     let mut published: Option<u64> = None;
+    let mut delays = retry_delays();
     loop {
+        let next = latest.borrow_and_update().clone();
+        status.want(next.size);
         let step = match published {
             None => {
-                let (m, next) = (mirror.clone(), latest.borrow_and_update().clone());
+                let m = mirror.clone();
                 blocking(move || m.catch_up(&next)).await
             }
+            Some(from) if next.size <= from => Ok(from),
             Some(from) => {
-                let next = latest.borrow_and_update().clone();
-                if next.size <= from {
-                    Ok(from)
-                } else {
-                    let (m, size) = (mirror.clone(), next.size);
-                    blocking(move || m.publish(from, size, next.note.as_bytes()))
-                        .await
-                        .map(|()| size)
-                }
+                let (m, size) = (mirror.clone(), next.size);
+                blocking(move || m.publish(from, size, next.note.as_bytes()))
+                    .await
+                    .map(|()| size)
             }
         };
         match step {
             Ok(size) => {
                 published = Some(size);
+                status.published(size);
+                delays = retry_delays();
                 // Returns at once if a newer checkpoint came during the step.
                 // An error means the sequencer is gone: the log is stopping.
                 if latest.changed().await.is_err() {
                     return;
                 }
             }
+            Err(e) if sink::is_fatal(&e) => {
+                let error = format!("{e:#}");
+                tracing::error!(target = %mirror.target(), error = %error, "PUBLISHING STOPPED: the mirror holds what this log must not publish over; the log keeps sequencing, the mirror no longer follows it");
+                status.stop(error);
+                return;
+            }
             Err(e) => {
-                // Retry the same step: every step is idempotent.
-                tracing::error!(error = %format!("{e:#}"), "publishing the static mirror failed; retrying");
-                tokio::time::sleep(Duration::from_secs(1)).await;
+                // Retry (with whatever checkpoint is newest then): every step
+                // is idempotent.
+                let error = format!("{e:#}");
+                let delay = delays.next().unwrap_or(Duration::from_secs(30));
+                tracing::error!(target = %mirror.target(), error = %error, retry_in = ?delay, "publishing the static mirror failed; retrying");
+                status.failed(error);
+                tokio::time::sleep(delay).await;
             }
         }
     }
 }
 
-/// `rootlog publish`: brings the mirror in `dir` up to the log in `data`
+/// `rootlog publish`: brings the mirror at `to` up to the log in `data`
 /// once, with the newest checkpoint that meets `policy` (and its stored
 /// cosignatures; without witnesses, the newest checkpoint). sled locks the
 /// database, so this needs the server stopped (a running server publishes
-/// with `--publish-dir`). Returns the published size.
-pub fn publish_once(data: &Path, dir: &Path, policy: &WitnessPolicy) -> anyhow::Result<u64> {
-    crate::identity::check_publish_dir(data, dir)?;
+/// with `--publish-dir` or `--publish-url`). Returns the published size.
+pub fn publish_once(data: &Path, to: &Target, policy: &WitnessPolicy) -> anyhow::Result<u64> {
+    if let Target::Dir(dir) = to {
+        crate::identity::check_publish_dir(data, dir)?;
+    }
     let db = data.join("db");
     if !db.exists() {
         bail!(
@@ -588,7 +742,7 @@ pub fn publish_once(data: &Path, dir: &Path, policy: &WitnessPolicy) -> anyhow::
     let log_key = crate::identity::read_signer(data)?.verifier();
     let store = Store::open(&db).with_context(|| {
         format!(
-            "cannot open the database in {} (a running `rootlog serve` locks it: stop the server first, or run it with --publish-dir)",
+            "cannot open the database in {} (a running `rootlog serve` locks it: stop the server first, or run it with --publish-dir or --publish-url)",
             db.display()
         )
     })?;
@@ -612,5 +766,12 @@ pub fn publish_once(data: &Path, dir: &Path, policy: &WitnessPolicy) -> anyhow::
             )
         })?
     };
-    Mirror::open(store, dir, &log_key, policy.clone())?.catch_up(&checkpoint)
+    // The object store's client is async: a runtime of its own for this one run.
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let sink = to.open(runtime.handle().clone())?;
+    Mirror::open(store, sink, &log_key, policy.clone())?.catch_up(&checkpoint)
 }

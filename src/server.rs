@@ -38,6 +38,8 @@ pub struct ServeConfig {
     pub max_statement_age: Option<u64>,
     /// Where to keep a static tlog-tiles mirror of the log, if anywhere.
     pub publish_dir: Option<PathBuf>,
+    /// An S3-compatible bucket to keep a mirror in too (`s3://BUCKET/PREFIX`).
+    pub publish_url: Option<crate::publish::object::S3Url>,
     /// The admin listener's address, which alone serves the admin endpoints;
     /// None puts them on the public listener (`--admin-on-public`).
     pub admin_listen: Option<SocketAddr>,
@@ -124,7 +126,7 @@ fn validate(config: &ServeConfig) -> anyhow::Result<()> {
 /// The fork guard of a starting log, told what the log itself and its
 /// mirror show; the witnesses tell it their sizes as they answer
 /// (`witnessing`).
-fn fork_guard(
+async fn fork_guard(
     id: &identity::LogIdentity,
     config: &ServeConfig,
 ) -> anyhow::Result<(Arc<ForkGuard>, bool)> {
@@ -143,9 +145,31 @@ fn fork_guard(
         guard.seen("the log's own stored cosignatures", size, tree_size);
     }
     let mut mirror_ok = true;
-    if let Some(dir) = &config.publish_dir {
-        let source = format!("the mirror in {}", dir.display());
-        match crate::publish::inspect(&id.store, dir, &id.signer.verifier())? {
+    for target in publish_targets(config) {
+        let source = format!("the mirror in {}", target.describe());
+        let (store, key, handle) = (
+            id.store.clone(),
+            id.signer.verifier(),
+            tokio::runtime::Handle::current(),
+        );
+        let is_bucket = matches!(target, crate::publish::Target::Bucket(_));
+        let inspected = tokio::task::spawn_blocking(move || {
+            let sink = target.open(handle)?;
+            crate::publish::inspect_sink(&store, sink.as_ref(), &key)
+        })
+        .await
+        .context("the mirror check panicked")?;
+        let published = match inspected {
+            Ok(published) => published,
+            // A store that cannot be reached now must not keep the log from
+            // starting; its publisher checks it again before writing.
+            Err(e) if is_bucket && !crate::publish::sink::is_fatal(&e) => {
+                tracing::warn!(mirror = %source, error = %format!("{e:#}"), "cannot read the mirror's checkpoint at start; its publisher will check it before publishing");
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
+        match published {
             Published::Nothing | Published::Within(_) => {}
             Published::Ahead(size) => {
                 guard.seen(&source, size, tree_size);
@@ -158,6 +182,16 @@ fn fork_guard(
         }
     }
     Ok((guard, mirror_ok))
+}
+
+/// Every mirror the log publishes: its directory, its bucket.
+fn publish_targets(config: &ServeConfig) -> Vec<crate::publish::Target> {
+    let dir = config.publish_dir.clone().map(crate::publish::Target::Dir);
+    let bucket = config
+        .publish_url
+        .clone()
+        .map(crate::publish::Target::Bucket);
+    dir.into_iter().chain(bucket).collect()
 }
 
 /// Runs the server until a shutdown signal.
@@ -199,7 +233,7 @@ pub async fn serve(mut config: ServeConfig) -> anyhow::Result<()> {
     let (admin_token, token_path) = identity::admin_token(&config.data)?;
     let latest = Arc::new(latest_checkpoint(&id)?);
     let (latest_tx, latest_rx) = watch::channel(latest.clone());
-    let (guard, mirror_ok) = fork_guard(&id, &config)?;
+    let (guard, mirror_ok) = fork_guard(&id, &config).await?;
     let metrics = Arc::new(Metrics::default());
     // Without witnesses the served checkpoint is simply the latest one.
     let witnessed_rx = if config.witnessing.witnesses.is_empty() {
@@ -285,24 +319,28 @@ pub async fn serve(mut config: ServeConfig) -> anyhow::Result<()> {
         connections: crate::listener::ConnStats::default(),
         witness_lag_limit: config.witness_lag_limit,
         degraded_is_unhealthy: config.degraded_is_unhealthy,
+        publishing: Default::default(),
     });
 
-    match (config.publish_dir.clone(), mirror_ok) {
+    for target in publish_targets(&config) {
+        if !mirror_ok {
+            tracing::error!(target = %target.describe(), "not publishing: a mirror holds a checkpoint this tree cannot extend (see the NOT SEQUENCING message)");
+            continue;
+        }
         // The mirror publishes what GET /checkpoint serves: the newest
         // checkpoint meeting the witness policy, with its cosignatures.
-        (Some(dir), true) => {
-            crate::publish::spawn(
-                id.store.clone(),
-                dir,
-                &log_key,
-                config.witnessing.clone(),
-                state.witnessed.clone(),
-            )?;
-        }
-        (Some(dir), false) => {
-            tracing::error!(dir = %dir.display(), "not publishing: the mirror holds a checkpoint this tree cannot extend (see the NOT SEQUENCING message)")
-        }
-        (None, _) => {}
+        let status = crate::publish::spawn(
+            id.store.clone(),
+            target,
+            &log_key,
+            config.witnessing.clone(),
+            state.witnessed.clone(),
+        );
+        state
+            .publishing
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(status);
     }
 
     let addr = listener.local_addr()?;

@@ -69,9 +69,18 @@ pub struct AppState {
     pub witness_lag_limit: Duration,
     /// Whether `degraded` answers 503 (for a load balancer that should act on it).
     pub degraded_is_unhealthy: bool,
+    /// The mirrors' publishers (`--publish-dir`, `--publish-url`), once started.
+    pub publishing: std::sync::Mutex<Vec<Arc<crate::publish::PublishStatus>>>,
 }
 
 impl AppState {
+    /// What each mirror's publisher reports, against the served checkpoint.
+    pub fn publish_reports(&self) -> Vec<crate::publish::PublishReport> {
+        let served = self.served().size;
+        let publishing = self.publishing.lock().unwrap_or_else(|p| p.into_inner());
+        publishing.iter().map(|p| p.report(served)).collect()
+    }
+
     /// The proof reader over the store and the node cache.
     pub fn proofs(&self) -> crate::proof_reader::ProofReader<'_> {
         crate::proof_reader::ProofReader::cached(&self.store, &self.node_cache)
@@ -345,7 +354,11 @@ async fn healthz(State(state): State<Arc<AppState>>) -> Response {
     let intact = !state.metrics.integrity.failing();
     let hold = state.guard.hold();
     let lag = state.witness_lag();
-    let degraded = lag > state.witness_lag_limit.as_secs();
+    let publishing = state.publish_reports();
+    // A publisher stopped on a conflicting object: the log is fine, its
+    // mirror no longer follows it.
+    let degraded =
+        lag > state.witness_lag_limit.as_secs() || publishing.iter().any(|p| p.state == "stopped");
     // The worst condition names the status.
     let status = match (running, &hold, intact, degraded) {
         (false, _, _, _) => "sequencer_stopped",
@@ -373,6 +386,22 @@ async fn healthz(State(state): State<Arc<AppState>>) -> Response {
         },
         "integrity": state.metrics.integrity.health_json(),
     });
+    let mut body = body;
+    if !publishing.is_empty() {
+        body["publishing"] = publishing
+            .iter()
+            .map(|p| {
+                serde_json::json!({
+                    "target": p.target,
+                    "state": p.state,
+                    "published_size": p.published_size,
+                    "lag_entries": p.lag_entries,
+                    "lag_seconds": p.lag_seconds.round() as u64,
+                    "error": p.error,
+                })
+            })
+            .collect();
+    }
     (code, Json(body)).into_response()
 }
 
@@ -398,6 +427,7 @@ async fn metrics(State(state): State<Arc<AppState>>) -> Response {
         largest_seen_size: state.guard.largest_seen(),
         connections_open: state.connections.open(),
         connections_evicted: state.connections.evicted(),
+        publishing: state.publish_reports(),
     };
     (
         [(header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE)],

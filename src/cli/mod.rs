@@ -64,6 +64,7 @@ struct ConfigFile {
     batch_wait_ms: Option<u64>,
     queue: Option<usize>,
     publish_dir: Option<PathBuf>,
+    publish_url: Option<String>,
     rate_per_ip: Option<u32>,
     rate_per_tenant: Option<u32>,
     max_in_flight: Option<usize>,
@@ -206,6 +207,12 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
             .unwrap_or(Duration::from_secs(30)),
         max_statement_age,
         publish_dir: args.publish_dir.or(file.publish_dir),
+        publish_url: args
+            .publish_url
+            .or(file.publish_url)
+            .map(|url| url.parse())
+            .transpose()
+            .context("--publish-url")?,
         // Admin endpoints on their own loopback listener unless the
         // operator says otherwise explicitly.
         admin_listen: if args.admin_on_public
@@ -262,16 +269,17 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
 
 pub fn publish(
     data: &Path,
-    to: &Path,
+    to: &str,
     config: Option<&Path>,
     witnesses: &[String],
     quorum: Option<usize>,
 ) -> anyhow::Result<ExitCode> {
     let policy = witness_policy(&read_config(config)?, witnesses, quorum)?;
-    let size = rootlog::publish::publish_once(data, to, &policy)?;
+    let target = rootlog::publish::Target::parse(to).context("--to")?;
+    let size = rootlog::publish::publish_once(data, &target, &policy)?;
     rootlog::errln!(
         "published the checkpoint of size {size} and its tiles to {}",
-        to.display()
+        target.describe()
     );
     Ok(ExitCode::SUCCESS)
 }
