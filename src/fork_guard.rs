@@ -8,7 +8,7 @@
 //! starting log learns the largest size anybody may have seen:
 //!
 //! - its own record: the newest checkpoint and cosignature it stored;
-//! - the checkpoint in its `--publish-dir` mirror;
+//! - the checkpoint in its `--publish-dir` and `--publish-url` mirrors;
 //! - each configured witness's cosigned size (the witness's 409
 //!   `text/x.tlog.size` answer to an `old 0` request, see `witnessing`).
 //!

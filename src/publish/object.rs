@@ -349,9 +349,9 @@ mod tests {
         let sink = sink(store.clone(), &rt);
         assert!(sink.enforced, "the in-memory store refuses a second create");
         let tile = ("tile/0/000".to_string(), vec![1u8; 32], Class::Full);
-        sink.write_all(&[tile.clone()]).unwrap();
+        sink.write_all(std::slice::from_ref(&tile)).unwrap();
         // An idempotent retry with the same bytes is fine.
-        sink.write_all(&[tile.clone()]).unwrap();
+        sink.write_all(std::slice::from_ref(&tile)).unwrap();
         let other = ("tile/0/000".to_string(), vec![2u8; 32], Class::Full);
         let err = sink.write_all(&[other]).unwrap_err();
         assert!(super::super::sink::is_conflict(&err), "{err:#}");

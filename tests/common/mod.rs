@@ -2,6 +2,7 @@
 //! 127.0.0.1 with a temporary data directory, and build signed statements.
 #![allow(dead_code)]
 
+pub mod garage;
 pub mod loopfs;
 pub mod nginx;
 pub mod openapi;
