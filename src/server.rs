@@ -123,6 +123,10 @@ fn validate(config: &ServeConfig) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// How long a starting log waits for a bucket mirror's checkpoint before it
+/// starts without (its publisher checks again before writing).
+const MIRROR_CHECK_WAIT: Duration = Duration::from_secs(15);
+
 /// The fork guard of a starting log, told what the log itself and its
 /// mirror show; the witnesses tell it their sizes as they answer
 /// (`witnessing`).
@@ -153,12 +157,15 @@ async fn fork_guard(
             tokio::runtime::Handle::current(),
         );
         let is_bucket = matches!(target, crate::publish::Target::Bucket(_));
-        let inspected = tokio::task::spawn_blocking(move || {
+        let inspect = tokio::task::spawn_blocking(move || {
             let sink = target.open(handle)?;
             crate::publish::inspect_sink(&store, sink.as_ref(), &key)
-        })
-        .await
-        .context("the mirror check panicked")?;
+        });
+        // A store that hangs is a store that cannot be reached.
+        let inspected = match tokio::time::timeout(MIRROR_CHECK_WAIT, inspect).await {
+            Ok(joined) => joined.context("the mirror check panicked")?,
+            Err(_) => Err(anyhow::anyhow!("no answer within {MIRROR_CHECK_WAIT:?}")),
+        };
         let published = match inspected {
             Ok(published) => published,
             // A store that cannot be reached now must not keep the log from

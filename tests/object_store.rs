@@ -426,3 +426,78 @@ async fn a_log_whose_disk_is_lost_is_restored_from_the_bucket_and_grows_on() {
     verify_consistency(300, 600, &old.root, &new.root, &proof).unwrap();
     verify_over_http(&web, &log_key, Some(&grower.leaves())).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_store_outage_delays_publishing_but_never_sequencing() {
+    if !Garage::available("a_store_outage_delays_publishing_but_never_sequencing") {
+        return;
+    }
+    let mut garage = Garage::start();
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let url = format!("s3://{BUCKET}/log");
+    let flags = ["--publish-url", url.as_str(), "--batch-wait-ms", "2"];
+    let server = garage.server(&data, &flags).expect("the log starts");
+    let log_key = server.log_key();
+    let web = garage.web_url(0, "log");
+    let grower = Grower::new(&server, 400).await;
+    grower.grow_to(&server, 100, 8).await;
+    wait_published(&web, &log_key, 100).await;
+
+    // The whole store goes down: submissions are still acknowledged, the
+    // publisher retries, and the lag shows.
+    for node in 0..3 {
+        garage.kill(node);
+    }
+    grower.grow_to(&server, 300, 8).await;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let body = loop {
+        let body = health(&server).await;
+        let p = &body["publishing"][0];
+        if p["state"] == "retrying" && p["lag_entries"] == 200 {
+            break body;
+        }
+        assert!(Instant::now() < deadline, "no retrying state: {body}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(
+        body["status"], "ok",
+        "an outage of the mirror alone: {body}"
+    );
+    assert_eq!(body["tree_size"], 300, "{body}");
+    let text = metrics(&server).await;
+    assert!(
+        text.contains(&format!(
+            "rootlog_publish_lag_entries{{target=\"{url}\"}} 200"
+        )),
+        "{text}"
+    );
+    assert!(
+        !text.contains(&format!("rootlog_publish_failures{{target=\"{url}\"}} 0\n")),
+        "{text}"
+    );
+
+    // The log restarts while the store is still down, then the store comes
+    // back: the publisher catches up from the bucket's own checkpoint.
+    drop(server);
+    let server = garage
+        .server(&data, &flags)
+        .expect("the log starts without its store");
+    grower.grow_to(&server, 400, 8).await;
+    for node in 0..3 {
+        garage.restart(node);
+    }
+    garage.wait_healthy();
+    wait_published(&web, &log_key, 400).await;
+    verify_over_http(&web, &log_key, Some(&grower.leaves())).await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let body = health(&server).await;
+        let p = &body["publishing"][0];
+        if p["state"] == "publishing" && p["lag_entries"] == 0 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "never caught up: {body}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}

@@ -32,6 +32,8 @@ struct Node {
 /// A three-node Garage cluster on 127.0.0.1; killed when dropped.
 pub struct Garage {
     nodes: Vec<Node>,
+    /// Each node's `<id>@<address>`.
+    ids: Vec<String>,
     pub key_id: String,
     pub secret: String,
     dir: tempfile::TempDir,
@@ -116,6 +118,7 @@ root_domain = ".web.garage.localhost"
         }
         let mut garage = Garage {
             nodes,
+            ids: Vec::new(),
             key_id: String::new(),
             secret: String::new(),
             dir,
@@ -126,6 +129,7 @@ root_domain = ".web.garage.localhost"
         for id in &ids[1..] {
             garage.cli(&["node", "connect", id]);
         }
+        garage.ids = ids.clone();
         for (i, id) in ids.iter().enumerate() {
             let short = &id[..16];
             garage.cli(&[
@@ -270,13 +274,22 @@ root_domain = ".web.garage.localhost"
         self.nodes[i].spawn();
     }
 
-    /// Waits (up to 60 s) until node 0 sees all three nodes up.
+    /// Waits (up to 60 s) until node 0 sees all three nodes up, asking it
+    /// to connect to the others (nodes restarted together do not always
+    /// find each other again by themselves).
     pub fn wait_healthy(&self) {
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             let status = self.cli(&["status"]);
             if !status.contains("FAILED") && status.matches("127.0.0.1:").count() >= 3 {
                 return;
+            }
+            for id in &self.ids[1..] {
+                let _ = Command::new("garage")
+                    .arg("-c")
+                    .arg(&self.nodes[0].config)
+                    .args(["node", "connect", id])
+                    .output();
             }
             assert!(Instant::now() < deadline, "garage never healed: {status}");
             std::thread::sleep(Duration::from_millis(500));
