@@ -14,6 +14,8 @@
 //!   bucket holding another log's checkpoint is refused.
 //! - A Garage node killed (SIGKILL) or frozen (SIGSTOP) mid-run: publishing
 //!   and reads go on; restarted, nothing is lost.
+//! - An archive's export whose `published_to` is the bucket's website URL
+//!   verifies with `rootlog verify-export` against the bucket alone.
 //! - The log's data directory lost: restored from the bucket's website
 //!   endpoint, it serves the same checkpoint, grows on consistently, and
 //!   its witnesses keep cosigning.
@@ -32,6 +34,10 @@ use common::{register, Tenant, WatchingWitness};
 use rootlog::merkle::{leaf_hash, verify_consistency, verify_inclusion};
 use rootlog::note::Checkpoint;
 use rootlog::tiles::TileClient;
+
+#[path = "../examples/export-demo/generate.rs"]
+#[allow(dead_code)]
+mod generate;
 
 fn p(path: &Path) -> &str {
     path.to_str().unwrap()
@@ -500,4 +506,64 @@ async fn a_store_outage_delays_publishing_but_never_sequencing() {
         assert!(Instant::now() < deadline, "never caught up: {body}");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_export_verifies_against_the_bucket_alone() {
+    if !Garage::available("an_export_verifies_against_the_bucket_alone") {
+        return;
+    }
+    let garage = Garage::start();
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("s3://{BUCKET}/log");
+    let server = garage
+        .server(&dir.path().join("data"), &["--publish-url", &url])
+        .expect("the log starts");
+    let log_key = server.log_key();
+    let web = garage.web_url(0, "log");
+    // The archive's export names the bucket's web endpoint as where its
+    // roots are published; its statements go to the log.
+    let signer = rootlog::note::Signer::generate("acme").unwrap();
+    let options = generate::Options {
+        tenant: "acme".into(),
+        first_day: time::OffsetDateTime::now_utc().date() - time::Duration::days(6),
+        days: 5,
+        records_per_day: 200,
+        seed: 7,
+        published_to: web.clone(),
+        swap_statements: None,
+    };
+    let export = generate::generate(&signer, &options);
+    let client = server.client();
+    let (status, _) = client
+        .add_tenant(common::ADMIN_TOKEN, "acme", &signer.vkey())
+        .await
+        .unwrap();
+    assert_eq!(status, 201);
+    for statement in &export.statements {
+        let (status, _) = client.submit(statement).await.unwrap();
+        assert_eq!(status, 201);
+    }
+    wait_published(&web, &log_key, 6).await;
+    let manifest = dir.path().join("manifest.json");
+    std::fs::write(
+        &manifest,
+        serde_json::to_vec_pretty(&export.manifest).unwrap(),
+    )
+    .unwrap();
+    // No --log: verify-export reads published_to, the bucket.
+    let state = dir.path().join("state");
+    let (code, out, err) = garage.rootlog(&[
+        "verify-export",
+        p(&manifest),
+        "--log-key",
+        &log_key.vkey(),
+        "--state",
+        p(&state),
+        "--max-delay",
+        "none",
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.trim_end().ends_with("VERIFIED"), "{out}");
+    assert!(out.contains(&web), "{out}");
 }
