@@ -160,8 +160,9 @@ enum Command {
         from: Option<PathBuf>,
         /// A published tlog-tiles mirror to take entries from (after the
         /// backup's, if --from is given): a directory (`--publish-dir`,
-        /// `rootlog publish`) or an http(s) URL of a mirror or of the log.
-        #[arg(long, value_name = "DIR|URL")]
+        /// `rootlog publish`), an http(s) URL of a mirror or of the log, or a
+        /// bucket, s3://BUCKET/PREFIX (`--publish-url`; AWS_* variables).
+        #[arg(long, value_name = "DIR|URL|s3://BUCKET/PREFIX")]
         from_mirror: Option<String>,
         /// The new data directory (must not hold a log yet).
         #[arg(long)]

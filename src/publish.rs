@@ -284,7 +284,21 @@ impl Mirror {
         // Then where the new entries' tenants find them.
         self.write_locators(locator::DIR, from, size, note)?;
         self.sink.sync()?;
-        // Only now, with everything it needs durable, the checkpoint.
+        // Only now, with everything it needs durable, the checkpoint; never
+        // over a larger one (another publisher of this log, still running
+        // somewhere, got further: two publishers must not take turns).
+        if let Some(current) = self.sink.read("checkpoint")? {
+            let current = parse_checkpoint(&current)
+                .with_context(|| format!("{}/checkpoint is not a checkpoint", self.target()))?;
+            if current.size > size {
+                return Err(sink::Refused(format!(
+                    "{} holds a checkpoint of size {} while this log publishes size {size}: another publisher writes to it; stop one of them",
+                    self.target(),
+                    current.size
+                ))
+                .into());
+            }
+        }
         self.sink
             .write_all(&[("checkpoint".to_string(), note.to_vec(), Class::Checkpoint)])?;
         self.sink.sync()?;

@@ -16,9 +16,9 @@
 //!   and reads go on; restarted, nothing is lost.
 //! - An archive's export whose `published_to` is the bucket's website URL
 //!   verifies with `rootlog verify-export` against the bucket alone.
-//! - The log's data directory lost: restored from the bucket's website
-//!   endpoint, it serves the same checkpoint, grows on consistently, and
-//!   its witnesses keep cosigning.
+//! - The log's data directory lost: restored from the bucket (its website
+//!   endpoint, or `s3://` through the S3 API), it serves the same
+//!   checkpoint, grows on consistently, and its witnesses keep cosigning.
 //!
 //! Without `garage` installed these tests fail if `CI` is set, and
 //! otherwise print a loud notice and skip.
@@ -398,20 +398,33 @@ async fn a_log_whose_disk_is_lost_is_restored_from_the_bucket_and_grows_on() {
     drop(server);
     std::fs::remove_dir_all(&data).unwrap();
 
-    // Restored from the bucket's website endpoint alone, with the kept key.
+    // Restored from the bucket alone, with the kept key: through its
+    // website endpoint, and through the S3 API (a private bucket).
+    let from_web = dir.path().join("restored-web");
     let restored = dir.path().join("restored");
-    let (code, out, err) = garage.rootlog(&[
-        "restore",
-        "--from-mirror",
-        &web,
-        "--data",
-        p(&restored),
-        "--key",
-        p(&key_file),
-    ]);
-    assert_eq!(code, 0, "{out}{err}");
-    let (code, out, err) = garage.rootlog(&["fsck", "--data", p(&restored)]);
-    assert_eq!(code, 0, "{out}{err}");
+    for (source, into) in [(web.clone(), &from_web), (url.clone(), &restored)] {
+        let (code, out, err) = garage.rootlog(&[
+            "restore",
+            "--from-mirror",
+            &source,
+            "--data",
+            p(into),
+            "--key",
+            p(&key_file),
+        ]);
+        assert_eq!(code, 0, "{source}: {out}{err}");
+        assert!(out.contains("300"), "{source}: {out}");
+        let (code, out, err) = garage.rootlog(&["fsck", "--data", p(into)]);
+        assert_eq!(code, 0, "{source}: {out}{err}");
+    }
+    // Nothing of the bucket's copy is left beside the restore.
+    let left: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with('.'))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
     let server = garage
         .server(&restored, &flags)
         .expect("the restored log starts");

@@ -151,14 +151,6 @@ pub fn restore(from: RestoreFrom<'_>, data: &Path, key: &Path) -> anyhow::Result
             Some((path, r, header))
         }
     };
-    let mirror = match from.mirror {
-        None => None,
-        Some(source) => match TileClient::new(source) {
-            Ok(client) => Some(client),
-            Err(e) => return usage(format!("--from-mirror: {e:#}")),
-        },
-    };
-
     let Some(parent) = data.parent().map(|p| {
         if p.as_os_str().is_empty() {
             Path::new(".")
@@ -172,10 +164,40 @@ pub fn restore(from: RestoreFrom<'_>, data: &Path, key: &Path) -> anyhow::Result
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "rootlog-data".into());
+    // A bucket (s3://) is read with the S3 API into a copy beside the
+    // restore (its checkpoint and entry bundles), then restored from like
+    // a directory; the copy is removed either way.
+    let copy = parent.join(format!(".{name}.mirror-{}", std::process::id()));
+    let mirror = match from.mirror {
+        None => None,
+        Some(source) if source.starts_with("s3://") => {
+            let url: rootlog::publish::object::S3Url = match source.parse() {
+                Ok(url) => url,
+                Err(e) => return usage(format!("--from-mirror: {e:#}")),
+            };
+            durable::create_dir_all(parent)?;
+            if let Err(e) = rootlog::publish::object::download_entries(&url, &copy) {
+                let _ = fs::remove_dir_all(&copy);
+                return Err(e);
+            }
+            Some(TileClient::new(&copy.to_string_lossy())?)
+        }
+        Some(source) => match TileClient::new(source) {
+            Ok(client) => Some(client),
+            Err(e) => return usage(format!("--from-mirror: {e:#}")),
+        },
+    };
     durable::create_dir_all(parent)?;
     let work = parent.join(format!(".{name}.restoring-{}", std::process::id()));
     let started = std::time::Instant::now();
     let outcome = rebuild_into(&work, &signer, backup, mirror.as_ref());
+    match fs::remove_dir_all(&copy) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => {
+            tracing::warn!(dir = %copy.display(), error = %e, "cannot remove the bucket's copy")
+        }
+    }
     match outcome {
         Ok(summary) => {
             // Into place only now: a reader of `data` sees nothing or the whole log.

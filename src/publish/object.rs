@@ -165,7 +165,10 @@ impl ObjectSink {
             enforced: false,
         };
         sink.enforced = sink.handle.block_on(sink.probe())?;
-        if !sink.enforced {
+        // Once per process: the server probes at start and again when its
+        // publisher opens the bucket.
+        static WARNED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+        if !sink.enforced && !WARNED.swap(true, std::sync::atomic::Ordering::Relaxed) {
             tracing::warn!(target = %sink.name, "the object store does not refuse overwrites (If-None-Match: *); each tile is read before it is written instead, so only a concurrent writer could slip past the check");
         }
         Ok(sink)
@@ -331,6 +334,75 @@ impl Sink for ObjectSink {
     fn finish_locators(&self) -> anyhow::Result<()> {
         Ok(())
     }
+}
+
+/// For `rootlog restore --from-mirror s3://...`: copies the bucket's
+/// checkpoint and every entry bundle it covers (the partial bundle of its
+/// size, or the full one) into the new directory `dir`, in the mirror
+/// layout, for the restore to read and verify like a mirror directory.
+/// Nothing read here is trusted: the restore checks every entry against
+/// the checkpoint and the log key.
+pub fn download_entries(url: &S3Url, dir: &std::path::Path) -> anyhow::Result<u64> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let store = s3_store(url)?;
+    let prefix = url.prefix.clone();
+    let key = move |rel: &str| {
+        if prefix.is_empty() {
+            ObjectPath::from(rel)
+        } else {
+            ObjectPath::from(format!("{prefix}/{rel}"))
+        }
+    };
+    runtime.block_on(async {
+        let get = |rel: String| {
+            let (store, path) = (store.clone(), key(&rel));
+            async move {
+                match store.get(&path).await {
+                    Ok(got) => Ok(Some(got.bytes().await?.to_vec())),
+                    Err(object_store::Error::NotFound { .. }) => Ok(None),
+                    Err(e) => Err(anyhow::Error::from(e)),
+                }
+            }
+        };
+        let write = |rel: &str, bytes: &[u8]| -> anyhow::Result<()> {
+            let path = dir.join(rel);
+            if let Some(parent) = path.parent() {
+                std::fs::create_dir_all(parent)
+                    .with_context(|| format!("cannot create {}", parent.display()))?;
+            }
+            std::fs::write(&path, bytes).with_context(|| format!("cannot write {}", path.display()))
+        };
+        let note = get("checkpoint".into())
+            .await
+            .with_context(|| format!("cannot read {url}/checkpoint"))?
+            .with_context(|| format!("{url} has no checkpoint: nothing was published there"))?;
+        let text = crate::note::Note::parse(&note)
+            .map_err(|e| anyhow::anyhow!("{url}/checkpoint: {e}"))?;
+        let size = crate::note::Checkpoint::parse(&text.text)
+            .map_err(|e| anyhow::anyhow!("{url}/checkpoint: {e}"))?
+            .size;
+        write("checkpoint", &note)?;
+        let width = u64::from(crate::tiles::TILE_WIDTH);
+        for index in 0..size.div_ceil(width) {
+            let count = (size - index * width).min(width) as u16;
+            let rel = crate::tiles::entries_path(index, count);
+            let full = crate::tiles::entries_path(index, crate::tiles::TILE_WIDTH);
+            // The restore reads the full bundle where a partial one is gone.
+            let found = match get(rel.clone()).await? {
+                Some(bytes) => Some((rel.clone(), bytes)),
+                None if rel != full => get(full.clone()).await?.map(|b| (full, b)),
+                None => None,
+            };
+            let (at, bytes) =
+                found.with_context(|| format!("{url} has no {rel}: the mirror is incomplete"))?;
+            write(&at, &bytes)?;
+        }
+        Ok(size)
+    })
 }
 
 #[cfg(test)]
