@@ -94,6 +94,11 @@ replication_factor = 3
 rpc_bind_addr = "127.0.0.1:{rpc}"
 rpc_public_addr = "127.0.0.1:{rpc}"
 rpc_secret = "{secret}"
+# A frozen node (SIGSTOP) keeps its connections open: give up on it within
+# seconds, as an operator of a latency-sensitive cluster would, instead of
+# waiting out the default 5-minute RPC timeout before the quorum moves on.
+rpc_timeout_msec = 5000
+rpc_ping_timeout_msec = 2000
 
 [s3_api]
 s3_region = "garage"
@@ -350,6 +355,15 @@ impl Drop for Garage {
     fn drop(&mut self) {
         for node in &mut self.nodes {
             node.kill();
+        }
+        // A failing test leaves the nodes' logs to read.
+        if std::thread::panicking() {
+            let kept = std::mem::replace(&mut self.dir, tempfile::tempdir().unwrap()).keep();
+            let _ = writeln!(
+                std::io::stderr(),
+                "garage: the cluster's directories and logs are kept in {}",
+                kept.display()
+            );
         }
     }
 }
