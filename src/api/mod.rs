@@ -373,7 +373,7 @@ async fn healthz(State(state): State<Arc<AppState>>) -> Response {
         "degraded" if !state.degraded_is_unhealthy => StatusCode::OK,
         _ => StatusCode::SERVICE_UNAVAILABLE,
     };
-    let body = serde_json::json!({
+    let mut body = serde_json::json!({
         "status": status,
         "origin": state.origin,
         "tree_size": latest.size,
@@ -386,7 +386,6 @@ async fn healthz(State(state): State<Arc<AppState>>) -> Response {
         },
         "integrity": state.metrics.integrity.health_json(),
     });
-    let mut body = body;
     if !publishing.is_empty() {
         body["publishing"] = publishing
             .iter()
