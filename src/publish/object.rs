@@ -98,7 +98,7 @@ const PROBE_BYTES: &[u8] =
     b"rootlog writes this object twice with If-None-Match: * to learn whether the store refuses to overwrite objects.\n";
 
 /// PUTs in flight at once within one step of the flow.
-const CONCURRENT_PUTS: usize = 8;
+const CONCURRENT_PUTS: usize = 32;
 
 /// A mirror in an object store (see the module's invariants).
 pub struct ObjectSink {
