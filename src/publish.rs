@@ -26,6 +26,10 @@
 //!   only entries below the size of the checkpoint it publishes. Unlike
 //!   tiles they change as days are added.
 //!
+//! - The auditor's page (`index.html` and its files, [`crate::page`]) is
+//!   written at the top when the mirror is opened, so a mirror serves the
+//!   same page the log serves at `/`.
+//!
 //! Publishing is idempotent: after a crash (or on start) the mirror catches
 //! up from the checkpoint already in the directory, rewriting at most what
 //! the interrupted step had written. A mirror published before locators
@@ -150,7 +154,27 @@ impl Mirror {
                 dir.display()
             ),
         }
-        Ok(Mirror { store, dir, policy })
+        let mirror = Mirror { store, dir, policy };
+        mirror.write_page()?;
+        Ok(mirror)
+    }
+
+    /// Writes the auditor's page ([`crate::page`]) beside the tiles, so the
+    /// mirror serves it as the log does at `/`: each file that is missing
+    /// or differs (another version of rootlog wrote it), atomically. The
+    /// page is not part of the log: it may change between versions, and a
+    /// binary built without it writes nothing.
+    fn write_page(&self) -> anyhow::Result<()> {
+        if !crate::page::built() {
+            return Ok(());
+        }
+        let mut dirs = BTreeSet::new();
+        for asset in crate::page::ASSETS {
+            if fs::read(self.dir.join(asset.name)).ok().as_deref() != Some(asset.body) {
+                self.write(asset.name, asset.body, &mut dirs)?;
+            }
+        }
+        sync_dirs(&dirs)
     }
 
     /// The checkpoint currently published, if any.
