@@ -32,6 +32,7 @@ pub mod locator;
 pub mod mapped;
 pub mod metrics;
 pub mod node_cache;
+pub mod page;
 pub mod proof_reader;
 pub mod publish;
 pub mod rebuild;

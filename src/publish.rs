@@ -32,6 +32,10 @@
 //!   below the size of the checkpoint it publishes. Unlike tiles they
 //!   change as days are added.
 //!
+//! - The auditor's page (`index.html` and its files, [`crate::page`]) is
+//!   written at the top when the mirror is opened, so a mirror serves the
+//!   same page the log serves at `/`.
+//!
 //! Publishing is idempotent: after a crash (or on start) the mirror catches
 //! up from the checkpoint already in the target, rewriting at most what
 //! the interrupted step had written, and refuses a target holding another
@@ -215,11 +219,37 @@ impl Mirror {
         if let Some(refused) = refused {
             return Err(sink::Refused(refused).into());
         }
-        Ok(Mirror {
+        let mirror = Mirror {
             store,
             sink,
             policy,
-        })
+        };
+        mirror.write_page()?;
+        Ok(mirror)
+    }
+
+    /// Writes the auditor's page ([`crate::page`]) beside the tiles, so the
+    /// mirror serves it as the log does at `/`: each file that is missing
+    /// or differs (another version of rootlog wrote it), whole. The page is
+    /// not part of the log: it may change between versions (so it is no
+    /// immutable object in a bucket), and a binary built without it writes
+    /// nothing.
+    fn write_page(&self) -> anyhow::Result<()> {
+        if !crate::page::built() {
+            return Ok(());
+        }
+        let mut files = Vec::new();
+        for asset in crate::page::ASSETS {
+            if self.sink.read(asset.name)?.as_deref() != Some(asset.body) {
+                files.push((
+                    asset.name.to_string(),
+                    asset.body.to_vec(),
+                    Class::Page(asset.content_type),
+                ));
+            }
+        }
+        self.sink.write_all(&files)?;
+        self.sink.sync()
     }
 
     /// The sink's name for messages.

@@ -28,16 +28,13 @@ mod common;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use common::export::generate;
 use common::garage::{Garage, BUCKET};
 use common::tiles::{verify_over_http, Grower};
 use common::{register, Tenant, WatchingWitness};
 use rootlog::merkle::{leaf_hash, verify_consistency, verify_inclusion};
 use rootlog::note::Checkpoint;
 use rootlog::tiles::TileClient;
-
-#[path = "../examples/export-demo/generate.rs"]
-#[allow(dead_code)]
-mod generate;
 
 fn p(path: &Path) -> &str {
     path.to_str().unwrap()
@@ -141,6 +138,18 @@ async fn concurrent_submissions_publish_a_log_that_authenticates_from_the_bucket
         let response = http.get(format!("{web}/{path}")).send().await.unwrap();
         assert_eq!(response.status(), 200, "{path}");
         assert_eq!(response.headers()["cache-control"], cache, "{path}");
+    }
+
+    // The auditor's page is in the bucket too (when this build carries it),
+    // as a file that may change with the log's version, not an immutable one.
+    if rootlog::page::built() {
+        let response = http.get(format!("{web}/index.html")).send().await.unwrap();
+        assert_eq!(response.status(), 200);
+        assert_eq!(
+            response.headers()["content-type"],
+            "text/html; charset=utf-8"
+        );
+        assert_eq!(response.headers()["cache-control"], "no-cache");
     }
 
     // An auditor of one day, against the bucket alone.

@@ -110,6 +110,7 @@ async fn every_route_is_served() {
             .replace("{date}", "2026-01-01")
             .replace("{index}", "0")
             .replace("{id}", "acme")
+            .replace("{asset}", "app.js")
             // The one multi-segment parameter (axum's `/tile/{*path}`).
             .replace("{path}", "0/000.p/1");
         let url = format!("{}{concrete}", server.url);

@@ -12,7 +12,9 @@ mod common;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use common::{day, register, run_rootlog, Server, Tenant, WatchingWitness, ADMIN_TOKEN};
+use common::{
+    day, first_start, register, run_rootlog, Server, Tenant, WatchingWitness, ADMIN_TOKEN,
+};
 use rootlog::merkle::verify_consistency;
 use rootlog::note::{Checkpoint, Note, Verifier};
 use serde_json::Value;
@@ -90,9 +92,7 @@ async fn a_log_restored_behind_its_witnesses_and_mirror_holds_until_the_mirror_r
     let mirror = dir.path().join("mirror");
     let key = data.join("log.skey");
     // The log's first start makes its key; the witnesses need its vkey.
-    let mut first = Server::start(&data, &["--origin", ORIGIN]);
-    let log_vkey = first.log_key().vkey();
-    first.stop();
+    let log_vkey = first_start(&data, ORIGIN);
     let w1 = WatchingWitness::start_named(
         &dir.path().join("w1"),
         "w1.example",

@@ -12,7 +12,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{register, run_rootlog, Server, Tenant, WatchingWitness, ADMIN_TOKEN};
+use common::{first_start, register, run_rootlog, Server, Tenant, WatchingWitness, ADMIN_TOKEN};
 use rootlog::merkle::{leaf_hash, Frontier};
 use rootlog::statement::{format_date, ChainHead};
 use serde_json::{json, Value};
@@ -266,9 +266,7 @@ async fn a_timely_root_is_bounded_by_the_witness_and_a_revoked_key_fails_everywh
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("log");
     let origin = "timely.example/log";
-    let mut first = Server::start(&data, &["--origin", origin]);
-    let log_key = first.log_key().vkey();
-    first.stop();
+    let log_key = first_start(&data, origin);
     let witness = WatchingWitness::start_named(
         &dir.path().join("w"),
         "w.example",

@@ -11,51 +11,14 @@ mod common;
 
 use std::path::Path;
 
-use common::{Server, ADMIN_TOKEN};
+use common::Server;
 use rootlog::note::{encode_b64, Signer};
 use serde_json::Value;
 
-#[path = "../examples/export-demo/generate.rs"]
-#[allow(dead_code)]
-mod generate;
-
-#[path = "../examples/export-demo/receipts.rs"]
-mod receipts;
+use common::export::{publish_export, receipts};
 
 fn rootlog(args: &[&str]) -> (i32, String, String) {
     common::run_rootlog(args)
-}
-
-/// Generates tenant `tenant`'s export, registers it and submits its statements.
-async fn publish_export(
-    server: &Server,
-    tenant: &str,
-    seed: u64,
-    swap: Option<(usize, usize)>,
-) -> (Signer, generate::Generated) {
-    let signer = Signer::generate(tenant).unwrap();
-    let first_day = time::OffsetDateTime::now_utc().date() - time::Duration::days(6);
-    let options = generate::Options {
-        tenant: tenant.into(),
-        first_day,
-        days: 5,
-        records_per_day: 500,
-        seed,
-        published_to: server.url.clone(),
-        swap_statements: swap,
-    };
-    let generated = generate::generate(&signer, &options);
-    let client = server.client();
-    let (status, _) = client
-        .add_tenant(ADMIN_TOKEN, tenant, &signer.vkey())
-        .await
-        .unwrap();
-    assert_eq!(status, 201);
-    for statement in &generated.statements {
-        let (status, _) = client.submit(statement).await.unwrap();
-        assert_eq!(status, 201);
-    }
-    (signer, generated)
 }
 
 struct Verifier<'a> {

@@ -10,7 +10,7 @@
 //! client fetches only tiles the given tree size implies, as the spec asks,
 //! falling back to the full tile when a partial one is gone.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context};
@@ -153,25 +153,11 @@ impl TileClient {
     /// The hashes of perfect nodes of the tree of `size` leaves, read from
     /// the tiles that tree size implies (each tile fetched once).
     pub async fn node_hashes(&self, nodes: &[NodeId], size: u64) -> anyhow::Result<Vec<Hash>> {
-        let mut cache: HashMap<TileId, Vec<Hash>> = HashMap::new();
-        let mut out = Vec::with_capacity(nodes.len());
-        for &node in nodes {
-            let loc =
-                tiles::node_location(node).ok_or_else(|| anyhow!("node {node:?} cannot exist"))?;
-            let width = tiles::tile_width(loc.tile, size);
-            if tiles::width_needed(&loc) > width {
-                bail!("node {node:?} is not complete in a tree of {size} leaves");
-            }
-            if let std::collections::hash_map::Entry::Vacant(slot) = cache.entry(loc.tile) {
-                slot.insert(self.tile(loc.tile, width).await?);
-            }
-            let hash = cache
-                .get(&loc.tile)
-                .and_then(|t| tiles::hash_at(&loc, t))
-                .ok_or_else(|| anyhow!("tile {:?} too short for node {node:?}", loc.tile))?;
-            out.push(hash);
+        let mut fetched = BTreeMap::new();
+        for (tile, width) in tiles::tiles_for_nodes(nodes, size)? {
+            fetched.insert(tile, self.tile(tile, width).await?);
         }
-        Ok(out)
+        Ok(tiles::hashes_from_tiles(nodes, size, &fetched)?)
     }
 
     /// The consistency proof from `old` to `new` (0 < old ≤ new), built from tiles.

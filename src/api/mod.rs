@@ -4,6 +4,7 @@
 mod backup;
 mod error;
 pub mod limits;
+mod page;
 mod proofs;
 mod roots;
 mod shared;
@@ -139,6 +140,8 @@ impl AppState {
 /// tile paths contain slashes, so openapi.yaml describes the wildcard by one
 /// path template per shape of tile path). Every GET route answers HEAD too.
 pub const ROUTES: &[(&str, &str)] = &[
+    ("GET", "/"),
+    ("GET", "/{asset}"),
     ("GET", "/checkpoint"),
     ("GET", "/tile/{path}"),
     ("POST", "/v1/roots"),
@@ -186,6 +189,8 @@ pub fn admin_router(state: Arc<AppState>) -> Router {
 
 fn public_routes() -> Router<Arc<AppState>> {
     Router::new()
+        .route("/", get(page::index))
+        .route("/{asset}", get(page::asset))
         .route("/checkpoint", get(checkpoint))
         .route("/tile/{*path}", get(tiles::tile))
         .route("/v1/roots", post(roots::submit))

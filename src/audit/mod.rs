@@ -28,12 +28,14 @@
 //!
 //! [`export`] checks an archive's export manifest against statements.
 
-pub mod export;
+pub use rootlog_tlog::export;
 
 use sha2::{Digest, Sha256};
 
-use crate::merkle::{leaf_hash, verify_consistency, verify_inclusion, Hash, EMPTY_ROOT};
-use crate::note::{encode_b64, Checkpoint, Note, Verifier};
+use crate::merkle::{
+    growth_step, leaf_hash, verify_consistency, verify_inclusion, GrowthError, Hash,
+};
+use crate::note::{Checkpoint, Note, Verifier};
 use crate::statement::{format_date, parse_submission, verify_tenant_signatures, Statement};
 use crate::tenant_key::{KeyChange, TenantRecord};
 use crate::verify::{KeyCheckFailure, VerifiedCheckpoint, VerifyFailure};
@@ -165,39 +167,24 @@ pub fn consistency_step(
     new: &VerifiedCheckpoint,
 ) -> Result<Option<(u64, u64)>, AuditFailure> {
     let (o, n) = (&old.checkpoint, &new.checkpoint);
-    if o.size > n.size {
-        return Err(AuditFailure::Shrunk {
+    growth_step(o.size, &o.root, n.size, &n.root).map_err(|e| match e {
+        GrowthError::Shrunk { .. } => AuditFailure::Shrunk {
             old_size: o.size,
             new_size: n.size,
             old_note: old.note.clone(),
             new_note: new.note.clone(),
-        });
-    }
-    let fork = |reason: String| AuditFailure::Fork {
-        old_size: o.size,
-        new_size: n.size,
-        reason,
-        old_note: old.note.clone(),
-        new_note: new.note.clone(),
-    };
-    if o.size == n.size {
-        if o.root != n.root {
-            return Err(fork(format!(
-                "same size, different roots {} and {}",
-                encode_b64(&o.root),
-                encode_b64(&n.root)
-            )));
-        }
-        return Ok(None);
-    }
-    if o.size == 0 {
-        // Every tree extends the empty one, provided the old root really is empty.
-        if o.root != EMPTY_ROOT {
-            return Err(fork("the saved empty tree has a non-empty root".into()));
-        }
-        return Ok(None);
-    }
-    Ok(Some((o.size, n.size)))
+        },
+        other => AuditFailure::Fork {
+            old_size: o.size,
+            new_size: n.size,
+            reason: match other {
+                GrowthError::BadEmptyRoot => "the saved empty tree has a non-empty root".into(),
+                other => other.to_string(),
+            },
+            old_note: old.note.clone(),
+            new_note: new.note.clone(),
+        },
+    })
 }
 
 /// Verifies the consistency proof (built by the auditor from tiles) between
@@ -344,7 +331,9 @@ pub fn parse_hash(text: &str) -> Option<Hash> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::merkle::EMPTY_ROOT;
     use crate::merkle::{inclusion_plan, Frontier};
+    use crate::note::encode_b64;
     use crate::note::{Note, Signer};
 
     fn signed(signer: &Signer, size: u64, root: Hash) -> VerifiedCheckpoint {

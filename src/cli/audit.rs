@@ -24,9 +24,8 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Args, ValueEnum};
 
-use rootlog::audit::export::{
-    check_manifest_json, compare_day, to_hex, DayExpectation, LoadError, ManifestHeader,
-};
+use rootlog::audit::export::verdict::{compare, judge_from_receipts, manifest_checks};
+use rootlog::audit::export::{check_manifest_json, LoadError, ManifestHeader};
 use rootlog::audit::{parse_hash, state_file_name, AuditFailure, Consistency};
 use rootlog::client::{Auditor, CheckpointAudit, Earliest, Lookup, StatementIndex};
 use rootlog::note::encode_b64;
@@ -465,68 +464,6 @@ pub fn audit(args: &AuditArgs) -> anyhow::Result<ExitCode> {
     Ok(emit(report, args.verdict.json))
 }
 
-/// The manifest's own checks, as report checks. `log` is what is read
-/// (None offline).
-fn manifest_checks(
-    manifest: &ManifestHeader,
-    check: &rootlog::audit::export::ManifestCheck,
-    log: Option<&str>,
-    report: &mut Report,
-) {
-    let records = manifest.records;
-    let span = match (manifest.first_seq, manifest.last_seq) {
-        (Some(a), Some(b)) => format!(", seq {a}..{b}"),
-        _ => String::new(),
-    };
-    let what = format!(
-        "tenant {}, {}..{} ({} days), {records} records{span}",
-        check.tenant,
-        format_date(check.from),
-        format_date(check.to),
-        check.days.len(),
-    );
-    if check.problems.is_empty() {
-        let head = check
-            .days
-            .last()
-            .and_then(|d| d.head)
-            .map(|h| {
-                format!(
-                    "; chain head at the end: seq {} sha256 {}",
-                    h.seq,
-                    to_hex(&h.hash)
-                )
-            })
-            .unwrap_or_default();
-        report.checks.push(Check::pass(
-            "export_chain",
-            format!("{what}: one unbroken hash chain{head}"),
-        ));
-    }
-    for problem in &check.problems {
-        report
-            .checks
-            .push(Check::fail("export_chain", problem.clone()));
-    }
-    if let Some(to) = manifest
-        .chain_proof
-        .as_ref()
-        .and_then(|c| c.published_to.as_deref())
-    {
-        let read = match log {
-            Some(log) if log.trim_end_matches('/') == to.trim_end_matches('/') => {
-                "; verified against it".to_string()
-            }
-            Some(log) => format!("; verified against {log} (--log)"),
-            None => "; not read (offline, from receipts)".to_string(),
-        };
-        report.checks.push(Check::pass(
-            "published_to",
-            format!("the export names {to} as where its roots are published{read}"),
-        ));
-    }
-}
-
 /// The log `verify-export` reads: `--log` (or `ROOTLOG_URL`), else the
 /// manifest's `chain_proof.published_to`, else the default.
 fn export_log(args: &VerifyExportArgs, manifest: &ManifestHeader) -> String {
@@ -539,31 +476,6 @@ fn export_log(args: &VerifyExportArgs, manifest: &ManifestHeader) -> String {
                 .and_then(|c| c.published_to.clone())
         })
         .unwrap_or_else(|| DEFAULT_LOG.to_string())
-}
-
-/// Compares a day of the manifest with the statement the log holds.
-fn compare(day: &DayExpectation, statement: Option<&Statement>, report: &mut StatementReport) {
-    let Some(statement) = statement else {
-        return;
-    };
-    let disagreements = compare_day(day, statement);
-    if disagreements.is_empty() {
-        report.checks.push(Check::pass(
-            "export_day",
-            format!(
-                "{} records, root {}{} = the statement at index {}",
-                day.records,
-                encode_b64(&day.root),
-                day.head
-                    .map(|h| format!(", chain head seq {}", h.seq))
-                    .unwrap_or_default(),
-                report.index.map_or("?".into(), |i| i.to_string())
-            ),
-        ));
-    }
-    for d in disagreements {
-        report.checks.push(Check::fail("export_day", d));
-    }
 }
 
 pub fn verify_export(args: &VerifyExportArgs) -> anyhow::Result<ExitCode> {
@@ -672,66 +584,25 @@ fn verify_export_offline(
             )
         }
     };
-    let mut by_date: std::collections::BTreeMap<time::Date, (PathBuf, Receipt)> =
-        std::collections::BTreeMap::new();
+    let mut receipts = Vec::new();
     for entry in entries {
         let path = entry?.path();
         if !path.is_file() {
             continue;
         }
         let bytes = fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
-        let receipt = match Receipt::parse(&bytes) {
-            Ok(r) => r,
-            // Other files may sit beside the receipts.
-            Err(_) => continue,
-        };
-        let Ok((_, statement)) = rootlog::statement::parse_submission(receipt.statement.as_bytes())
-        else {
-            report.checks.push(Check::fail(
-                "receipt",
-                format!("{}: its statement does not parse", path.display()),
-            ));
-            continue;
-        };
-        if statement.tenant == check.tenant {
-            by_date.insert(statement.date, (path, receipt));
+        // Other files may sit beside the receipts.
+        if let Ok(receipt) = Receipt::parse(&bytes) {
+            receipts.push((path.display().to_string(), receipt));
         }
     }
-    report.checks.push(Check::pass(
-        "receipts",
-        format!(
-            "{} receipt(s) of tenant {} in {}; nothing read from a log or mirror",
-            by_date.len(),
-            check.tenant,
-            dir.display()
-        ),
-    ));
-    for day in &check.days {
-        let date = format_date(day.date);
-        let Some((path, receipt)) = by_date.get(&day.date) else {
-            let mut missing = StatementReport::new(&check.tenant, &date);
-            missing.checks.push(Check::fail(
-                "receipt",
-                format!("no receipt for {date} in {}", dir.display()),
-            ));
-            report.statements.push(missing);
-            continue;
-        };
-        let mut day_report = receipt.judge(trust, p.max_delay);
-        if day_report.date.is_empty() {
-            // A receipt too damaged to say whose it is: name the day it was for.
-            day_report.tenant = check.tenant.clone();
-            day_report.date = date.clone();
-        }
-        let statement = rootlog::statement::parse_submission(receipt.statement.as_bytes())
-            .ok()
-            .map(|(_, s)| s);
-        day_report.checks.insert(
-            0,
-            Check::pass("receipt", format!("read from {}", path.display())),
-        );
-        compare(day, statement.as_ref(), &mut day_report);
-        report.statements.push(day_report);
-    }
+    judge_from_receipts(
+        check,
+        receipts,
+        &dir.display().to_string(),
+        trust,
+        p.max_delay,
+        &mut report,
+    );
     Ok(emit(report, json))
 }

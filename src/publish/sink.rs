@@ -40,6 +40,9 @@ pub enum Class {
     Locator,
     /// The checkpoint: moves with the log.
     Checkpoint,
+    /// A file of the auditor's page ([`crate::page`]), of this content
+    /// type: rewritten when the log is upgraded.
+    Page(&'static str),
 }
 
 impl Class {
@@ -54,6 +57,7 @@ impl Class {
             Class::Full => "public, max-age=31536000, immutable",
             Class::Partial => "public, max-age=5",
             Class::Locator | Class::Checkpoint => "no-cache",
+            Class::Page(_) => crate::page::CACHE,
         }
     }
 
@@ -63,6 +67,7 @@ impl Class {
             Class::Full | Class::Partial => "application/octet-stream",
             Class::Locator => "application/json",
             Class::Checkpoint => "text/plain; charset=utf-8",
+            Class::Page(content_type) => content_type,
         }
     }
 }

@@ -2,6 +2,8 @@
 //! 127.0.0.1 with a temporary data directory, and build signed statements.
 #![allow(dead_code)]
 
+pub mod browser;
+pub mod export;
 pub mod garage;
 pub mod loopfs;
 pub mod nginx;
@@ -299,6 +301,16 @@ pub fn snapshot(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
 }
 
 /// The `rootlog-witness` binary beside `rootlog` (built by `cargo test --workspace`).
+/// Starts the log over `data` once with `origin`, so that it makes its
+/// key, and stops it: the log's vkey, which its witnesses need before the
+/// log can be started naming them.
+pub fn first_start(data: &Path, origin: &str) -> String {
+    let mut first = Server::start(data, &["--origin", origin]);
+    let vkey = first.log_key().vkey();
+    first.stop();
+    vkey
+}
+
 pub fn witness_bin() -> PathBuf {
     let path = Path::new(rootlog_bin()).with_file_name("rootlog-witness");
     assert!(

@@ -70,6 +70,9 @@ http {{
     uwsgi_temp_path {p}/uwsgi;
     scgi_temp_path {p}/scgi;
     default_type application/octet-stream;
+    # The auditor's page beside the tiles (a stock nginx.conf includes
+    # mime.types, which has these).
+    types {{ text/html html; text/javascript js; text/css css; application/wasm wasm; }}
     server {{
         listen 127.0.0.1:{port};
         root {root};

@@ -651,7 +651,17 @@ pub fn text_format(schema: &str, text: &str) -> Result<(), String> {
             checkpoint_note(&proof.checkpoint)
         }
         "PrometheusText" => prometheus_text(text),
+        "PageFile" => page_file(text.as_bytes()),
         other => Err(format!("no checker for the text format {other}")),
+    }
+}
+
+/// One of the auditor's page's files, byte for byte as the binary embeds them.
+fn page_file(body: &[u8]) -> Result<(), String> {
+    if rootlog::page::ASSETS.iter().any(|a| a.body == body) {
+        Ok(())
+    } else {
+        Err("not one of the page's files".into())
     }
 }
 
@@ -752,6 +762,7 @@ pub fn binary_format(
         .map(|w| w.parse().expect("a checked width"))
         .unwrap_or(256);
     match schema {
+        Some("PageFile") => page_file(body),
         Some("HashTileBytes") => {
             if body.len() != 32 * width {
                 return Err(format!("a tile of width {width} with {} bytes", body.len()));

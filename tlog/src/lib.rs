@@ -22,7 +22,10 @@
 //!   the one rule every verifier applies to a statement.
 //! - [`verdict`]: the report and its JSON document (`rootlog-verdict/v1`).
 //! - [`receipt`]: `rootlog-receipt/v1` files and their verification.
+//! - [`export`]: an archive's export manifest, checked on its own and
+//!   day by day against the statements (`rootlog verify-export`).
 
+pub mod export;
 pub mod merkle;
 pub mod note;
 pub mod receipt;

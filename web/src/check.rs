@@ -5,12 +5,14 @@
 //! `rootlog-verdict/v1` document. Err is the page's bad usage (malformed
 //! trust settings or evidence JSON), never a verdict.
 
-use rootlog_tlog::merkle::{verify_consistency, Hash, EMPTY_ROOT};
+use rootlog_tlog::export::verdict::{judge_from_receipts, manifest_checks};
+use rootlog_tlog::export::{check_manifest_json, LoadError};
+use rootlog_tlog::merkle::check_growth;
 use rootlog_tlog::note::{encode_b64, Verifier};
 use rootlog_tlog::receipt::{decode_proof, replay_key_history, KeyChangeProof, Receipt};
 use rootlog_tlog::statement::parse_date;
 use rootlog_tlog::tlogproof::TlogProof;
-use rootlog_tlog::verdict::{Check, CheckpointReport, Outcome, Report, Verdict};
+use rootlog_tlog::verdict::{Check, CheckpointReport, Outcome, Report, StatementReport, Verdict};
 use rootlog_tlog::verify::{
     judge_statement, verify_checkpoint_note, StatementEvidence, Trust, VerifiedCheckpoint,
 };
@@ -56,6 +58,143 @@ pub fn verify_statement(statement: &str, proof: &str, trust: &str) -> Result<Str
             .push(Check::fail("proof", format!("the proof file: {e}"))),
     }
     Ok(report.finish().json())
+}
+
+/// A file dropped on the page: its name (for the report) and its text.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DroppedFile {
+    pub name: String,
+    pub text: String,
+}
+
+/// `rootlog verify-export MANIFEST --receipts DIR --json`, with the
+/// manifest's text and the receipts dropped beside it (a JSON array of
+/// [`DroppedFile`]; files that are not receipts are ignored, as in a
+/// directory): the manifest's chain, and every day from its receipt,
+/// offline.
+pub fn verify_export(manifest: &str, receipts: &str, trust: &str) -> Result<String, String> {
+    let keys = Keys::from_json(trust)?;
+    let files: Vec<DroppedFile> =
+        serde_json::from_str(receipts).map_err(|e| format!("receipt files: {e}"))?;
+    Ok(export_report(manifest, files, &keys).json())
+}
+
+/// [`verify_export`]'s finished report.
+fn export_report(manifest: &str, files: Vec<DroppedFile>, keys: &Keys) -> Report {
+    let mut report = Report::new("verify-export", keys.max_delay);
+    let (header, check) = match check_manifest_json(manifest.as_bytes(), 1) {
+        Ok(read) => read,
+        Err(LoadError::Json(e)) => {
+            report.checks.push(Check::fail(
+                "export_manifest",
+                format!("the file is not an export manifest: {e}"),
+            ));
+            return report.finish();
+        }
+        Err(LoadError::Manifest(e)) => {
+            report
+                .checks
+                .push(Check::fail("export_manifest", e.to_string()));
+            return report.finish();
+        }
+    };
+    manifest_checks(&header, &check, None, &mut report);
+    let parsed = files
+        .into_iter()
+        .filter_map(|f| Some((f.name, Receipt::parse(f.text.as_bytes()).ok()?)))
+        .collect();
+    judge_from_receipts(
+        &check,
+        parsed,
+        "the files given",
+        &keys.trust(),
+        keys.max_delay,
+        &mut report,
+    );
+    report.finish()
+}
+
+/// The files dropped on the page, checked with no network at all
+/// (`rootlog-web-files/v1`): with an export manifest among them, the
+/// export from its receipts ([`verify_export`]); otherwise every receipt,
+/// as `rootlog verify --receipt` judges one. `data_verdict` is the page's
+/// word for the whole, each of `days` its word for one statement.
+pub fn verify_files(files: &str, trust: &str) -> Result<String, String> {
+    let keys = Keys::from_json(trust)?;
+    let files: Vec<DroppedFile> = serde_json::from_str(files).map_err(|e| format!("files: {e}"))?;
+    if files.is_empty() {
+        return Err("no files given".into());
+    }
+    let is_manifest = |f: &DroppedFile| {
+        serde_json::from_str::<serde_json::Value>(&f.text)
+            .is_ok_and(|v| v.get("schema_version").is_some() && v.get("records").is_some())
+    };
+    if files.iter().filter(|f| is_manifest(f)).count() > 1 {
+        return Err("more than one export manifest given: check one export at a time".into());
+    }
+    let (kind, report) = match files.iter().position(is_manifest) {
+        Some(at) => {
+            let mut files = files;
+            let manifest = files.remove(at);
+            ("export", export_report(&manifest.text, files, &keys))
+        }
+        None => {
+            let mut report = Report::new("verify", keys.max_delay);
+            for file in &files {
+                match Receipt::parse(file.text.as_bytes()) {
+                    Ok(r) => report
+                        .statements
+                        .push(r.judge(&keys.trust(), keys.max_delay)),
+                    Err(e) => report.checks.push(Check::fail(
+                        "receipt",
+                        format!("{}: not a receipt or an export manifest: {e}", file.name),
+                    )),
+                }
+            }
+            ("receipts", report.finish())
+        }
+    };
+    let days: Vec<serde_json::Value> = report
+        .statements
+        .iter()
+        .map(|s| {
+            serde_json::json!({
+                "tenant": s.tenant,
+                "date": s.date,
+                "data_verdict": statement_verdict(s),
+                "failed": s.checks.iter().filter(|c| c.result == Outcome::Fail).map(|c| c.check).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    serde_json::to_string_pretty(&serde_json::json!({
+        "schema": "rootlog-web-files/v1",
+        "kind": kind,
+        "data_verdict": data_verdict(&report),
+        "days": days,
+        "report": report,
+    }))
+    .map_err(|e| format!("cannot encode the result: {e}"))
+}
+
+/// The page's word for one judged statement: `not-verified` when a check
+/// other than the time bound failed, `late` when only that did, else
+/// `unchecked` when a check could not be made, else `verified`.
+pub fn statement_verdict(s: &StatementReport) -> &'static str {
+    let failed = |c: &&Check| c.result == Outcome::Fail;
+    if s.checks
+        .iter()
+        .filter(failed)
+        .any(|c| c.check != "time_bound")
+    {
+        "not-verified"
+    } else if s.is_late() {
+        "late"
+    } else if s.checks.iter().any(|c| c.result == Outcome::Unknown) {
+        "unchecked"
+    } else {
+        "verified"
+    }
 }
 
 /// What the page fetched (from the log or a mirror) for one tenant's day.
@@ -109,6 +248,9 @@ pub struct DayResult {
     /// verified (the larger of `checkpoint` and `previous`), when the
     /// checkpoint and consistency checks passed; None otherwise.
     pub remember: Option<String>,
+    /// The names of the checks that failed (`inclusion`, `tenant_keys`,
+    /// ...), for the page to name them.
+    pub failed: Vec<&'static str>,
     /// The verdict document, as `rootlog verify --json` prints it.
     pub report: Report,
 }
@@ -179,12 +321,20 @@ pub fn judge_day(day: &DayEvidence, keys: &Keys) -> Result<DayResult, String> {
     report.statements.push(judged);
     let report = report.finish();
     let data_verdict = data_verdict(&report);
+    let failed = report
+        .checks
+        .iter()
+        .chain(report.statements.iter().flat_map(|s| s.checks.iter()))
+        .filter(|c| c.result == Outcome::Fail)
+        .map(|c| c.check)
+        .collect();
     Ok(DayResult {
         schema: "rootlog-web-day/v1",
         tenant: day.tenant.clone(),
         date: day.date.clone(),
         data_verdict,
         remember,
+        failed,
         report,
     })
 }
@@ -265,7 +415,13 @@ fn consistency(
     } else {
         (current, &before)
     };
-    match tree_extends(old.checkpoint.size, &old.checkpoint.root, new.checkpoint.size, &new.checkpoint.root, &proof) {
+    match check_growth(
+        old.checkpoint.size,
+        &old.checkpoint.root,
+        new.checkpoint.size,
+        &new.checkpoint.root,
+        &proof,
+    ) {
         Ok(()) => (
             Check::pass(
                 "consistency",
@@ -287,39 +443,6 @@ fn consistency(
             None,
         ),
     }
-}
-
-/// The tree (`new_size`, `new_root`) extends (`old_size`, `old_root`) by
-/// `proof`; the same rules as the CLI's audit state (`rootlog::audit::
-/// consistency_step`): same size means same root, size 0 means the empty
-/// root.
-fn tree_extends(
-    old_size: u64,
-    old_root: &Hash,
-    new_size: u64,
-    new_root: &Hash,
-    proof: &[Hash],
-) -> Result<(), String> {
-    if old_size == new_size {
-        return if old_root == new_root {
-            Ok(())
-        } else {
-            Err(format!(
-                "same size, different roots {} and {}",
-                encode_b64(old_root),
-                encode_b64(new_root)
-            ))
-        };
-    }
-    if old_size == 0 {
-        return if *old_root == EMPTY_ROOT {
-            Ok(())
-        } else {
-            Err("the empty tree has a non-empty root".into())
-        };
-    }
-    verify_consistency(old_size, new_size, old_root, new_root, proof)
-        .map_err(|e| format!("consistency proof: {e}"))
 }
 
 /// A `c2sp.org/tlog-proof@v1` file as the parts [`DayEvidence`] takes:

@@ -86,3 +86,20 @@ impl Keys {
         }
     }
 }
+
+/// The settings as the page shows them back ("what this page trusts"):
+/// `{"log": "name+keyid", "witnesses": ["name+keyid"], "quorum": K,
+/// "max_delay": "2d"}`, or the error naming the malformed setting.
+pub fn describe(json: &str) -> Result<String, String> {
+    let keys = Keys::from_json(json)?;
+    let named = |v: &Verifier| format!("{}+{:08x}", v.name(), v.key_id());
+    let settings: TrustSettings =
+        serde_json::from_str(json).map_err(|e| format!("trust settings: {e}"))?;
+    Ok(serde_json::json!({
+        "log": named(&keys.log_key),
+        "witnesses": keys.witnesses.iter().map(named).collect::<Vec<_>>(),
+        "quorum": keys.quorum,
+        "max_delay": settings.max_delay.unwrap_or_else(|| "2d".into()),
+    })
+    .to_string())
+}

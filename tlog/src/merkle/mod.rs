@@ -12,12 +12,14 @@
 //! not a power of two) is "ephemeral" and is folded from perfect nodes.
 
 mod frontier;
+mod growth;
 mod hash;
 mod node;
 mod proof;
 mod verify;
 
 pub use frontier::{Frontier, TreeFull};
+pub use growth::{check_growth, growth_step, GrowthError};
 pub use hash::{empty_root, hash_from_slice, leaf_hash, node_hash, Hash, EMPTY_ROOT, HASH_SIZE};
 pub use node::{stored_nodes, NodeId};
 pub use proof::{consistency_plan, inclusion_plan, root_plan, ProofError, ProofPlan};

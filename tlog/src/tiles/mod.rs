@@ -12,9 +12,11 @@
 //! below it, all of which sit in one tile because `2^r` divides 256.
 
 pub mod bundle;
+pub mod nodes;
 pub mod path;
 
 pub use bundle::{decode_bundle, encode_bundle, BundleError, MAX_BUNDLE_ENTRY};
+pub use nodes::{hashes_from_tiles, tiles_for_nodes, TileNodesError};
 pub use path::{
     encode_index, entries_path, parse_tile_path, tile_path, TileKind, TilePath, TilePathError,
 };

@@ -3,8 +3,9 @@
 //! and, day by day, the tenant's daily-root statements in the log.
 //!
 //! This is what `rootlog verify-export` runs: an audit of the archive's
-//! export (not of the log, which [`crate::audit`] checks online, nor one
-//! statement, which [`crate::verify`] checks offline).
+//! export (not of the log, which `rootlog::audit` checks online, nor one
+//! statement, which [`crate::verify`] checks offline). It lives in the pure
+//! core so that the auditor's page checks a dropped manifest by the same code.
 //!
 //! Pure: [`check_manifest`] turns a parsed manifest into what each day's
 //! statement must say ([`DayExpectation`]) plus every internal problem;
@@ -13,7 +14,8 @@
 //! in parallel runs, without allocating per record, and the roots are
 //! computed on every core; both share the checks, so their results are the
 //! same. [`compare_day`] compares one day with the statement the log holds.
-//! Fetching and the log-side proofs are the caller's (`client::Auditor`).
+//! Fetching and the log-side proofs are the caller's (`rootlog::client::Auditor`,
+//! the page).
 //!
 //! Definitions relied on (the documentation repeats them):
 //! - a record's day is the UTC calendar date of its `captured_at`;
@@ -38,6 +40,7 @@ mod chain;
 mod fields;
 mod read;
 mod roots;
+pub mod verdict;
 
 use chain::*;
 pub use fields::to_hex;

@@ -162,23 +162,29 @@ pub(super) fn read_records(
         }
     }
     let starts: Vec<usize> = std::iter::once(start).chain(cuts.iter().copied()).collect();
-    let runs: Vec<Result<(Span, RunEnd), String>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = starts
-            .iter()
-            .enumerate()
-            .map(|(k, &from)| {
-                let stop = starts.get(k + 1).copied();
-                scope.spawn(move || read_run(bytes, from, stop))
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| {
-                h.join()
-                    .unwrap_or_else(|_| Err("a reading thread panicked".into()))
-            })
-            .collect()
-    });
+    // One run is read on this thread: no thread is started unless there is
+    // work to share (and the browser's WebAssembly has no threads).
+    let runs: Vec<Result<(Span, RunEnd), String>> = if starts.len() == 1 {
+        vec![read_run(bytes, start, None)]
+    } else {
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = starts
+                .iter()
+                .enumerate()
+                .map(|(k, &from)| {
+                    let stop = starts.get(k + 1).copied();
+                    scope.spawn(move || read_run(bytes, from, stop))
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join()
+                        .unwrap_or_else(|_| Err("a reading thread panicked".into()))
+                })
+                .collect()
+        })
+    };
     let mut spans = Vec::new();
     // Each run is read from a verified start: the first from the array's,
     // each later one only after the run before it reached it exactly.
