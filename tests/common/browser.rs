@@ -40,17 +40,7 @@ impl Browser {
         } else {
             None
         };
-        let Some(why) = missing else {
-            return true;
-        };
-        if std::env::var_os("CI").is_some() {
-            panic!("{test}: {why}, and CI is set so this test must run");
-        }
-        let _ = writeln!(
-            std::io::stderr(),
-            "\n######## SKIPPED {test}: {why}; set CI=1 to make this a failure ########\n"
-        );
-        false
+        super::can_run(test, missing)
     }
 
     /// Starts ChromeDriver and a headless Chromium session.

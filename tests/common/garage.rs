@@ -51,22 +51,11 @@ impl Garage {
     /// True if a `garage` binary runs; otherwise fails under CI or tells the
     /// developer loudly that the test is skipped.
     pub fn available(test: &str) -> bool {
-        let found = Command::new("garage")
-            .arg("--version")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success());
-        if !found {
-            if std::env::var_os("CI").is_some() {
-                panic!("{test}: garage is not installed, and CI is set so this test must run: install it (cargo install garage --locked)");
-            }
-            let _ = writeln!(
-                std::io::stderr(),
-                "\n######## SKIPPED {test}: garage is not installed (cargo install garage --locked); set CI=1 to make this a failure ########\n"
-            );
-        }
-        found
+        super::can_run(
+            test,
+            (!super::runs("garage", "--version"))
+                .then_some("garage is not installed (cargo install garage --locked)"),
+        )
     }
 
     /// Starts three nodes, connects them, applies a layout with one zone

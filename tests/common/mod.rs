@@ -22,6 +22,36 @@ use rootlog::statement::{parse_date, ChainHead, Statement};
 
 pub const ADMIN_TOKEN: &str = "integration-test-admin-token";
 
+/// Whether `program arg` runs and succeeds: the tool a test needs is here.
+pub fn runs(program: &str, arg: &str) -> bool {
+    Command::new(program)
+        .arg(arg)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// Whether the test `test` can run: `missing` says what it lacks and how
+/// to install it (None: nothing). Under CI (`CI` set) a lack fails the
+/// test; otherwise the developer is told loudly that it is skipped.
+pub fn can_run(test: &str, missing: Option<&str>) -> bool {
+    let Some(why) = missing else {
+        return true;
+    };
+    if std::env::var_os("CI").is_some() {
+        panic!("{test}: {why}, and CI is set so this test must run");
+    }
+    // Straight to the process's stderr: the test harness captures
+    // `eprintln!` of passing tests, and this must be seen.
+    let _ = std::io::Write::write_all(
+        &mut std::io::stderr(),
+        format!("\n######## SKIPPED {test}: {why}; set CI=1 to make this a failure ########\n\n")
+            .as_bytes(),
+    );
+    false
+}
+
 pub fn rootlog_bin() -> &'static str {
     env!("CARGO_BIN_EXE_rootlog")
 }

@@ -4,7 +4,6 @@
 //! When nginx is not installed, `Nginx::available` fails the test if `CI`
 //! is set, and otherwise prints a loud notice so the caller can skip.
 
-use std::io::Write;
 use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -22,24 +21,11 @@ impl Nginx {
     /// True if an `nginx` binary runs; otherwise fails under CI or tells the
     /// developer loudly that the test is skipped.
     pub fn available(test: &str) -> bool {
-        let found = Command::new("nginx")
-            .arg("-v")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success());
-        if !found {
-            if std::env::var_os("CI").is_some() {
-                panic!("{test}: nginx is not installed, and CI is set so this test must run: install it (apt-get install -y nginx)");
-            }
-            // Straight to the process's stderr: the test harness captures
-            // `eprintln!` of passing tests, and this must be seen.
-            let _ = writeln!(
-                std::io::stderr(),
-                "\n######## SKIPPED {test}: nginx is not installed (apt-get install -y nginx); set CI=1 to make this a failure ########\n"
-            );
-        }
-        found
+        super::can_run(
+            test,
+            (!super::runs("nginx", "-v"))
+                .then_some("nginx is not installed (apt-get install -y nginx)"),
+        )
     }
 
     /// Starts nginx with its own minimal config, serving `root`.
