@@ -10,9 +10,8 @@ use anyhow::Context;
 
 use rootlog::client::{ClientError, LogClient, RetryPolicy};
 use rootlog::receipt::Receipt;
-use rootlog::tlogproof::TlogProof;
 use rootlog::verdict::{Check, Report};
-use rootlog::verify::{judge_statement, StatementEvidence};
+use rootlog::verify::judge_with_proof_file;
 
 use super::{keys, runtime};
 
@@ -55,20 +54,8 @@ pub fn verify(args: &crate::VerifyArgs) -> anyhow::Result<ExitCode> {
                 (Ok(s), Ok(p)) => (s, p),
                 (Err(e), _) | (_, Err(e)) => return usage("verify", e),
             };
-            match TlogProof::parse(&proof_bytes) {
-                Ok(parsed) => {
-                    let evidence = StatementEvidence {
-                        entry: &statement,
-                        index: parsed.index,
-                        checkpoint: &parsed.checkpoint,
-                        inclusion_proof: &parsed.inclusion_proof,
-                        expected: None,
-                        key_history: None,
-                    };
-                    report
-                        .statements
-                        .push(judge_statement(&evidence, &trust, max_delay).0);
-                }
+            match judge_with_proof_file(&statement, &proof_bytes, &trust, max_delay) {
+                Ok(judged) => report.statements.push(judged),
                 Err(e) => report.checks.push(Check::fail(
                     "proof",
                     format!("the proof file {}: {e}", proof.display()),

@@ -193,6 +193,29 @@ pub struct StatementEvidence<'a> {
     pub key_history: Option<&'a crate::tenant_key::TenantRecord>,
 }
 
+/// A statement with its `c2sp.org/tlog-proof@v1` file, judged by
+/// [`judge_statement`] as `rootlog verify --statement --proof` and the
+/// page's `verifyStatement` do (no expected tenant or day, no key
+/// history); Err when the proof file does not parse, for the caller's
+/// `proof` check.
+pub fn judge_with_proof_file(
+    statement: &[u8],
+    proof: &[u8],
+    trust: &Trust<'_>,
+    max_delay: crate::timebound::MaxDelay,
+) -> Result<crate::verdict::StatementReport, crate::tlogproof::TlogProofError> {
+    let parsed = TlogProof::parse(proof)?;
+    let evidence = StatementEvidence {
+        entry: statement,
+        index: parsed.index,
+        checkpoint: &parsed.checkpoint,
+        inclusion_proof: &parsed.inclusion_proof,
+        expected: None,
+        key_history: None,
+    };
+    Ok(judge_statement(&evidence, trust, max_delay).0)
+}
+
 /// The one rule every verifier applies to a statement, as checks of a
 /// [`StatementReport`]: the entry is a statement (the one asked for); the
 /// checkpoint is the log's and meets the witness quorum; the entry is

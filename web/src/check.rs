@@ -14,7 +14,8 @@ use rootlog_tlog::statement::parse_date;
 use rootlog_tlog::tlogproof::TlogProof;
 use rootlog_tlog::verdict::{Check, CheckpointReport, Outcome, Report, StatementReport, Verdict};
 use rootlog_tlog::verify::{
-    judge_statement, verify_checkpoint_note, StatementEvidence, Trust, VerifiedCheckpoint,
+    judge_statement, judge_with_proof_file, verify_checkpoint_note, StatementEvidence, Trust,
+    VerifiedCheckpoint,
 };
 use serde::{Deserialize, Serialize};
 
@@ -39,20 +40,13 @@ pub fn verify_receipt(receipt: &str, trust: &str) -> Result<String, String> {
 pub fn verify_statement(statement: &str, proof: &str, trust: &str) -> Result<String, String> {
     let keys = Keys::from_json(trust)?;
     let mut report = Report::new("verify", keys.max_delay);
-    match TlogProof::parse(proof.as_bytes()) {
-        Ok(parsed) => {
-            let evidence = StatementEvidence {
-                entry: statement.as_bytes(),
-                index: parsed.index,
-                checkpoint: &parsed.checkpoint,
-                inclusion_proof: &parsed.inclusion_proof,
-                expected: None,
-                key_history: None,
-            };
-            report
-                .statements
-                .push(judge_statement(&evidence, &keys.trust(), keys.max_delay).0);
-        }
+    match judge_with_proof_file(
+        statement.as_bytes(),
+        proof.as_bytes(),
+        &keys.trust(),
+        keys.max_delay,
+    ) {
+        Ok(judged) => report.statements.push(judged),
         Err(e) => report
             .checks
             .push(Check::fail("proof", format!("the proof file: {e}"))),
