@@ -18,7 +18,7 @@
 //! gives a looser but still valid one. A statement for day D is *late* when
 //! its bound is after the end of D (UTC) plus the verifier's `max_delay`.
 
-use crate::note::{Note, Verifier};
+use crate::note::{Note, NoteSignature, Verifier};
 
 /// Who attests a time bound.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -102,35 +102,8 @@ pub fn logged_by(
     quorum: usize,
     log_key: &Verifier,
 ) -> Option<TimeBound> {
-    if quorum == 0 {
-        let own = log_key.as_cosignature();
-        let time = note.signatures.iter().find_map(|sig| {
-            (own.matches(sig) && own.verify(note.text.as_bytes(), &sig.signature))
-                .then(|| own.cosignature_timestamp(sig))
-                .flatten()
-        })?;
-        return Some(TimeBound {
-            time,
-            attested: Attested::LogClaim,
-        });
-    }
-    let mut times: Vec<u64> = witnesses
-        .iter()
-        .filter_map(|w| {
-            note.signatures.iter().find_map(|sig| {
-                (w.matches(sig) && w.verify(note.text.as_bytes(), &sig.signature))
-                    .then(|| w.cosignature_timestamp(sig))
-                    .flatten()
-            })
-        })
-        .collect();
-    if times.len() < quorum {
-        return None;
-    }
-    times.sort_unstable();
-    Some(TimeBound {
-        time: times[quorum - 1],
-        attested: Attested::Witnesses { quorum },
+    bound(note, witnesses, quorum, log_key, |key, sig| {
+        key.verify(note.text.as_bytes(), &sig.signature)
     })
 }
 
@@ -143,27 +116,34 @@ pub fn logged_by_stored(
     quorum: usize,
     log_key: &Verifier,
 ) -> Option<TimeBound> {
+    bound(note, witnesses, quorum, log_key, |_, _| true)
+}
+
+/// The one rule of both: the `quorum`-th earliest timestamp of the trusted
+/// witnesses' cosignatures that `valid` accepts (or, with quorum 0, the
+/// log's own).
+fn bound(
+    note: &Note,
+    witnesses: &[Verifier],
+    quorum: usize,
+    log_key: &Verifier,
+    valid: impl Fn(&Verifier, &NoteSignature) -> bool,
+) -> Option<TimeBound> {
+    let time_of = |key: &Verifier| {
+        note.signatures.iter().find_map(|sig| {
+            (key.matches(sig) && valid(key, sig))
+                .then(|| key.cosignature_timestamp(sig))
+                .flatten()
+        })
+    };
     if quorum == 0 {
-        let own = log_key.as_cosignature();
-        let time = note
-            .signatures
-            .iter()
-            .find(|sig| own.matches(sig))
-            .and_then(|sig| own.cosignature_timestamp(sig))?;
+        let time = time_of(&log_key.as_cosignature())?;
         return Some(TimeBound {
             time,
             attested: Attested::LogClaim,
         });
     }
-    let mut times: Vec<u64> = witnesses
-        .iter()
-        .filter_map(|w| {
-            note.signatures
-                .iter()
-                .find(|sig| w.matches(sig))
-                .and_then(|sig| w.cosignature_timestamp(sig))
-        })
-        .collect();
+    let mut times: Vec<u64> = witnesses.iter().filter_map(time_of).collect();
     if times.len() < quorum {
         return None;
     }
