@@ -8,7 +8,6 @@
 //! are killed when the [`Browser`] is dropped.
 
 use std::io::Write;
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -45,7 +44,7 @@ impl Browser {
 
     /// Starts ChromeDriver and a headless Chromium session.
     pub async fn start() -> Browser {
-        let port = free_port();
+        let port = super::free_port();
         let driver = Command::new(CHROMEDRIVER)
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())
@@ -324,14 +323,6 @@ pub fn screenshot_dir() -> PathBuf {
         .unwrap_or_else(|| Path::new(env!("CARGO_TARGET_TMPDIR")).join("screenshots"));
     std::fs::create_dir_all(&dir).expect("screenshot directory");
     dir
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// Which answers the proxy alters: a predicate on the request path.

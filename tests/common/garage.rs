@@ -11,7 +11,6 @@
 //! Every node is killed, and its directory removed, on drop.
 
 use std::io::Write;
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -39,14 +38,6 @@ pub struct Garage {
     dir: tempfile::TempDir,
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 impl Garage {
     /// True if a `garage` binary runs; otherwise fails under CI or tells the
     /// developer loudly that the test is skipped.
@@ -70,7 +61,7 @@ impl Garage {
         for i in 1..=3 {
             let home = dir.path().join(format!("node{i}"));
             std::fs::create_dir_all(&home).unwrap();
-            let (rpc, s3, web) = (free_port(), free_port(), free_port());
+            let (rpc, s3, web) = (super::free_port(), super::free_port(), super::free_port());
             let h = home.display();
             let config = home.join("garage.toml");
             std::fs::write(

@@ -22,6 +22,16 @@ use rootlog::statement::{parse_date, ChainHead, Statement};
 
 pub const ADMIN_TOKEN: &str = "integration-test-admin-token";
 
+/// A port on 127.0.0.1 free a moment ago, for a server that must be told
+/// its port (nginx, Garage, ChromeDriver).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
 /// Whether `program arg` runs and succeeds: the tool a test needs is here.
 pub fn runs(program: &str, arg: &str) -> bool {
     Command::new(program)

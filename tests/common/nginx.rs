@@ -4,7 +4,6 @@
 //! When nginx is not installed, `Nginx::available` fails the test if `CI`
 //! is set, and otherwise prints a loud notice so the caller can skip.
 
-use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -31,11 +30,7 @@ impl Nginx {
     /// Starts nginx with its own minimal config, serving `root`.
     pub fn start(root: &Path) -> Nginx {
         let prefix = tempfile::tempdir().unwrap();
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = super::free_port();
         let p = prefix.path().display();
         // The README's example, cut down to what a test needs: single
         // process (no privilege drop, so it reads our temp directories),
